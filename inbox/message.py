@@ -1,0 +1,69 @@
+"""The normalised form of one email, as the rest of intake sees it.
+
+`inbox.parse.parse_message(raw)` builds it from any bytes and never raises; what it could not
+understand is listed in `problems`. Classification (`inbox.automated`) and extraction
+(`inbox.extract`) read only this object, so they never touch MIME again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+
+
+@dataclass(slots=True)
+class Address:
+    name: str
+    email: str  # lower-cased addr-spec, "" when absent or unparseable
+
+
+@dataclass(slots=True)
+class Attachment:
+    filename: str | None
+    content_type: str
+    size: int
+    sha256: str
+    payload: bytes = field(repr=False)
+    content_id: str | None = None
+    inline: bool = False
+
+
+@dataclass(slots=True)
+class ForwardedPart:
+    """A message forwarded inside this one: inline ("---- Forwarded message ----") or message/rfc822."""
+
+    sender: Address | None
+    subject: str
+    date: str
+    text: str
+
+
+@dataclass(slots=True)
+class ParsedMessage:
+    raw: bytes = field(repr=False)
+    sha256: str  # of the raw bytes: with message_id, the natural key of a stored message
+    message_id: str | None  # without angle brackets
+    in_reply_to: list[str]
+    references: list[str]
+    subject: str
+    sender: Address | None  # From
+    reply_to: list[Address]
+    to: list[Address]
+    cc: list[Address]
+    return_path: str | None  # None: header absent; "": null return path "<>"
+    date: datetime | None  # aware
+    headers: dict[str, str]  # lower-cased name -> decoded value (first occurrence)
+    content_types: list[str]  # every MIME part's type, in walk order ("multipart/report", ...)
+    text: str  # the readable body: text/plain, or HTML made readable
+    html: str | None  # the raw HTML part, unsanitised (sanitise before display)
+    new_text: str  # `text` without quoted replies and signature
+    quoted_text: str  # the quoted history removed from `text`
+    signature: str
+    forwarded: list[ForwardedPart]
+    attachments: list[Attachment]
+    problems: list[str]
+    message: EmailMessage | None = field(default=None, repr=False)  # the parsed tree, when it parsed
+
+    def header(self, name: str, default: str = "") -> str:
+        return self.headers.get(name.lower(), default)

@@ -1,0 +1,63 @@
+"""Mail as it arrived: raw bytes kept before anything acts on them, attachments, quarantine."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime, utcnow
+
+
+class InboundMessage(SQLModel, table=True):
+    __table_args__ = (
+        # Where it sat on the server: the natural key of one fetch.
+        UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_mailbox_uid"),
+        # What it is: survives a UIDVALIDITY change or a second copy of the same file.
+        UniqueConstraint("dedupe_key", name="uq_inbound_dedupe"),
+        Index("ix_inbound_message_id", "message_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str = Field(max_length=300)  # "imap://user@host/INBOX" or "maildir:/path"
+    uidvalidity: int = 0
+    uid: str = Field(max_length=200)  # IMAP UID, or the Maildir file's unique name
+    message_id: str | None = Field(default=None, max_length=998)
+    sha256: str = Field(max_length=64)
+    dedupe_key: str = Field(max_length=128)  # sha256 of (Message-ID, content hash)
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    size: int = 0
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # received -> processed | quarantined. "processed" covers "ignored" (machine mail): see outcome.
+    status: str = Field(default="received", max_length=16, index=True)
+    outcome: str | None = Field(default=None, max_length=32)  # new_case, reply, triage, automated, bounce
+    automated: str | None = Field(default=None, max_length=16)
+    sender_email: str | None = Field(default=None, max_length=320)
+    subject: str | None = None
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    marked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # marked on the server
+
+
+class StoredAttachment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    inbound_message_id: int = Field(foreign_key="inboundmessage.id", index=True)
+    filename: str | None = Field(default=None, max_length=500)
+    content_type: str = Field(max_length=200)
+    size: int
+    sha256: str = Field(max_length=64)
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class QuarantineEntry(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    inbound_message_id: int = Field(foreign_key="inboundmessage.id", unique=True)
+    reason: str
+    detail: str = ""  # the traceback, for an engineer
+    attempts: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

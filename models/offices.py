@@ -1,0 +1,35 @@
+"""The two offices, as data (data/offices.json): who answers a region, on which number, when."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+OFFICES_FILE = Path(__file__).resolve().parent.parent / "data" / "offices.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Office:
+    region: str
+    name: str
+    phone: str  # E.164
+    phone_display: str
+    address: str
+    hours: str
+
+
+@cache
+def all_offices() -> tuple[Office, ...]:
+    return tuple(Office(**row) for row in json.loads(OFFICES_FILE.read_text(encoding="utf-8")))
+
+
+def offices_for(region: str | None) -> tuple[Office, ...]:
+    """The office for a region; both when the region is not known yet."""
+    matching = tuple(office for office in all_offices() if office.region == region)
+    return matching or all_offices()
+
+
+def own_phone_numbers() -> tuple[str, ...]:
+    return tuple(office.phone for office in all_offices())
