@@ -1,0 +1,90 @@
+"""The acknowledgement a new case gets: decided here, written to the outbox in intake's transaction.
+
+Rules (RFC 3834 and MISSION.md): only a person's new mail is answered; never our own addresses;
+never an address that bounced; at most one automatic message per address in the window (so an
+autoresponder that answers everything we send cannot start a loop). The message carries a
+Message-ID recorded now, and In-Reply-To/References of the mail it answers.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from inbox.message import ParsedMessage
+from inbox.referral import Referral
+from models.case_ops import add_timeline
+from models.cases import Case
+from models.mail import InboundMessage
+from models.offices import offices_for
+from models.outbox_ops import automatic_sent_recently, enqueue, is_suppressed, make_message_id
+from models.settings import Settings
+
+
+def acknowledge(
+    session: Session,
+    settings: Settings,
+    case: Case,
+    msg: ParsedMessage,
+    referral: Referral,
+    inbound: InboundMessage,
+) -> str:
+    """Queue the acknowledgement for a new case, or say why not. Returns the reason recorded."""
+    to = case.referrer_email or ""
+    domain = settings.mail_from.rpartition("@")[2].lower()
+    if not to or to.rpartition("@")[2] == domain:
+        return "no acknowledgement: no address of the sender's to answer"
+    if is_suppressed(session, "email", to):
+        return "no acknowledgement: the address is marked undeliverable"
+    hours = settings.auto_reply_window_hours
+    window = timedelta(hours=hours)
+    if automatic_sent_recently(session, to, window=window):
+        add_timeline(
+            session,
+            case.id,
+            "note",
+            "No acknowledgement sent: this address already had an automatic "
+            f"message from us in the last {hours} hours.",
+        )
+        return f"no acknowledgement: one already went to this address within {hours} h"
+    template = "not_served" if referral.served is False else "acknowledgement"
+    references = [*msg.references, msg.message_id] if msg.message_id else list(msg.references)
+    row = enqueue(
+        session,
+        key=f"ack:case:{case.id}",
+        channel="email",
+        to=to,
+        template=template,
+        context=_context(settings, case, msg, referral),
+        case_id=case.id,
+        message_id=make_message_id(domain),
+        in_reply_to=msg.message_id,
+        references=references[-20:],
+    )
+    add_timeline(
+        session,
+        case.id,
+        "message_out",
+        f"Acknowledgement ({template.replace('_', ' ')}) queued",
+        outbox_id=row.id,
+        inbound_message_id=inbound.id,
+    )
+    return f"acknowledgement queued ({template})"
+
+
+def _context(settings: Settings, case: Case, msg: ParsedMessage, referral: Referral) -> dict:
+    return {
+        "reference": case.reference,
+        "recipient_name": referral.referrer_name or (msg.sender.name if msg.sender else ""),
+        "service": case.service,
+        "local_authority": case.local_authority,
+        "served": case.served,
+        "region": case.region,
+        "original_subject": msg.subject[:200],
+        "service_name": settings.service_name,
+        "offices": [
+            {"name": o.name, "phone_display": o.phone_display, "address": o.address, "hours": o.hours}
+            for o in offices_for(case.region)
+        ],
+    }

@@ -1,0 +1,472 @@
+"""Intake: one message from the mailbox becomes a case, a step on a case, or a triage item.
+
+The flow is a table of small named steps (STEPS), run in one database transaction with the raw
+message stored first; each step records why it decided what it did on the stored message. The
+transaction also writes the acknowledgement to the outbox, so a crash anywhere leaves either
+nothing (the message is still unmarked on the server and is taken again) or everything.
+Unexpected errors put the raw message in quarantine with the reason; intake goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, select
+
+from inbox.acknowledge import acknowledge
+from inbox.automated import Verdict, bounced_recipients, classify, original_message_id
+from inbox.extract import extract_referral
+from inbox.message import ParsedMessage
+from inbox.parse import parse_message
+from inbox.referral import Referral
+from inbox.sources.base import MessageKey, SourceMessage
+from inbox.thread_match import ThreadMatch, match_thread
+from models import metrics
+from models.case_ops import (
+    add_party,
+    add_timeline,
+    ensure_contact,
+    mark_undeliverable,
+    open_case,
+    open_inbox_item,
+)
+from models.cases import Case
+from models.db import session_scope
+from models.la_directory import Directory, load_directory
+from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
+from models.offices import own_phone_numbers
+from models.outbox import OutboxMessage
+from models.settings import Settings
+from models.types import utcnow
+
+log = logging.getLogger("mdesk.inbox.intake")
+
+
+class Unprocessable(Exception):
+    """The sender's problem: the message cannot become a case step (quarantined with this reason)."""
+
+
+@dataclass
+class Step:
+    """What intake knows about one message as the steps run."""
+
+    session: Session
+    settings: Settings
+    directory: Directory
+    inbound: InboundMessage
+    parsed: ParsedMessage
+    verdict: Verdict | None = None
+    referral: Referral | None = None
+    match: ThreadMatch | None = None
+    case: Case | None = None
+    new_case: bool = False
+    done: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+    def note(self, reason: str) -> None:
+        self.reasons.append(reason)
+
+    def finish(self, outcome: str, reason: str) -> None:
+        self.inbound.outcome = outcome
+        self.note(reason)
+        self.done = True
+
+
+def dedupe_key(message_id: str | None, sha256: str) -> str:
+    return hashlib.sha256(f"{message_id or ''}\0{sha256}".encode()).hexdigest()
+
+
+def own_addresses(settings: Settings) -> tuple[str, ...]:
+    return (settings.mail_from.lower(),)
+
+
+def own_domain(settings: Settings) -> str:
+    return settings.mail_from.rpartition("@")[2].lower() or "localhost"
+
+
+# ---- the steps, in order ------------------------------------------------------------------------
+
+
+def step_classify(step: Step) -> None:
+    step.verdict = classify(step.parsed)
+    step.inbound.automated = step.verdict.kind
+    if step.verdict.kind is None:
+        step.note("written by a person")
+        return
+    step.note(f"automated ({step.verdict.kind}): " + "; ".join(step.verdict.reasons))
+
+
+def step_bounce(step: Step) -> None:
+    """A bounce of our own mail marks the address undeliverable on the case it was about."""
+    if step.verdict is None or step.verdict.kind != "bounce":
+        return
+    ours = _our_message(step.session, original_message_id(step.parsed))
+    case_id = ours.case_id if ours else None
+    step.inbound.case_id = case_id
+    if step.verdict.delay:
+        if case_id is not None:
+            add_timeline(
+                step.session,
+                case_id,
+                "bounce",
+                "Delivery of our email is delayed (the server will retry)",
+                inbound_message_id=step.inbound.id,
+            )
+        step.finish("bounce", "a delay warning: nothing is undeliverable yet")
+        return
+    recipients = bounced_recipients(step.parsed) or ([ours.to] if ours else [])
+    if ours is not None:
+        # Only the addresses we actually wrote to: a bounce cannot make a stranger undeliverable.
+        recipients = [r for r in recipients if r.lower() == ours.to.lower()] or [ours.to]
+    for address in recipients:
+        mark_undeliverable(step.session, address, _bounce_reason(step.parsed), case_id)
+    matched = f"matched to our message to the case {case_id}" if ours else "not matched to a message of ours"
+    step.finish("bounce", f"bounce {matched}; undeliverable: {len(recipients)} address(es)")
+
+
+def step_ignore_machine_mail(step: Step) -> None:
+    if step.verdict is None or step.verdict.kind is None:
+        return
+    ours = _our_message(step.session, *step.parsed.in_reply_to, *step.parsed.references)
+    if ours is not None and ours.case_id is not None:
+        step.inbound.case_id = ours.case_id
+        add_timeline(
+            step.session,
+            ours.case_id,
+            "message_in",
+            f"Automatic {step.verdict.kind.replace('_', ' ')} received in answer to our email",
+            inbound_message_id=step.inbound.id,
+        )
+    step.finish("automated", "machine mail: stored, never answered")
+
+
+def step_require_sender(step: Step) -> None:
+    sender = step.parsed.sender
+    if sender is None or "@" not in sender.email:
+        raise Unprocessable("no sender address: the message cannot be answered or placed on a case")
+
+
+def step_extract(step: Step) -> None:
+    step.referral = extract_referral(
+        step.parsed,
+        directory=step.directory,
+        own_addresses=own_addresses(step.settings),
+        own_phones=own_phone_numbers(),
+    )
+    found = [
+        name
+        for name in ("service", "local_authority", "child_name", "contact_phone")
+        if getattr(step.referral, name)
+    ]
+    step.note("extracted: " + (", ".join(found) if found else "nothing yet (an enquiry)"))
+
+
+def step_thread(step: Step) -> None:
+    step.match = match_thread(step.session, step.parsed)
+    step.note(f"threading: {step.match.reason}")
+
+
+def step_place(step: Step) -> None:
+    match = step.match
+    assert match is not None and step.referral is not None
+    if match.case_id is not None:
+        step.case = step.session.get(Case, match.case_id)
+        assert step.case is not None
+        step.inbound.case_id = step.case.id
+        add_timeline(
+            step.session,
+            step.case.id,
+            "message_in",
+            f"Reply received: {step.parsed.subject[:200]}",
+            inbound_message_id=step.inbound.id,
+        )
+        step.case.updated_at = utcnow()
+        step.finish("reply", f"joined case {step.case.reference}")
+        return
+    if match.how in ("ambiguous", "unknown_reply"):
+        item = open_inbox_item(
+            step.session,
+            kind="triage",
+            summary=f"Which case does this email belong to? ({match.reason})",
+            inbound_message_id=step.inbound.id,
+        )
+        step.finish("triage", f"not placed with confidence: inbox item {item.id} for a coordinator")
+        return
+    step.case = _open_case_from(step, related_case_id=match.related_case_id)
+    step.new_case = True
+    step.inbound.case_id = step.case.id
+    step.note(
+        f"opened case {step.case.reference}"
+        + (" (possibly related to another case)" if match.related_case_id else "")
+    )
+    step.inbound.outcome = "new_case"
+
+
+def step_acknowledge(step: Step) -> None:
+    if not step.new_case or step.case is None or step.referral is None:
+        return
+    step.note(acknowledge(step.session, step.settings, step.case, step.parsed, step.referral, step.inbound))
+    step.done = True
+
+
+STEPS: tuple[Callable[[Step], None], ...] = (
+    step_classify,
+    step_bounce,
+    step_ignore_machine_mail,
+    step_require_sender,
+    step_extract,
+    step_thread,
+    step_place,
+    step_acknowledge,
+)
+
+
+# ---- helpers of the steps -----------------------------------------------------------------------
+
+
+def _our_message(session: Session, *message_ids: str | None) -> OutboxMessage | None:
+    ids = [i for i in message_ids if i]
+    if not ids:
+        return None
+    return session.exec(select(OutboxMessage).where(OutboxMessage.message_id.in_(ids))).first()
+
+
+def _bounce_reason(msg: ParsedMessage) -> str:
+    for attachment in msg.attachments:
+        if attachment.content_type == "message/delivery-status":
+            text = attachment.payload.decode("utf-8", "replace")
+            for line in text.splitlines():
+                if line.lower().startswith("diagnostic-code:"):
+                    return line.split(":", 1)[1].strip()
+    return msg.subject or "delivery failed"
+
+
+def _open_case_from(step: Step, *, related_case_id: int | None) -> Case:
+    referral = step.referral
+    assert referral is not None and step.parsed.sender is not None
+    sender = step.parsed.sender
+    referrer_email = _referrer_email(step)
+    case = open_case(
+        step.session,
+        service=referral.service,
+        local_authority=referral.local_authority,
+        served=referral.served,
+        region=referral.region,
+        referrer_email=referrer_email,
+        draft=referral.to_dict(),
+        related_case_id=related_case_id,
+    )
+    contact = ensure_contact(
+        step.session,
+        email=referrer_email,
+        phone=referral.contact_phone,
+        name=referral.referrer_name or sender.name,
+    )
+    add_party(step.session, case.id, contact, "referrer")
+    if referral.referrer_role:
+        add_party(step.session, case.id, contact, referral.referrer_role)
+    add_timeline(
+        step.session,
+        case.id,
+        "message_in",
+        f"Case opened from email: {step.parsed.subject[:200]}",
+        inbound_message_id=step.inbound.id,
+    )
+    if related_case_id:
+        add_timeline(
+            step.session,
+            case.id,
+            "note",
+            "The subject names another case's reference, but the sender "
+            "is not a party of it: check whether the two belong together.",
+            data={"related": related_case_id},
+        )
+    metrics.CASES_OPENED.inc()
+    return case
+
+
+def _referrer_email(step: Step) -> str:
+    """Who we answer: the referral's own address when the mail came from our own systems (a web form)."""
+    sender = step.parsed.sender
+    assert sender is not None
+    ours = own_domain(step.settings)
+    if sender.email.rpartition("@")[2] == ours and step.referral and step.referral.referrer_email:
+        return step.referral.referrer_email.lower()
+    for reply_to in step.parsed.reply_to:
+        if "@" in reply_to.email and not reply_to.email.endswith("@" + ours):
+            return reply_to.email
+    return sender.email
+
+
+# ---- the entry points ---------------------------------------------------------------------------
+
+
+@dataclass
+class Intake:
+    """Handles messages from any source; `handle` is the MailboxWatcher callback."""
+
+    engine: Engine
+    settings: Settings
+    directory: Directory = field(default_factory=load_directory)
+
+    def handle(self, message: SourceMessage) -> bool:
+        """True when the message is safely committed (a case step, machine mail, or quarantine)."""
+        parsed = parse_message(message.raw)
+        try:
+            with session_scope(self.engine) as session:
+                inbound, fresh = self._store(session, message.key, parsed)
+                if fresh:
+                    self._run(session, inbound, parsed)
+            return True
+        except OperationalError:
+            log.warning(
+                "database unavailable; the message stays on the server for the next round", exc_info=True
+            )
+            return False
+        except IntegrityError:
+            # Another worker stored the same message between our check and our insert.
+            log.info("message stored concurrently by another worker; skipping")
+            return True
+        except Exception as exc:
+            return self._quarantine(message, parsed, exc)
+
+    def _store(self, session: Session, key: MessageKey, parsed: ParsedMessage) -> tuple[InboundMessage, bool]:
+        existing = session.exec(
+            select(InboundMessage).where(
+                InboundMessage.mailbox == key.mailbox,
+                InboundMessage.uidvalidity == key.uidvalidity,
+                InboundMessage.uid == key.uid,
+            )
+        ).first()
+        dkey = dedupe_key(parsed.message_id, parsed.sha256)
+        existing = (
+            existing or session.exec(select(InboundMessage).where(InboundMessage.dedupe_key == dkey)).first()
+        )
+        if existing is not None:
+            return existing, False
+        inbound = InboundMessage(
+            mailbox=key.mailbox,
+            uidvalidity=key.uidvalidity,
+            uid=key.uid,
+            message_id=parsed.message_id,
+            sha256=parsed.sha256,
+            dedupe_key=dkey,
+            raw=parsed.raw,
+            size=len(parsed.raw),
+            sender_email=parsed.sender.email if parsed.sender else None,
+            subject=parsed.subject[:1000],
+        )
+        session.add(inbound)
+        session.flush()
+        for attachment in parsed.attachments:
+            session.add(
+                StoredAttachment(
+                    inbound_message_id=inbound.id,
+                    filename=attachment.filename,
+                    content_type=attachment.content_type,
+                    size=attachment.size,
+                    sha256=attachment.sha256,
+                    payload=attachment.payload,
+                )
+            )
+        return inbound, True
+
+    def _run(self, session: Session, inbound: InboundMessage, parsed: ParsedMessage) -> None:
+        step = Step(
+            session=session, settings=self.settings, directory=self.directory, inbound=inbound, parsed=parsed
+        )
+        if parsed.problems:
+            step.note("parse problems: " + "; ".join(parsed.problems[:10]))
+        copy_of = _earlier_copy(session, inbound)
+        if copy_of is not None:
+            inbound.case_id = copy_of.case_id
+            step.finish(
+                "duplicate", f"another copy of message {copy_of.id} (same Message-ID): not taken twice"
+            )
+        for run_step in STEPS:
+            if step.done:
+                break
+            run_step(step)
+        inbound.status = "processed"
+        inbound.processed_at = utcnow()
+        inbound.reasons = step.reasons
+        metrics.MESSAGES_IN.labels(inbound.outcome or "unknown").inc()
+        if parsed.date is not None:
+            metrics.INTAKE_LAG.set(max(0.0, (utcnow() - parsed.date).total_seconds()))
+
+    def _quarantine(self, message: SourceMessage, parsed: ParsedMessage, exc: Exception) -> bool:
+        if isinstance(exc, Unprocessable):
+            reason, detail = str(exc), ""
+            log.info("message quarantined: %s", reason)
+        else:
+            reason = f"could not be processed ({type(exc).__name__}): a coordinator or engineer should look"
+            detail = traceback.format_exc()
+            log.error("intake failed on a message; quarantined", exc_info=True)
+        try:
+            with session_scope(self.engine) as session:
+                inbound, _fresh = self._store(session, message.key, parsed)
+                inbound.status = "quarantined"
+                inbound.reasons = [*parsed.problems[:10], reason]
+                if session.exec(
+                    select(QuarantineEntry).where(QuarantineEntry.inbound_message_id == inbound.id)
+                ).first():
+                    return True
+                session.add(QuarantineEntry(inbound_message_id=inbound.id, reason=reason, detail=detail))
+            metrics.QUARANTINED.inc()
+            metrics.MESSAGES_IN.labels("quarantined").inc()
+            return True
+        except Exception:
+            log.error("could not even quarantine a message; it stays on the server", exc_info=True)
+            return False
+
+
+def _earlier_copy(session: Session, inbound: InboundMessage) -> InboundMessage | None:
+    """A second copy of a message we already took (same Message-ID, other bytes: e.g. To and Cc)."""
+    if not inbound.message_id:
+        return None
+    return session.exec(
+        select(InboundMessage).where(
+            InboundMessage.message_id == inbound.message_id,
+            InboundMessage.id != inbound.id,
+            InboundMessage.status == "processed",
+        )
+    ).first()
+
+
+def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
+    """Run a quarantined message through the steps again; on success the entry is resolved."""
+    with session_scope(engine) as session:
+        entry = session.get(QuarantineEntry, entry_id)
+        if entry is None:
+            return f"no quarantine entry {entry_id}"
+        if entry.resolved_at is not None:
+            return f"quarantine entry {entry_id} was already resolved"
+        inbound = session.get(InboundMessage, entry.inbound_message_id)
+        assert inbound is not None
+        raw = inbound.raw
+    parsed = parse_message(raw)
+    intake = Intake(engine, settings)
+    try:
+        with session_scope(engine) as session:
+            inbound = session.get(InboundMessage, entry.inbound_message_id)
+            entry = session.get(QuarantineEntry, entry_id)
+            assert inbound is not None and entry is not None
+            inbound.status = "received"
+            intake._run(session, inbound, parsed)
+            entry.resolved_at = utcnow()
+            entry.attempts += 1
+            return f"processed: {inbound.outcome} ({'; '.join(inbound.reasons[-2:])})"
+    except Exception as exc:
+        with session_scope(engine) as session:
+            entry = session.get(QuarantineEntry, entry_id)
+            assert entry is not None
+            entry.attempts += 1
+            entry.reason = str(exc) if isinstance(exc, Unprocessable) else f"still failing ({type(exc).__name__})"
+            entry.detail = traceback.format_exc()
+            return f"still quarantined: {entry.reason}"

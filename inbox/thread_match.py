@@ -1,0 +1,86 @@
+"""Where does a message belong? Its headers first, then the reference token in its subject.
+
+Only a confident answer places a message on a case; anything else is said plainly so intake can
+open a new case or ask a coordinator (triage), never guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from inbox.message import ParsedMessage
+from models.case_ops import case_ids_for_email
+from models.cases import Case
+from models.mail import InboundMessage
+from models.outbox import OutboxMessage
+from models.references import find_references
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMatch:
+    case_id: int | None  # the case it joins; None: not placed on a case
+    how: str  # headers, reference, related, ambiguous, unknown_reply, new
+    reason: str
+    related_case_id: int | None = None
+    candidates: tuple[int, ...] = ()
+
+
+def cases_by_message_ids(session: Session, ids: list[str]) -> set[int]:
+    """Cases that own any of these Message-IDs, as mail we sent or mail we stored."""
+    if not ids:
+        return set()
+    sent = session.exec(
+        select(OutboxMessage.case_id).where(
+            OutboxMessage.message_id.in_(ids), OutboxMessage.case_id.is_not(None)
+        )
+    ).all()
+    received = session.exec(
+        select(InboundMessage.case_id).where(
+            InboundMessage.message_id.in_(ids), InboundMessage.case_id.is_not(None)
+        )
+    ).all()
+    return {case_id for case_id in (*sent, *received) if case_id is not None}
+
+
+def match_thread(session: Session, msg: ParsedMessage) -> ThreadMatch:
+    ids = [i for i in (*msg.in_reply_to, *msg.references) if i and i != msg.message_id]
+    by_headers = cases_by_message_ids(session, ids)
+    if len(by_headers) == 1:
+        case_id = next(iter(by_headers))
+        return ThreadMatch(case_id, "headers", "In-Reply-To/References name a message on this case")
+    if len(by_headers) > 1:
+        return ThreadMatch(
+            None,
+            "ambiguous",
+            "its headers name messages on several cases",
+            candidates=tuple(sorted(by_headers)),
+        )
+    sender = msg.sender.email if msg.sender else ""
+    for reference in find_references(msg.subject):
+        case = session.exec(select(Case).where(Case.reference == reference)).first()
+        if case is None:
+            continue
+        if sender and case.id in case_ids_for_email(session, sender):
+            return ThreadMatch(case.id, "reference", f"subject names {reference} and the sender is a party")
+        return ThreadMatch(
+            None,
+            "related",
+            f"subject names {reference} but the sender is not a party of it",
+            related_case_id=case.id,
+        )
+    if sender and _looks_like_reply(msg):
+        known = case_ids_for_email(session, sender)
+        if known:
+            return ThreadMatch(
+                None,
+                "unknown_reply",
+                "a reply from a party of an existing case that names no message or reference of ours",
+                candidates=tuple(sorted(known)),
+            )
+    return ThreadMatch(None, "new", "no earlier message or reference of ours")
+
+
+def _looks_like_reply(msg: ParsedMessage) -> bool:
+    return bool(msg.in_reply_to) or msg.subject.lower().lstrip().startswith(("re:", "aw:", "sv:", "antw:"))
