@@ -1,0 +1,246 @@
+"""Intake end to end on a real database: cases, replies, machine mail, bounces, quarantine, throttle.
+
+Messages go through `Intake.handle` exactly as a source hands them over (a key and the raw bytes).
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from inbox import intake as intake_module
+from inbox.intake import Intake, retry_quarantined
+from inbox.sources.base import MessageKey, SourceMessage
+from models.cases import Case, InboxItem, TimelineEvent
+from models.contacts import ContactPoint
+from models.mail import InboundMessage, QuarantineEntry
+from models.outbox import OutboxMessage
+from models.outbox_ops import is_suppressed
+from tests import mailfactory
+
+_uids = iter(range(1, 10_000))
+
+
+def deliver(intake: Intake, raw: bytes, *, uid: int | None = None, uidvalidity: int = 1) -> bool:
+    key = MessageKey("imap://test@localhost/INBOX", uidvalidity, str(uid if uid is not None else next(_uids)))
+    return intake.handle(SourceMessage(key, raw))
+
+
+@pytest.fixture
+def intake(engine, settings) -> Intake:
+    return Intake(engine, settings)
+
+
+def cases(engine) -> list[Case]:
+    with Session(engine) as session:
+        return list(session.exec(select(Case).order_by(Case.id)))
+
+
+def outbox(engine) -> list[OutboxMessage]:
+    with Session(engine) as session:
+        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def timeline(engine, case_id: int) -> list[TimelineEvent]:
+    with Session(engine) as session:
+        return list(session.exec(select(TimelineEvent).where(TimelineEvent.case_id == case_id)))
+
+
+def test_a_referral_opens_a_case_and_queues_one_acknowledgement(engine, intake):
+    assert deliver(intake, mailfactory.referral(message_id="<first@example.com>"))
+    [case] = cases(engine)
+    assert case.status == "new" and case.reference.startswith("MD-")
+    assert case.service == "mediation" and case.local_authority == "Camden" and case.region == "london"
+    assert case.referrer_email == "joanne.pryce@example.com"
+    assert case.draft["evidence"]["local_authority"]["snippet"]  # a coordinator sees why
+    [ack] = outbox(engine)
+    assert (ack.template, ack.to, ack.case_id) == ("acknowledgement", "joanne.pryce@example.com", case.id)
+    assert ack.in_reply_to == "first@example.com" and ack.message_id.endswith("@mediation-desk.example.org")
+    assert ack.context["reference"] == case.reference
+    assert [o["phone_display"] for o in ack.context["offices"]] == ["020 7359 3635"]
+    with Session(engine) as session:
+        stored = session.exec(select(InboundMessage)).one()
+        assert stored.raw.startswith(b"From: Joanne") and stored.outcome == "new_case"
+        assert any("opened case" in reason for reason in stored.reasons)
+
+
+def test_the_same_message_twice_is_taken_once(engine, intake):
+    raw = mailfactory.referral()
+    assert deliver(intake, raw, uid=7)
+    assert deliver(intake, raw, uid=7)  # a crash before marking: handed out again
+    assert deliver(intake, raw, uid=7, uidvalidity=2)  # the folder was recreated: new UIDs, same mail
+    assert len(cases(engine)) == 1 and len(outbox(engine)) == 1
+
+
+def test_a_reply_to_our_acknowledgement_joins_the_case_without_another_acknowledgement(engine, intake):
+    deliver(intake, mailfactory.referral())
+    [ack] = outbox(engine)
+    deliver(intake, mailfactory.reply_to(ack.message_id, sender="joanne.pryce@example.com", subject="Re: referral"))
+    [case] = cases(engine)
+    assert len(outbox(engine)) == 1
+    assert [e.kind for e in timeline(engine, case.id)].count("message_in") == 2
+
+
+def test_the_reference_alone_joins_only_for_a_party_of_the_case(engine, intake):
+    deliver(intake, mailfactory.referral())
+    [case] = cases(engine)
+    deliver(
+        intake,
+        mailfactory.message(
+            sender="joanne.pryce@example.com",
+            subject=f"About {case.reference}",
+            body="One more thing: he also has a hearing impairment.\n",
+        ),
+    )
+    assert len(cases(engine)) == 1
+    deliver(
+        intake,
+        mailfactory.message(
+            sender="Stranger <someone.else@example.net>",
+            subject=f"{case.reference}",
+            body="I would like mediation for my daughter please.\n",
+        ),
+    )
+    first, second = cases(engine)
+    assert second.related_case_id == first.id
+    assert [o.to for o in outbox(engine)] == ["joanne.pryce@example.com", "someone.else@example.net"]
+
+
+def test_machine_mail_never_opens_a_case_or_gets_an_answer(engine, intake):
+    deliver(intake, mailfactory.out_of_office("not-ours@example.com", sender="away@example.org"))
+    deliver(
+        intake,
+        mailfactory.message(
+            sender="noreply@newsletters.example.com",
+            subject="Our November news",
+            body="News.\n",
+            headers={"List-Id": "<news.example.com>", "Precedence": "bulk"},
+        ),
+    )
+    assert cases(engine) == [] and outbox(engine) == []
+    with Session(engine) as session:
+        assert {m.outcome for m in session.exec(select(InboundMessage))} == {"automated"}
+
+
+def test_an_auto_reply_to_our_acknowledgement_lands_on_the_case(engine, intake):
+    deliver(intake, mailfactory.referral())
+    [ack] = outbox(engine)
+    deliver(intake, mailfactory.out_of_office(ack.message_id))
+    [case] = cases(engine)
+    assert len(outbox(engine)) == 1
+    assert any("Automatic auto reply" in e.summary for e in timeline(engine, case.id))
+
+
+def test_a_bounce_of_our_acknowledgement_marks_the_address_undeliverable_on_the_case(engine, intake):
+    deliver(intake, mailfactory.referral())
+    [ack] = outbox(engine)
+    deliver(intake, mailfactory.bounce_of(ack.message_id, ack.to))
+    [case] = cases(engine)
+    assert any(e.kind == "bounce" and "User unknown" in e.summary for e in timeline(engine, case.id))
+    with Session(engine) as session:
+        assert is_suppressed(session, "email", ack.to)
+        point = session.exec(select(ContactPoint).where(ContactPoint.value == ack.to)).one()
+        assert point.undeliverable_at is not None
+    assert len(outbox(engine)) == 1
+
+
+def test_a_delay_warning_marks_nothing_undeliverable(engine, intake):
+    deliver(intake, mailfactory.referral())
+    [ack] = outbox(engine)
+    deliver(intake, mailfactory.bounce_of(ack.message_id, ack.to, status="4.4.1", action="delayed"))
+    with Session(engine) as session:
+        assert not is_suppressed(session, "email", ack.to)
+
+
+def test_one_automatic_message_per_address_per_window(engine, intake):
+    deliver(intake, mailfactory.referral())
+    deliver(
+        intake,
+        mailfactory.referral(
+            subject="Another referral, for my daughter",
+            body="My daughter Amy also needs mediation with Camden Council.\n",
+        ),
+    )
+    assert len(cases(engine)) == 2 and len(outbox(engine)) == 1
+    second = cases(engine)[1]
+    assert any("No acknowledgement sent" in e.summary for e in timeline(engine, second.id))
+
+
+def test_a_family_outside_the_served_councils_gets_the_kind_other_reply(engine, intake):
+    deliver(
+        intake,
+        mailfactory.referral(
+            sender="Sophie Hart <sophie.hart@example.org>",
+            subject="Kent won't issue a plan",
+            body="Kent County Council have refused to issue an EHC plan for my son Noah. I'd like mediation.\n",
+        ),
+    )
+    [case] = cases(engine)
+    assert case.served is False and case.local_authority == "Kent" and case.region is None
+    [reply] = outbox(engine)
+    assert reply.template == "not_served"
+    assert len(reply.context["offices"]) == 2
+
+
+def test_a_web_form_is_answered_at_the_address_the_family_typed(engine, intake):
+    body = (
+        "You have received a new enquiry via the website contact form.\n\nName: Rhian Parry\n"
+        "Email: rhian.parry@example.org\nPhone: 07700 900 111\nLocal authority (if known): Barnet\n"
+        "I am a: Parent / carer\n\nMessage:\nCan you help us with mediation about my son's plan?\n"
+    )
+    deliver(
+        intake,
+        mailfactory.message(
+            sender="Website <website@mediation-desk.example.org>", subject="New enquiry from website", body=body
+        ),
+    )
+    [reply] = outbox(engine)
+    assert reply.to == "rhian.parry@example.org"
+
+
+def test_mail_without_a_sender_is_quarantined_with_its_reason_and_intake_goes_on(engine, intake, settings):
+    raw = b"To: referrals@mediation-desk.example.org\r\nSubject: help\r\n\r\nPlease call me back.\r\n"
+    assert deliver(intake, raw)
+    assert deliver(intake, mailfactory.referral())
+    assert len(cases(engine)) == 1
+    with Session(engine) as session:
+        entry = session.exec(select(QuarantineEntry)).one()
+        assert "no sender address" in entry.reason
+        assert session.get(InboundMessage, entry.inbound_message_id).raw == raw
+    assert "still quarantined" in retry_quarantined(engine, settings, entry.id)
+
+
+def test_an_unexpected_error_quarantines_the_message_and_a_retry_after_the_fix_processes_it(
+    engine, intake, settings, monkeypatch
+):
+    real = intake_module.extract_referral
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("extraction bug")
+
+    monkeypatch.setattr(intake_module, "extract_referral", broken)
+    assert deliver(intake, mailfactory.referral())
+    assert cases(engine) == [] and outbox(engine) == []
+    with Session(engine) as session:
+        entry = session.exec(select(QuarantineEntry)).one()
+        assert "RuntimeError" in entry.reason and "extraction bug" in entry.detail
+    monkeypatch.setattr(intake_module, "extract_referral", real)
+    assert retry_quarantined(engine, settings, entry.id).startswith("processed: new_case")
+    assert len(cases(engine)) == 1 and len(outbox(engine)) == 1
+
+
+def test_a_reply_naming_two_cases_goes_to_triage_not_to_a_guess(engine, intake):
+    deliver(intake, mailfactory.referral(sender="a@example.com"))
+    deliver(intake, mailfactory.referral(sender="b@example.com"))
+    first, second = outbox(engine)
+    raw = mailfactory.message(
+        sender="a@example.com",
+        subject="Re: both",
+        body="Replying to both.\n",
+        headers={"In-Reply-To": f"<{first.message_id}>", "References": f"<{first.message_id}> <{second.message_id}>"},
+    )
+    deliver(intake, raw)
+    assert len(cases(engine)) == 2
+    with Session(engine) as session:
+        [item] = session.exec(select(InboxItem)).all()
+        assert item.kind == "triage" and item.status == "open"
