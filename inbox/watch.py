@@ -1,0 +1,225 @@
+"""Run a mail source forever: hand each pending message to intake, mark it once committed, wait.
+
+The watcher owns the connection's life: any network or server error closes it and reconnects with
+capped exponential backoff (with jitter), forever, until `stop` is set. It logs once per change of
+state (connected, disconnected and reconnecting, connected again), never once per retry, and never
+a subject or an address above DEBUG. `state`, `last_error` and `last_ok_at` feed /healthz.
+
+`handle(message)` returns True when the message is safely committed (it is then marked processed)
+and False to leave it for later (the database is down, say): the batch stops and the watcher backs
+off before trying again. A handler that raises is a bug in intake (which quarantines what it cannot
+understand); it is treated like False so the message is never lost, and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Literal
+
+from inbox.sources.base import TRANSIENT_ERRORS, MailSource, MessageKey, SourceError, SourceMessage
+
+log = logging.getLogger("mdesk.inbox.watch")
+
+Handler = Callable[[SourceMessage], bool]
+State = Literal["connecting", "connected", "idle", "disconnected"]
+
+STOP_CHECK_SECONDS = 0.25  # how often the stop relay looks at `stop` (it then interrupts wait())
+
+
+class _Backoff:
+    """1 s doubling to 60 s, each delay jittered by +-20% so a fleet does not retry in step."""
+
+    def __init__(self, first: float, cap: float) -> None:
+        self.first, self.cap = first, cap
+        self.attempts = 0
+
+    def next_delay(self) -> float:
+        delay = min(self.cap, self.first * 2**self.attempts)
+        self.attempts += 1
+        return min(self.cap, delay * random.uniform(0.8, 1.2))
+
+    def reset(self) -> None:
+        self.attempts = 0
+
+
+class MailboxWatcher:
+    def __init__(
+        self,
+        source: MailSource,
+        *,
+        batch: int = 200,
+        wait_seconds: float = 300.0,
+        backoff_first: float = 1.0,
+        backoff_cap: float = 60.0,
+    ) -> None:
+        self.source = source
+        self.batch = batch
+        # wait() returns at least this often; the pending() that follows doubles as a liveness check.
+        self.wait_seconds = wait_seconds
+        self.state: State = "disconnected"
+        self.last_error: str | None = None
+        self.last_ok_at: datetime | None = None
+        self._reconnect = _Backoff(backoff_first, backoff_cap)
+        self._retry = _Backoff(backoff_first, backoff_cap)  # after a handler said "not now"
+        self._outage_logged = False
+        self._handler_failing = False
+        self._marked: set[MessageKey] = set()  # marked in the previous round of this connection
+
+    # -- forever ----------------------------------------------------------------------------------
+
+    def run(self, handle: Handler, stop: threading.Event) -> None:
+        finished = threading.Event()
+        relay = threading.Thread(
+            target=self._relay_stop, args=(stop, finished), name="mdesk-watch-stop", daemon=True
+        )
+        relay.start()
+        try:
+            while not stop.is_set():
+                self._session(handle, stop)
+                if not stop.is_set():
+                    stop.wait(self._reconnect.next_delay())
+        finally:
+            finished.set()
+            self.state = "disconnected"
+
+    def _relay_stop(self, stop: threading.Event, finished: threading.Event) -> None:
+        # `stop` belongs to the caller (a signal handler sets it); a blocked IDLE cannot see it,
+        # so this thread turns it into source.interrupt().
+        while not finished.is_set():
+            if stop.wait(STOP_CHECK_SECONDS):
+                self.source.interrupt()
+                return
+
+    def _session(self, handle: Handler, stop: threading.Event) -> None:
+        """One connection, from connect to the error (or stop) that ends it."""
+        try:
+            self._connect()
+            while not stop.is_set():
+                self._round(handle, stop)
+        except TRANSIENT_ERRORS as exc:
+            self._lost(exc)
+        except Exception as exc:
+            # A bug (ours or a library's), not the network. Dying would stop intake silently;
+            # instead it is logged with its traceback and retried like an outage.
+            self._lost(exc, unexpected=True)
+        finally:
+            self.source.close()
+
+    def _connect(self) -> None:
+        self.state = "connecting"
+        self.source.connect()
+        self._marked = set()
+        self._set_ok("connected")
+        if self._outage_logged:
+            log.info(
+                "mailbox connected again: %s (%d failed attempts)", self.source.name, self._reconnect.attempts
+            )
+        else:
+            log.info("mailbox connected: %s", self.source.name)
+        self._outage_logged = False
+
+    def _lost(self, exc: BaseException, *, unexpected: bool = False) -> None:
+        was_connected = self.state in ("connected", "idle")
+        self.state = "disconnected"
+        self.last_error = _describe(exc)
+        if not self._outage_logged:
+            verb = "disconnected" if was_connected else "unavailable"
+            log.log(
+                logging.ERROR if unexpected else logging.WARNING,
+                "mailbox %s: %s: %s; reconnecting with backoff",
+                verb, self.source.name, self.last_error,
+                exc_info=unexpected,
+            )  # fmt: skip
+            self._outage_logged = True
+        else:
+            log.debug("mailbox still unavailable: %s", self.last_error)
+
+    def _round(self, handle: Handler, stop: threading.Event) -> None:
+        """One batch: handle what is pending, or wait for news when nothing is."""
+        batch = self.source.pending(self.batch)
+        self._set_ok("connected")
+        self._reconnect.reset()  # a round trip worked: the next outage starts from a short delay
+        if not batch:
+            self.state = "idle"
+            self.source.wait(self.wait_seconds)
+            self._set_ok("connected")
+            return
+        if not self._process(batch, handle, stop):
+            stop.wait(self._retry.next_delay())
+
+    def _process(self, batch: list[SourceMessage], handle: Handler, stop: threading.Event) -> bool:
+        """Handle and mark each message in turn; False when intake said "not now" (back off)."""
+        self._check_marks_stuck(batch)
+        for message in batch:
+            if stop.is_set():  # finish the current message, not the batch
+                return True
+            if not self._handle(handle, message):
+                return False
+            self.source.mark_processed(message.key)
+            self._marked.add(message.key)
+            self._retry.reset()
+        return True
+
+    def _check_marks_stuck(self, batch: list[SourceMessage]) -> None:
+        # A message we marked in the previous round is pending again: the server did not keep
+        # the mark. Reconnecting (and saying so in last_error) beats handing it out in a loop.
+        again = [m.key for m in batch if m.key in self._marked]
+        self._marked = set()
+        if again:
+            raise SourceError(f"{len(again)} message(s) still pending after being marked processed")
+
+    def _handle(self, handle: Handler, message: SourceMessage) -> bool:
+        try:
+            ok = bool(handle(message))
+        except Exception as exc:
+            if not self._handler_failing:
+                # The exception text may quote the message: the traceback goes to DEBUG only.
+                log.error(
+                    "intake raised %s on message uid %s; left for the next round",
+                    type(exc).__name__,
+                    message.key.uid,
+                )
+            log.debug("intake traceback", exc_info=True)
+            self._handler_failing = True
+            self.last_error = f"intake raised {type(exc).__name__}"
+            return False
+        if ok and self._handler_failing:
+            log.info("intake is taking messages again")
+            self._handler_failing = False
+        return ok
+
+    def _set_ok(self, state: State) -> None:
+        self.state = state
+        self.last_ok_at = datetime.now(UTC)
+
+    # -- once -------------------------------------------------------------------------------------
+
+    def drain_once(self, handle: Handler) -> int:
+        """Connect, handle everything pending, close; the number of messages committed.
+
+        Source errors propagate (the CLI reports them); stops early when intake says "not now".
+        """
+        handled: set[MessageKey] = set()
+        try:
+            self._connect()
+            while True:
+                fresh = [m for m in self.source.pending(self.batch) if m.key not in handled]
+                if not fresh:
+                    return len(handled)
+                for message in fresh:
+                    if not self._handle(handle, message):
+                        return len(handled)
+                    self.source.mark_processed(message.key)
+                    handled.add(message.key)
+        finally:
+            self.source.close()
+            self.state = "disconnected"
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip() or "no detail"
+    return f"{type(exc).__name__}: {text[:200]}"
