@@ -1,0 +1,202 @@
+"""The outbox dispatcher: claim what is due, send it, record what happened. Plain Python.
+
+One `run_once` is one pass: claim a batch (committed), then for each row in turn:
+
+    suppressed address  -> record_suppressed           (nothing sent)
+    compose/render fails -> record_failed              (permanent: the template or the row is wrong)
+    TransientSendError  -> record_retry                (pending again after a backoff; failed at the cap)
+    PermanentSendError  -> record_failed               (with the server's code and reason)
+    sent                -> record_sent, committed at once, before the next row is touched
+
+No database transaction is held open while talking to a server. Rows of a channel with no
+transport here (SMS without an SMS transport) are never claimed, so they stay pending untouched.
+The APScheduler job that calls `run_once` is wired elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal, Protocol
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from inbox.compose import TemplateError, render_email, sender_address
+from inbox.transports import EmailTransport
+from models.db import session_scope
+from models.outbox import FAILED, SENDING, OutboxMessage
+from models.outbox_claims import (
+    DEFAULT_LEASE,
+    PermanentSendError,
+    TransientSendError,
+    claim_due,
+    record_failed,
+    record_retry,
+    record_sent,
+    record_suppressed,
+    redact,
+)
+from models.outbox_ops import is_suppressed, make_message_id
+from models.settings import Settings
+from models.types import utcnow
+
+log = logging.getLogger(__name__)
+
+
+# Each outcome names a counter on DispatchStats and on the Dispatcher.
+Outcome = Literal["sent", "failed", "retried", "suppressed", "skipped"]
+
+
+class SmsTransport(Protocol):
+    def send(self, row: OutboxMessage) -> str:
+        """Render the row's SMS template, send it; the provider's id. Raises Transient/PermanentSendError."""
+        ...
+
+
+@dataclass(slots=True)
+class DispatchStats:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    suppressed: int = 0
+    skipped: int = 0  # claimed, but the claim ran out or passed to another worker before sending
+
+
+class Dispatcher:
+    """Sends due outbox rows. `sent`, `failed`, `retried`, `suppressed`, `skipped` count since start.
+
+    `worker` names this dispatcher in claims and must be unique among those sharing a database
+    (host name and process id, say).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        email_transport: EmailTransport,
+        sms_transport: SmsTransport | None = None,
+        worker: str,
+        templates_dir: Path | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.email_transport = email_transport
+        self.sms_transport = sms_transport
+        self.worker = worker
+        self.templates_dir = templates_dir
+        self.lease = lease
+        self.sent = self.failed = self.retried = self.suppressed = self.skipped = 0
+        self._senders: dict[str, Callable[[OutboxMessage], str]] = {"email": self._send_email}
+        if sms_transport is not None:
+            self._senders["sms"] = sms_transport.send
+
+    def run_once(self, now: datetime | None = None) -> DispatchStats:
+        """One pass. `now` (tests move it forward) stands for the clock; None: the real clock,
+        read afresh for each row so a slow batch records true send and retry times."""
+        stats = DispatchStats()
+        ids = claim_due(
+            self.engine,
+            worker=self.worker,
+            now=now or utcnow(),
+            limit=self.settings.outbox_batch,
+            lease=self.lease,
+            channels=tuple(self._senders),
+        )
+        stats.claimed = len(ids)
+        with self._email_batch():
+            for row_id in ids:
+                outcome = self._dispatch(row_id, now or utcnow())
+                setattr(stats, outcome, getattr(stats, outcome) + 1)
+                setattr(self, outcome, getattr(self, outcome) + 1)
+        if ids:
+            log.info(
+                "dispatch %s: claimed %d, sent %d, retried %d, failed %d, suppressed %d, skipped %d",
+                self.worker,
+                stats.claimed,
+                stats.sent,
+                stats.retried,
+                stats.failed,
+                stats.suppressed,
+                stats.skipped,
+            )
+        return stats
+
+    def _dispatch(self, row_id: int, now: datetime) -> Outcome:
+        """Handle one claimed row; the name of the counter its outcome adds to."""
+        loaded = self._load_if_still_ours(row_id, now)
+        if loaded is None:
+            return "skipped"
+        row, suppressed = loaded
+        if suppressed:
+            with session_scope(self.engine) as session:
+                record_suppressed(session, row_id, f"{row.channel} address is on the suppression list", now)
+            return "suppressed"
+        try:
+            provider_id = self._senders[row.channel](row)
+        except (TemplateError, PermanentSendError) as exc:
+            with session_scope(self.engine) as session:
+                record_failed(session, row_id, str(exc), now)
+            return "failed"
+        except TransientSendError as exc:
+            return self._record_retry(row_id, str(exc), now)
+        except Exception as exc:
+            # Our fault, not the recipient's: keep the row (retried, failed at the cap, on the
+            # case timeline) and the traceback in the log for whoever fixes it.
+            error = f"internal error: {type(exc).__name__}: {redact(str(exc))}"
+            log.error("dispatch: outbox %s: %s\n%s", row_id, error, "".join(traceback.format_tb(exc.__traceback__)))
+            return self._record_retry(row_id, error, now)
+        with session_scope(self.engine) as session:
+            record_sent(session, row_id, provider_id, now)
+        return "sent"
+
+    def _load_if_still_ours(self, row_id: int, now: datetime) -> tuple[OutboxMessage, bool] | None:
+        """The row and whether its address is suppressed; None if our claim has lapsed.
+
+        A slow batch (a server timing out on every row) can outlive the lease, and then another
+        worker may take the rest over: a row whose claim is no longer ours, or no longer fresh,
+        is left alone rather than risk sending it twice.
+        """
+        with Session(self.engine, expire_on_commit=False) as session:
+            row = session.get(OutboxMessage, row_id)
+            if row is None:
+                raise LookupError(f"claimed outbox row {row_id} has gone")
+            if row.status != SENDING or row.claimed_by != self.worker or row.claimed_at + self.lease <= now:
+                log.info("dispatch %s: claim on outbox %s lapsed, left for the next claim", self.worker, row_id)
+                return None
+            suppressed = is_suppressed(session, row.channel, row.to)
+            session.expunge(row)
+        return row, suppressed
+
+    def _send_email(self, row: OutboxMessage) -> str:
+        if not row.message_id:
+            row.message_id = self._record_message_id(row.id)
+        msg = render_email(row, settings=self.settings, templates_dir=self.templates_dir)
+        return self.email_transport.send(msg)
+
+    def _record_message_id(self, row_id: int) -> str:
+        """A row written without a Message-ID gets one, committed before the first send, so every
+        retry reuses it and a bounce or reply can still find the row."""
+        domain = sender_address(self.settings).rpartition("@")[2] or "localhost"
+        with session_scope(self.engine) as session:
+            row = session.get(OutboxMessage, row_id)
+            row.message_id = make_message_id(domain)
+            return row.message_id
+
+    def _record_retry(self, row_id: int, error: str, now: datetime) -> Outcome:
+        with session_scope(self.engine) as session:
+            record_retry(session, row_id, error, now, max_attempts=self.settings.outbox_max_attempts)
+            gave_up = session.get(OutboxMessage, row_id).status == FAILED
+        return "failed" if gave_up else "retried"
+
+    def _email_batch(self) -> AbstractContextManager:
+        batch = getattr(self.email_transport, "batch", None)
+        return batch() if callable(batch) else nullcontext()
