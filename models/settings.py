@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     auto_reply_window_hours: int = Field(24, description="At most one automatic message per address in it.")
     outbox_max_attempts: int = 8
     outbox_batch: int = 50
+    outbox_lease_seconds: int = Field(
+        120, description="A row claimed by a dispatcher that died is taken over after this long."
+    )
 
     # Web.
     http_host: str = "127.0.0.1"

@@ -8,10 +8,12 @@ the watcher finishes the message in hand, the scheduler waits for a running disp
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import socket
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -23,7 +25,7 @@ from inbox.sources.imap import ImapSource
 from inbox.sources.maildir import MaildirSource
 from inbox.transports import transport_from_settings
 from inbox.watch import MailboxWatcher
-from models import db
+from models import db, metrics
 from models.settings import Settings
 from models.types import utcnow
 from scheduler.dispatch import Dispatcher
@@ -103,7 +105,13 @@ class Daemon:
 
     def _dispatch(self, dispatcher: Dispatcher) -> None:
         try:
-            dispatcher.run_once()
+            # A full batch means more may be due: keep going until a round comes back short.
+            while True:
+                stats = dispatcher.run_once()
+                metrics.OUTBOX_SENT.labels("email").inc(stats.sent)
+                metrics.OUTBOX_FAILED.labels("email").inc(stats.failed)
+                if stats.claimed < self.settings.outbox_batch or self.stop.is_set():
+                    break
             self.health.transport.state = "ok"
             self.health.transport.detail = self.settings.email_transport_kind
         except Exception as exc:  # a failed round is retried on the next tick
@@ -140,5 +148,6 @@ def dispatcher_from_settings(engine: Engine, settings: Settings) -> Dispatcher:
         engine,
         settings,
         email_transport=transport_from_settings(settings),
-        worker=f"{socket.gethostname()}:{threading.get_native_id()}",
+        worker=f"{socket.gethostname()}:{os.getpid()}:{threading.get_native_id()}",
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
     )

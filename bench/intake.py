@@ -1,0 +1,169 @@
+"""End-to-end intake from a real IMAP server, against fetch + parse of the same messages.
+
+Appends N messages (default 2,000; a realistic mix: referrals, person-written replies and forwards,
+machine mail, with their real sizes) to a local Dovecot (pymap where Dovecot is absent), then in one
+run measures:
+  - baseline: FETCH BODY.PEEK[] of every message plus `email.message_from_bytes(policy.default)`;
+  - intake: the same messages through the watcher and the full pipeline into SQLite, to completion;
+  - the ratio intake / baseline (target >= 0.5) and the peak RSS of this process (target < 200 MB);
+  - IDLE latency: 50 single messages, each from APPEND to its case step committed (p50, p95; target
+    p95 < 1.5 s).
+Usage: python bench/intake.py [-n 2000] [--latency 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import itertools
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from imapclient import IMAPClient  # noqa: E402
+
+from inbox.intake import Intake  # noqa: E402
+from inbox.sources.base import SourceMessage  # noqa: E402
+from inbox.sources.imap import ImapSource  # noqa: E402
+from inbox.watch import MailboxWatcher  # noqa: E402
+from models import db  # noqa: E402
+from models.settings import Settings  # noqa: E402
+from tests.imap_server import _start_any  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+_MESSAGE_ID = re.compile(rb"^message-id:.*\r?\n(?:[ \t].*\r?\n)*", re.IGNORECASE | re.MULTILINE)
+_FROM = re.compile(rb"^from:[^\r\n]*<?[\w.+-]+@([\w.-]+)>?", re.IGNORECASE | re.MULTILINE)
+
+
+def material() -> list[bytes]:
+    """Referrals (half of the mix), other person-written mail and machine mail, as real bytes."""
+    referrals = sorted((SHARED / "samples" / "referrals").glob("*.eml")) or sorted((ROOT / "data" / "demo").glob("*"))
+    corpus = [p for p in (SHARED / "corpus" / "mail").rglob("*") if p.is_file() and p.stat().st_size < 300_000]
+    pool = [p.read_bytes() for p in referrals] * 10 + [p.read_bytes() for p in sorted(corpus)]
+    return pool
+
+
+def unique(raw: bytes, n: int) -> bytes:
+    """The same mail as a new message: its own Message-ID and sender, so nothing is deduplicated or throttled."""
+    head, sep, body = raw.partition(b"\n\n") if b"\r\n\r\n" not in raw[:65536] else raw.partition(b"\r\n\r\n")
+    head = _MESSAGE_ID.sub(b"", head + b"\n").rstrip(b"\r\n")
+    head = _FROM.sub(lambda m: b"From: <sender%d@%s>" % (n, m.group(1)), head, count=1)
+    return b"Message-ID: <bench-%d@bench.example>\r\n" % n + head + (sep or b"\r\n\r\n") + body
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-n", type=int, default=2000)
+    parser.add_argument("--latency", type=int, default=50)
+    args = parser.parse_args()
+
+    server, reasons = _start_any()
+    if server is None:
+        sys.exit("no IMAP server could start: " + "; ".join(reasons))
+    work = Path(tempfile.mkdtemp(prefix="mdesk-bench-"))
+    try:
+        run(server, work, args.n, args.latency)
+    finally:
+        server.cleanup()
+
+
+def run(server, work: Path, n: int, latency_count: int) -> None:
+    user, password = server.user("bench")
+    pool = material()
+    messages = [unique(raw, i) for i, raw in zip(range(n), itertools.cycle(pool), strict=False)]
+    client = IMAPClient(server.host, server.port, ssl=False)
+    client.login(user, password)
+    start = time.perf_counter()
+    for raw in messages:
+        client.append("INBOX", raw)
+    append_seconds = time.perf_counter() - start
+    size_mb = sum(map(len, messages)) / 1e6
+    print(f"server: {server.kind}; {n} messages, {size_mb:.1f} MB appended in {append_seconds:.1f} s")
+
+    # Baseline: fetch and parse, nothing else.
+    start = time.perf_counter()
+    client.select_folder("INBOX", readonly=True)
+    uids = client.search("ALL")
+    for chunk in range(0, len(uids), 50):
+        for data in client.fetch(uids[chunk : chunk + 50], [b"BODY.PEEK[]"]).values():
+            email.message_from_bytes(data[b"BODY[]"], policy=email.policy.default)
+    baseline = time.perf_counter() - start
+    client.logout()
+
+    settings = Settings(
+        _env_file=None,
+        var_dir=work,
+        imap_host=server.host,
+        imap_port=server.port,
+        imap_user=user,
+        imap_password=password,
+        imap_security="none",
+    )
+    engine = db.make_engine(settings.effective_database_url)
+    db.upgrade(engine)
+    intake = Intake(engine, settings)
+    watcher = MailboxWatcher(ImapSource.from_settings(settings))
+    start = time.perf_counter()
+    handled = watcher.drain_once(intake.handle)
+    ours = time.perf_counter() - start
+    print(f"baseline (FETCH BODY.PEEK[] + policy.default parse): {n / baseline:7.0f} msg/s")
+    print(f"intake end to end (fetch, pipeline, commit, mark):    {handled / ours:7.0f} msg/s ({handled} handled)")
+    print(f"ratio intake / baseline: {baseline / ours * handled / n:.2f}  (target >= 0.5)")
+
+    latencies = idle_latency(server, settings, engine, user, password, latency_count)
+    p50 = statistics.median(latencies)
+    p95 = statistics.quantiles(latencies, n=20)[18] if len(latencies) >= 20 else max(latencies)
+    print(f"IDLE latency APPEND -> committed over {len(latencies)}: p50 {p50:.3f} s, p95 {p95:.3f} s (target < 1.5)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS: {peak:.0f} MB (target < 200)")
+
+
+def idle_latency(server, settings, engine, user, password, count: int) -> list[float]:
+    intake = Intake(engine, settings)
+    committed: dict[bytes, float] = {}
+    done = threading.Condition()
+
+    def handle(message: SourceMessage) -> bool:
+        ok = intake.handle(message)
+        with done:
+            committed[message.raw[:40]] = time.perf_counter()
+            done.notify_all()
+        return ok
+
+    stop = threading.Event()
+    watcher = MailboxWatcher(ImapSource.from_settings(settings))
+    thread = threading.Thread(target=watcher.run, args=(handle, stop), daemon=True)
+    thread.start()
+    client = IMAPClient(server.host, server.port, ssl=False)
+    client.login(user, password)
+    time.sleep(1.0)  # let the watcher reach IDLE
+    latencies = []
+    for i in range(count):
+        raw = unique(
+            b"From: Parent <p@example.com>\r\nSubject: mediation please\r\n\r\n"
+            b"My son has an EHCP from Camden Council and we want mediation.\r\n",
+            10_000_000 + i,
+        )
+        started = time.perf_counter()
+        client.append("INBOX", raw)
+        with done:
+            done.wait_for(lambda raw=raw: raw[:40] in committed, timeout=30)
+        latencies.append(committed.get(raw[:40], time.perf_counter()) - started)
+        time.sleep(0.05)
+    stop.set()
+    thread.join(timeout=10)
+    client.logout()
+    return latencies
+
+
+if __name__ == "__main__":
+    main()

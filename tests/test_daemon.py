@@ -1,0 +1,239 @@
+"""The daemon as an operator runs it: `python main.py run` against a real Dovecot and a real SMTP server.
+
+Covers the whole path (IMAP IDLE -> case -> outbox -> SMTP), a clean SIGTERM, an IMAP restart while
+idling, SIGKILL at random moments during a 500-message intake, and a loop with an autoresponder.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine
+from sqlmodel import Session, func, select
+
+from inbox.intake import Intake
+from inbox.sources.imap import ImapSource
+from inbox.watch import MailboxWatcher
+from models.cases import Case
+from models.mail import InboundMessage
+from models.outbox import OutboxMessage
+from scheduler.daemon import dispatcher_from_settings
+from tests import mailfactory
+from tests.conftest import REPO
+from tests.webserver import free_port
+
+
+def daemon_env(imap_account, smtp_server, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MDESK_")}
+    env.update(
+        MDESK_VAR_DIR=str(tmp_path / "var"),
+        MDESK_IMAP_HOST=imap_account.host,
+        MDESK_IMAP_PORT=str(imap_account.port),
+        MDESK_IMAP_USER=imap_account.user,
+        MDESK_IMAP_PASSWORD=imap_account.password,
+        MDESK_IMAP_SECURITY="none",
+        MDESK_SMTP_HOST=smtp_server.host,
+        MDESK_SMTP_PORT=str(smtp_server.port),
+        MDESK_SMTP_SECURITY="none",
+        MDESK_MAIL_FROM="referrals@mediation-desk.example.org",
+        MDESK_HTTP_PORT=str(free_port()),
+        # A killed daemon's claimed rows are taken over after this long (production: minutes).
+        MDESK_OUTBOX_LEASE_SECONDS="3",
+    )
+    return env
+
+
+class DaemonProcess:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> DaemonProcess:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "main.py", "run"], cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
+        return self
+
+    def signal(self, signum: int) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signum)
+        return self.proc.wait(timeout=60)
+
+    def health(self) -> dict:
+        return httpx.get(f"http://127.0.0.1:{self.env['MDESK_HTTP_PORT']}/healthz", timeout=5).json()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def env(imap_account, smtp_server, tmp_path):
+    return daemon_env(imap_account, smtp_server, tmp_path)
+
+
+@pytest.fixture
+def database(env):
+    engine = create_engine(f"sqlite:///{env['MDESK_VAR_DIR']}/mdesk.sqlite3")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def daemon(env, tmp_path):
+    process = DaemonProcess(env, tmp_path / "daemon.log")
+    yield process
+    process.stop()
+
+
+def wait_for(condition, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = condition()
+        except Exception:  # the database file may not exist yet
+            result = None
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def processed(engine) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(InboundMessage)).one()
+
+
+def test_referrals_become_cases_and_families_get_one_acknowledgement_each(
+    daemon, env, database, imap_account, smtp_server, tmp_path
+):
+    referral = mailfactory.referral(sender="Joanne Pryce <joanne@example.com>", message_id="<r1@example.com>")
+    not_served = mailfactory.referral(
+        sender="Sophie <sophie@example.org>",
+        subject="Kent",
+        body="Kent County Council refused to assess my son. Mediation please.\n",
+    )
+    machine = [
+        mailfactory.out_of_office("unknown@example.com", sender="away@example.org"),
+        mailfactory.bounce_of("unknown@mediation-desk.example.org", "gone@example.net"),
+    ]
+    for raw in (referral, not_served, *machine):
+        imap_account.append(raw)
+    daemon.start()
+    wait_for(lambda: len(smtp_server.messages) >= 2, what="two acknowledgements")
+    wait_for(lambda: processed(database) == 4, what="all four messages")
+
+    by_rcpt = {mail.rcpt_tos[0]: mail.message for mail in smtp_server.messages}
+    assert set(by_rcpt) == {"joanne@example.com", "sophie@example.org"}  # nothing to machine mail
+    with Session(database) as session:
+        camden = session.exec(select(Case).where(Case.referrer_email == "joanne@example.com")).one()
+    ack = by_rcpt["joanne@example.com"]
+    assert camden.reference in ack["Subject"]
+    assert ack["Auto-Submitted"] == "auto-replied"
+    assert ack["In-Reply-To"] == "<r1@example.com>" and "<r1@example.com>" in ack["References"]
+    assert "020 7359 3635" in ack.get_body(("plain",)).get_content()
+    assert "Kent" in by_rcpt["sophie@example.org"].get_body(("plain",)).get_content()
+
+    # Processed mail is flagged on the server, never \Seen (a coordinator may read the mailbox too).
+    for uid in imap_account.uids():
+        flags = imap_account.flags(uid)
+        assert b"$MdeskProcessed" in flags and b"\\Seen" not in flags
+
+    health = wait_for(lambda: daemon.health(), what="/healthz")
+    assert health["database"]["state"] == "ok" and health["mailbox"]["source"] == "imap"
+
+    # The IMAP server restarts while the daemon idles: it reconnects by itself.
+    imap_account.server.restart()
+    imap_account.reconnect()
+    imap_account.append(mailfactory.referral(sender="After Restart <after@example.com>"))
+    wait_for(lambda: "after@example.com" in {m.rcpt_tos[0] for m in smtp_server.messages}, what="after restart")
+
+    assert daemon.signal(signal.SIGTERM) == 0
+    assert "stopped" in (tmp_path / "daemon.log").read_text()
+
+
+def test_sigkill_at_random_moments_loses_nothing_and_sends_nothing_twice(
+    daemon, env, database, imap_account, smtp_server
+):
+    total = 500
+    for i in range(total):
+        if i % 10 == 9:
+            raw = mailfactory.out_of_office("none@example.com", sender=f"away{i}@example.org")
+        else:
+            raw = mailfactory.referral(sender=f"Parent {i} <parent{i}@example.com>", message_id=f"<chaos-{i}@ex.com>")
+        imap_account.append(raw)
+    rng = random.Random(20261128)
+    for _ in range(10):
+        daemon.start()
+        time.sleep(rng.uniform(1.0, 3.5))
+        daemon.signal(signal.SIGKILL)
+    daemon.start()
+    wait_for(lambda: processed(database) >= total, timeout=180, what="every message taken in")
+    wait_for(
+        lambda: len({m.message["Message-ID"] for m in smtp_server.messages}) >= total - total // 10,
+        timeout=120,
+        what="every acknowledgement sent",
+    )
+    daemon.signal(signal.SIGTERM)
+
+    with Session(database) as session:
+        stored = session.exec(select(InboundMessage.message_id)).all()
+        assert len(stored) == total and len(set(stored)) == total  # every message exactly once
+        cases = session.exec(select(Case)).all()
+        assert len(cases) == total - total // 10  # every referral exactly one case; no case for machine mail
+        acks = session.exec(select(OutboxMessage.case_id)).all()
+        assert sorted(Counter(acks).values()) == [1] * len(cases)  # exactly one acknowledgement per case
+    delivered = Counter(str(m.message["Message-ID"]) for m in smtp_server.messages)
+    assert len(delivered) == len(cases)
+    # A kill between the SMTP server's 250 and our commit can only re-send the same message (same
+    # Message-ID, which mail clients collapse): never more than one such repeat per kill.
+    assert sum(delivered.values()) - len(delivered) <= 10
+    assert not any(rcpt.startswith("away") for m in smtp_server.messages for rcpt in m.rcpt_tos)
+    assert not [uid for uid in imap_account.uids() if b"$MdeskProcessed" not in imap_account.flags(uid)]
+
+
+def test_an_autoresponder_that_answers_everything_gets_at_most_one_message_a_day(
+    imap_account, smtp_server, settings, engine
+):
+    settings = settings.model_copy(
+        update={
+            "imap_host": imap_account.host,
+            "imap_port": imap_account.port,
+            "imap_user": imap_account.user,
+            "imap_password": imap_account.password,
+            "imap_security": "none",
+            "smtp_host": smtp_server.host,
+            "smtp_port": smtp_server.port,
+            "smtp_security": "none",
+        }
+    )
+    intake, dispatcher = Intake(engine, settings), dispatcher_from_settings(engine, settings)
+    watcher = MailboxWatcher(ImapSource.from_settings(settings))
+    imap_account.append(mailfactory.referral(sender="Busy Parent <busy@example.com>"))
+    answered = 0
+    for round_number in range(6):
+        watcher.drain_once(intake.handle)
+        dispatcher.run_once()
+        # A badly behaved autoresponder: answers each message we send with a fresh, person-like email.
+        ours = [m for m in smtp_server.messages if "busy@example.com" in m.rcpt_tos]
+        for _ in ours[answered:]:
+            imap_account.append(
+                mailfactory.message(
+                    sender="Busy Parent <busy@example.com>",
+                    subject=f"Thanks for your email ({round_number})",
+                    body="Thanks for getting in touch, I will reply as soon as I can.\n",
+                )
+            )
+        answered = len(ours)
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["busy@example.com"]]
