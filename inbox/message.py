@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
+from email.message import Message
 
 
 @dataclass(slots=True)
@@ -63,7 +63,8 @@ class ParsedMessage:
     forwarded: list[ForwardedPart]
     attachments: list[Attachment]
     problems: list[str]
-    message: EmailMessage | None = field(default=None, repr=False)  # the parsed tree, when it parsed
+    # The parsed tree (compat32: parse.py explains why), when it parsed.
+    message: Message | None = field(default=None, repr=False)
 
     def header(self, name: str, default: str = "") -> str:
         return self.headers.get(name.lower(), default)
