@@ -17,6 +17,7 @@ import argparse
 import email
 import email.policy
 import itertools
+import logging
 import re
 import resource
 import statistics
@@ -61,6 +62,7 @@ def unique(raw: bytes, n: int) -> bytes:
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--latency", type=int, default=50)
