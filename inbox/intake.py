@@ -408,22 +408,42 @@ class Intake:
             reason = f"could not be processed ({type(exc).__name__}): a coordinator or engineer should look"
             detail = traceback.format_exc()
             log.error("intake failed on a message; quarantined", exc_info=True)
-        try:
-            with session_scope(self.engine) as session:
-                inbound, _fresh = self._store(session, message.key, parsed)
-                inbound.status = "quarantined"
-                inbound.reasons = [*parsed.problems[:10], reason]
-                if session.exec(
-                    select(QuarantineEntry).where(QuarantineEntry.inbound_message_id == inbound.id)
-                ).first():
-                    return True
-                session.add(QuarantineEntry(inbound_message_id=inbound.id, reason=reason, detail=detail))
-            metrics.QUARANTINED.inc()
-            metrics.MESSAGES_IN.labels("quarantined").inc()
-            return True
-        except Exception:
-            log.error("could not even quarantine a message; it stays on the server", exc_info=True)
-            return False
+        for store in (self._store, _store_bare):
+            try:
+                with session_scope(self.engine) as session:
+                    inbound, _fresh = store(session, message.key, parsed)
+                    inbound.status = "quarantined"
+                    inbound.reasons = [*parsed.problems[:10], reason]
+                    if not session.exec(
+                        select(QuarantineEntry).where(QuarantineEntry.inbound_message_id == inbound.id)
+                    ).first():
+                        session.add(QuarantineEntry(inbound_message_id=inbound.id, reason=reason, detail=detail))
+                metrics.QUARANTINED.inc()
+                metrics.MESSAGES_IN.labels("quarantined").inc()
+                return True
+            except OperationalError:
+                log.warning("database unavailable; the message stays on the server for the next round")
+                return False
+            except Exception:
+                # Even its decoded headers were refused: the next try keeps the bytes and keys alone.
+                log.error("could not store a message for quarantine", exc_info=True)
+                reason = f"{reason}; its headers could not be stored"
+        return False
+
+
+def _store_bare(session: Session, key: MessageKey, parsed: ParsedMessage) -> tuple[InboundMessage, bool]:
+    """Store only the raw bytes and keys: for a message whose decoded fields the database refused."""
+    dkey = dedupe_key(None, parsed.sha256)
+    existing = session.exec(select(InboundMessage).where(InboundMessage.dedupe_key == dkey)).first()
+    if existing is not None:
+        return existing, False
+    inbound = InboundMessage(
+        mailbox=key.mailbox, uidvalidity=key.uidvalidity, uid=key.uid, sha256=parsed.sha256,
+        dedupe_key=dkey, raw=parsed.raw, size=len(parsed.raw),
+    )  # fmt: skip
+    session.add(inbound)
+    session.flush()
+    return inbound, True
 
 
 def _earlier_copy(session: Session, inbound: InboundMessage) -> InboundMessage | None:

@@ -785,7 +785,8 @@ def _filename(part: Message) -> str | None:
             name = data.decode("cp1252", errors="replace")
     if "=?" in name:  # RFC 2047 inside a parameter is not standard, but it is what Outlook sends
         name = decode_words(name, [], "filename")
-    name = name.strip()
+    # Whatever survived as a lone surrogate (undecodable bytes) cannot be stored or shown: replace it.
+    name = _SURROGATES.sub("\ufffd", name).strip()
     return name or None
 
 
@@ -874,7 +875,9 @@ def _attachment(part: Message, payload: bytes) -> Attachment:
     if filename is None and ctype in _FORWARDED_TYPES:
         inner = part.get_payload()
         subject = _raw_get(inner[0], "subject") if isinstance(inner, list) and inner else None
-        filename = f"{decode_words(unfold(subject), [], 'subject')[:80]}.eml" if subject else None
+        if subject:
+            text = decode_words(_from_8bit(unfold(subject), _NO_CHARSETS, [], "subject"), [], "subject")
+            filename = f"{text[:80]}.eml"
     return Attachment(
         filename=filename,
         content_type=ctype,

@@ -244,3 +244,24 @@ def test_a_reply_naming_two_cases_goes_to_triage_not_to_a_guess(engine, intake):
     with Session(engine) as session:
         [item] = session.exec(select(InboxItem)).all()
         assert item.kind == "triage" and item.status == "open"
+
+
+def test_a_message_whose_fields_the_database_refuses_is_still_kept_raw_and_intake_goes_on(
+    engine, intake, monkeypatch
+):
+    real_store = Intake._store
+
+    def refusing(self, session, key, parsed):
+        if "poison" in parsed.subject:
+            raise UnicodeEncodeError("utf-8", "\udce7", 0, 1, "surrogates not allowed")
+        return real_store(self, session, key, parsed)
+
+    monkeypatch.setattr(Intake, "_store", refusing)
+    poison = mailfactory.referral(subject="poison")
+    assert deliver(intake, poison)
+    assert deliver(intake, mailfactory.referral(sender="next@example.com"))
+    assert len(cases(engine)) == 1
+    with Session(engine) as session:
+        entry = session.exec(select(QuarantineEntry)).one()
+        assert "headers could not be stored" in entry.reason
+        assert session.get(InboundMessage, entry.inbound_message_id).raw == poison

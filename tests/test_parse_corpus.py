@@ -11,6 +11,7 @@ sender address 64/66, display name 62/66, subject 67/68, body 59/64 - every diff
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from datetime import datetime
@@ -303,3 +304,30 @@ def test_zammad_agreement_count(corpus_manifest: list[dict[str, str]], record_pr
     record_property("zammad_agreement", summary)
     print(f"agreement with Zammad: {summary}")
     assert summary == {"from_email": "64/66", "from_display_name": "62/66", "subject": "67/68", "body": "59/64"}
+
+
+def test_no_text_from_the_corpus_carries_undecodable_bytes(corpus_manifest):
+    """Lone surrogates (raw bytes the decoder could not place) cannot be stored or shown: none may escape."""
+    surrogates = re.compile("[\ud800-\udfff]")
+
+    def texts(value):
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, list | tuple):
+            for item in value:
+                yield from texts(item)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield key
+                yield from texts(item)
+        elif dataclasses.is_dataclass(value):
+            for f in dataclasses.fields(value):
+                if f.name not in ("raw", "message", "payload"):
+                    yield from texts(getattr(value, f.name))
+
+    bad = [
+        row["file"]
+        for row in corpus_manifest
+        if any(surrogates.search(t) for t in texts(parse_message(Path(row["path"]).read_bytes())))
+    ]
+    assert bad == []
