@@ -33,6 +33,8 @@ def _setup_logging() -> None:
         level=get_settings().log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # APScheduler logs every run of every job at INFO: a line every two seconds tells nobody anything.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def _engine(upgrade: bool = True):

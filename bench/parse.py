@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inbox.understand import understand  # noqa: E402
-from models.la_directory import load_directory  # noqa: E402
+from inbox.understand import understand
+from models.la_directory import load_directory
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 DEFAULT_SOURCES = [SHARED / "corpus" / "mail", SHARED / "samples" / "referrals"]
