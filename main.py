@@ -25,6 +25,7 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(quarantine_app, name="quarantine")
 
 console = Console()
+err_console = Console(stderr=True)
 DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
 
 
@@ -79,7 +80,7 @@ def ingest(
     settings = get_settings()
     engine = _engine()
     count = MailboxWatcher(source_from_settings(settings)).drain_once(Intake(engine, settings).handle)
-    console.print(f"{count} message(s) handled", highlight=False, stderr=True)
+    err_console.print(f"{count} message(s) handled", highlight=False)
     if send:
         dispatcher_from_settings(engine, settings).run_once()
 
