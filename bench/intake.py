@@ -115,7 +115,7 @@ def run(server, work: Path, n: int, latency_count: int) -> None:
     intake = Intake(engine, settings)
     watcher = MailboxWatcher(ImapSource.from_settings(settings))
     start = time.perf_counter()
-    handled = watcher.drain_once(intake.handle)
+    handled = watcher.drain_once(intake.handle, handle_batch=intake.handle_batch)
     ours = time.perf_counter() - start
     print(f"baseline (FETCH BODY.PEEK[] + policy.default parse): {n / baseline:7.0f} msg/s")
     print(f"intake end to end (fetch, pipeline, commit, mark):    {handled / ours:7.0f} msg/s ({handled} handled)")
@@ -135,15 +135,21 @@ def idle_latency(server, settings, engine, user, password, count: int) -> list[f
     done = threading.Condition()
 
     def handle(message: SourceMessage) -> bool:
-        ok = intake.handle(message)
+        return handle_batch([message]) == 1
+
+    def handle_batch(messages: list[SourceMessage]) -> int:
+        count = intake.handle_batch(messages)
         with done:
-            committed[message.raw[:40]] = time.perf_counter()
+            for message in messages[:count]:
+                committed[message.raw[:40]] = time.perf_counter()
             done.notify_all()
-        return ok
+        return count
 
     stop = threading.Event()
     watcher = MailboxWatcher(ImapSource.from_settings(settings))
-    thread = threading.Thread(target=watcher.run, args=(handle, stop), daemon=True)
+    thread = threading.Thread(
+        target=watcher.run, args=(handle, stop), kwargs={"handle_batch": handle_batch}, daemon=True
+    )
     thread.start()
     client = IMAPClient(server.host, server.port, ssl=False)
     client.login(user, password)

@@ -53,6 +53,7 @@ def acknowledge(
     row = enqueue(
         session,
         key=f"ack:case:{case.id}",
+        fresh=True,  # the case was opened in this transaction: nothing was queued for it yet
         channel="email",
         to=to,
         template=template,

@@ -5,6 +5,9 @@ message stored first; each step records why it decided what it did on the stored
 transaction also writes the acknowledgement to the outbox, so a crash anywhere leaves either
 nothing (the message is still unmarked on the server and is taken again) or everything.
 Unexpected errors put the raw message in quarantine with the reason; intake goes on.
+`handle_batch` runs up to BATCH_MAX messages in one transaction, each in its own savepoint, so one
+failing message is rolled back alone and quarantined in that same transaction, and a batch costs one
+commit (and, in the watcher, one mark on the server).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import and_, insert, or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
@@ -28,8 +32,9 @@ from inbox.referral import Referral
 from inbox.sources.base import MessageKey, SourceMessage
 from inbox.thread_match import ThreadMatch, match_thread
 from models import metrics
+from models.batch_tx import batch_scope
 from models.case_ops import (
-    add_party,
+    add_parties_to_new_case,
     add_timeline,
     ensure_contact,
     mark_undeliverable,
@@ -268,9 +273,8 @@ def _open_case_from(step: Step, *, related_case_id: int | None) -> Case:
         phone=referral.contact_phone,
         name=referral.referrer_name or sender.name,
     )
-    add_party(step.session, case.id, contact, "referrer")
-    if referral.referrer_role:
-        add_party(step.session, case.id, contact, referral.referrer_role)
+    roles = ["referrer", *([referral.referrer_role] if referral.referrer_role else [])]
+    add_parties_to_new_case(step.session, case.id, contact, roles)
     add_timeline(
         step.session,
         case.id,
@@ -287,7 +291,6 @@ def _open_case_from(step: Step, *, related_case_id: int | None) -> Case:
             "is not a party of it: check whether the two belong together.",
             data={"related": related_case_id},
         )
-    metrics.CASES_OPENED.inc()
     return case
 
 
@@ -306,10 +309,23 @@ def _referrer_email(step: Step) -> str:
 
 # ---- the entry points ---------------------------------------------------------------------------
 
+BATCH_MAX = 50  # messages per transaction: a crash or a locked database repeats at most this many
+
+
+@dataclass(frozen=True, slots=True)
+class _Committed:
+    """What one message became, counted in the metrics once its transaction has committed."""
+
+    outcome: str
+    parsed: ParsedMessage | None = None  # set for a message that went through the steps
+
+
+_NOT_STORED = None  # a message that could not be stored even raw: the batch stops before it
+
 
 @dataclass
 class Intake:
-    """Handles messages from any source; `handle` is the MailboxWatcher callback."""
+    """Handles messages from any source; `handle_batch` (or `handle`) is the MailboxWatcher callback."""
 
     engine: Engine
     settings: Settings
@@ -317,37 +333,86 @@ class Intake:
 
     def handle(self, message: SourceMessage) -> bool:
         """True when the message is safely committed (a case step, machine mail, or quarantine)."""
-        parsed = parse_message(message.raw)
+        return self.handle_batch([message]) == 1
+
+    def handle_batch(self, messages: list[SourceMessage]) -> int:
+        """How many messages, from the start of the list, are safely committed.
+
+        Each BATCH_MAX messages share one transaction; each message runs in its own savepoint, so
+        one that fails is rolled back alone and quarantined in the same transaction. The database
+        being unavailable (OperationalError) rolls the whole transaction back: nothing of it is
+        committed, and the count stops before it, so the caller marks exactly what is stored.
+        """
+        committed = 0
+        for start in range(0, len(messages), BATCH_MAX):
+            batch = messages[start : start + BATCH_MAX]
+            stored = self._commit_batch(batch)
+            committed += stored
+            if stored < len(batch):
+                break
+        return committed
+
+    def _commit_batch(self, messages: list[SourceMessage]) -> int:
+        parsed = [parse_message(message.raw) for message in messages]
+        done: list[_Committed | None] = []
         try:
-            with session_scope(self.engine) as session:
-                inbound, fresh = self._store(session, message.key, parsed)
-                if fresh:
-                    self._run(session, inbound, parsed)
-            return True
+            with batch_scope(self.engine) as session:
+                for message, msg in zip(messages, parsed, strict=True):
+                    result = self._one(session, message, msg)
+                    if result is _NOT_STORED:
+                        break  # commit what came before it; this one stays on the server
+                    done.append(result)
         except OperationalError:
             log.warning(
-                "database unavailable; the message stays on the server for the next round", exc_info=True
+                "database unavailable; %d message(s) stay on the server for the next round",
+                len(messages),
+                exc_info=True,
             )
-            return False
-        except IntegrityError:
-            # Another worker stored the same message between our check and our insert.
-            log.info("message stored concurrently by another worker; skipping")
-            return True
+            return 0
+        for result in done:
+            _count(result)
+        return len(done)
+
+    def _one(self, session: Session, message: SourceMessage, parsed: ParsedMessage) -> _Committed | None:
+        """One message in its own savepoint: processed, already known, or quarantined."""
+        try:
+            with session.begin_nested():
+                inbound, fresh = self._store(session, message.key, parsed)
+                if not fresh:
+                    return _Committed("known")  # a repeat (crash before the mark): only marked again
+                self._run(session, inbound, parsed)
+                return _Committed(inbound.outcome or "unknown", parsed)
+        except OperationalError:
+            raise  # the database, not the message: the whole batch waits for the next round
+        except IntegrityError as exc:
+            if self._known(session, message.key, parsed) is not None:
+                # Another worker stored the same message between our check and our insert.
+                log.info("message stored concurrently by another worker; skipping")
+                return _Committed("known")
+            return self._quarantine(session, message, parsed, exc)
         except Exception as exc:
-            return self._quarantine(message, parsed, exc)
+            return self._quarantine(session, message, parsed, exc)
+
+    def _known(self, session: Session, key: MessageKey, parsed: ParsedMessage) -> InboundMessage | None:
+        """The message as already stored, by where it sat on the server or by what it is (one query)."""
+        dkey = dedupe_key(parsed.message_id, parsed.sha256)
+        rows = session.exec(
+            select(InboundMessage).where(
+                or_(
+                    and_(
+                        InboundMessage.mailbox == key.mailbox,
+                        InboundMessage.uidvalidity == key.uidvalidity,
+                        InboundMessage.uid == key.uid,
+                    ),
+                    InboundMessage.dedupe_key == dkey,
+                )
+            )
+        ).all()
+        by_key = [r for r in rows if (r.mailbox, r.uidvalidity, r.uid) == (key.mailbox, key.uidvalidity, key.uid)]
+        return (by_key or rows or [None])[0]
 
     def _store(self, session: Session, key: MessageKey, parsed: ParsedMessage) -> tuple[InboundMessage, bool]:
-        existing = session.exec(
-            select(InboundMessage).where(
-                InboundMessage.mailbox == key.mailbox,
-                InboundMessage.uidvalidity == key.uidvalidity,
-                InboundMessage.uid == key.uid,
-            )
-        ).first()
-        dkey = dedupe_key(parsed.message_id, parsed.sha256)
-        existing = (
-            existing or session.exec(select(InboundMessage).where(InboundMessage.dedupe_key == dkey)).first()
-        )
+        existing = self._known(session, key, parsed)
         if existing is not None:
             return existing, False
         inbound = InboundMessage(
@@ -356,7 +421,7 @@ class Intake:
             uid=key.uid,
             message_id=parsed.message_id,
             sha256=parsed.sha256,
-            dedupe_key=dkey,
+            dedupe_key=dedupe_key(parsed.message_id, parsed.sha256),
             raw=parsed.raw,
             size=len(parsed.raw),
             sender_email=parsed.sender.email if parsed.sender else None,
@@ -364,16 +429,21 @@ class Intake:
         )
         session.add(inbound)
         session.flush()
-        for attachment in parsed.attachments:
-            session.add(
-                StoredAttachment(
-                    inbound_message_id=inbound.id,
-                    filename=attachment.filename,
-                    content_type=attachment.content_type,
-                    size=attachment.size,
-                    sha256=attachment.sha256,
-                    payload=attachment.payload,
-                )
+        if parsed.attachments:
+            # Nobody reads them back in this transaction: rows, not objects.
+            session.execute(
+                insert(StoredAttachment.__table__),
+                [
+                    {
+                        "inbound_message_id": inbound.id,
+                        "filename": attachment.filename,
+                        "content_type": attachment.content_type,
+                        "size": attachment.size,
+                        "sha256": attachment.sha256,
+                        "payload": attachment.payload,
+                    }
+                    for attachment in parsed.attachments
+                ],
             )
         return inbound, True
 
@@ -396,11 +466,11 @@ class Intake:
         inbound.status = "processed"
         inbound.processed_at = utcnow()
         inbound.reasons = step.reasons
-        metrics.MESSAGES_IN.labels(inbound.outcome or "unknown").inc()
-        if parsed.date is not None:
-            metrics.INTAKE_LAG.set(max(0.0, (utcnow() - parsed.date).total_seconds()))
 
-    def _quarantine(self, message: SourceMessage, parsed: ParsedMessage, exc: Exception) -> bool:
+    def _quarantine(
+        self, session: Session, message: SourceMessage, parsed: ParsedMessage, exc: Exception
+    ) -> _Committed | None:
+        """Keep the raw message with the reason, in the batch's transaction; None if even that fails."""
         if isinstance(exc, Unprocessable):
             reason, detail = str(exc), ""
             log.info("message quarantined: %s", reason)
@@ -410,25 +480,34 @@ class Intake:
             log.error("intake failed on a message; quarantined", exc_info=True)
         for store in (self._store, _store_bare):
             try:
-                with session_scope(self.engine) as session:
+                with session.begin_nested():
                     inbound, _fresh = store(session, message.key, parsed)
                     inbound.status = "quarantined"
                     inbound.reasons = [*parsed.problems[:10], reason]
                     if not session.exec(
-                        select(QuarantineEntry).where(QuarantineEntry.inbound_message_id == inbound.id)
+                        select(QuarantineEntry.id).where(QuarantineEntry.inbound_message_id == inbound.id)
                     ).first():
                         session.add(QuarantineEntry(inbound_message_id=inbound.id, reason=reason, detail=detail))
-                metrics.QUARANTINED.inc()
-                metrics.MESSAGES_IN.labels("quarantined").inc()
-                return True
+                return _Committed("quarantined")
             except OperationalError:
-                log.warning("database unavailable; the message stays on the server for the next round")
-                return False
+                raise
             except Exception:
                 # Even its decoded headers were refused: the next try keeps the bytes and keys alone.
                 log.error("could not store a message for quarantine", exc_info=True)
                 reason = f"{reason}; its headers could not be stored"
-        return False
+        return _NOT_STORED
+
+
+def _count(result: _Committed) -> None:
+    if result.outcome == "known":
+        return
+    if result.outcome == "quarantined":
+        metrics.QUARANTINED.inc()
+    if result.outcome == "new_case":
+        metrics.CASES_OPENED.inc()
+    metrics.MESSAGES_IN.labels(result.outcome).inc()
+    if result.parsed is not None and result.parsed.date is not None:
+        metrics.INTAKE_LAG.set(max(0.0, (utcnow() - result.parsed.date).total_seconds()))
 
 
 def _store_bare(session: Session, key: MessageKey, parsed: ParsedMessage) -> tuple[InboundMessage, bool]:
@@ -481,7 +560,7 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             intake._run(session, inbound, parsed)
             entry.resolved_at = utcnow()
             entry.attempts += 1
-            return f"processed: {inbound.outcome} ({'; '.join(inbound.reasons[-2:])})"
+            outcome, reasons = inbound.outcome, inbound.reasons[-2:]
     except Exception as exc:
         with session_scope(engine) as session:
             entry = session.get(QuarantineEntry, entry_id)
@@ -490,3 +569,5 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             entry.reason = str(exc) if isinstance(exc, Unprocessable) else f"still failing ({type(exc).__name__})"
             entry.detail = traceback.format_exc()
             return f"still quarantined: {entry.reason}"
+    _count(_Committed(outcome or "unknown", parsed))
+    return f"processed: {outcome} ({'; '.join(reasons)})"

@@ -9,6 +9,11 @@ a subject or an address above DEBUG. `state`, `last_error` and `last_ok_at` feed
 and False to leave it for later (the database is down, say): the batch stops and the watcher backs
 off before trying again. A handler that raises is a bug in intake (which quarantines what it cannot
 understand); it is treated like False so the message is never lost, and logged.
+
+`handle_batch(messages)`, when given, takes the place of `handle`: it commits a list of messages
+(CHUNK at a time, `stop` checked between chunks) and returns how many of them, from the start of the
+list, are committed; that prefix is marked with one call (`mark_processed_many`), and anything short
+of the whole chunk backs off exactly like a False from `handle`.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -25,9 +30,11 @@ from inbox.sources.base import TRANSIENT_ERRORS, MailSource, MessageKey, SourceE
 log = logging.getLogger("mdesk.inbox.watch")
 
 Handler = Callable[[SourceMessage], bool]
+BatchHandler = Callable[[list[SourceMessage]], int]
 State = Literal["connecting", "connected", "idle", "disconnected"]
 
 STOP_CHECK_SECONDS = 0.25  # how often the stop relay looks at `stop` (it then interrupts wait())
+CHUNK = 50  # messages per handle_batch call: one transaction and one mark on the server
 
 
 class _Backoff:
@@ -71,7 +78,7 @@ class MailboxWatcher:
 
     # -- forever ----------------------------------------------------------------------------------
 
-    def run(self, handle: Handler, stop: threading.Event) -> None:
+    def run(self, handle: Handler, stop: threading.Event, *, handle_batch: BatchHandler | None = None) -> None:
         finished = threading.Event()
         relay = threading.Thread(
             target=self._relay_stop, args=(stop, finished), name="mdesk-watch-stop", daemon=True
@@ -79,7 +86,7 @@ class MailboxWatcher:
         relay.start()
         try:
             while not stop.is_set():
-                self._session(handle, stop)
+                self._session(handle, stop, handle_batch)
                 if not stop.is_set():
                     stop.wait(self._reconnect.next_delay())
         finally:
@@ -94,12 +101,12 @@ class MailboxWatcher:
                 self.source.interrupt()
                 return
 
-    def _session(self, handle: Handler, stop: threading.Event) -> None:
+    def _session(self, handle: Handler, stop: threading.Event, handle_batch: BatchHandler | None) -> None:
         """One connection, from connect to the error (or stop) that ends it."""
         try:
             self._connect()
             while not stop.is_set():
-                self._round(handle, stop)
+                self._round(handle, stop, handle_batch)
         except TRANSIENT_ERRORS as exc:
             self._lost(exc)
         except Exception as exc:
@@ -138,7 +145,7 @@ class MailboxWatcher:
         else:
             log.debug("mailbox still unavailable: %s", self.last_error)
 
-    def _round(self, handle: Handler, stop: threading.Event) -> None:
+    def _round(self, handle: Handler, stop: threading.Event, handle_batch: BatchHandler | None) -> None:
         """One batch: handle what is pending, or wait for news when nothing is."""
         batch = self.source.pending(self.batch)
         self._set_ok("connected")
@@ -148,7 +155,11 @@ class MailboxWatcher:
             self.source.wait(self.wait_seconds)
             self._set_ok("connected")
             return
-        if not self._process(batch, handle, stop):
+        if handle_batch is not None:
+            ok = self._process_chunks(batch, handle_batch, stop)
+        else:
+            ok = self._process(batch, handle, stop)
+        if not ok:
             stop.wait(self._retry.next_delay())
 
     def _process(self, batch: list[SourceMessage], handle: Handler, stop: threading.Event) -> bool:
@@ -163,6 +174,32 @@ class MailboxWatcher:
             self._marked.add(message.key)
             self._retry.reset()
         return True
+
+    def _process_chunks(
+        self, batch: list[SourceMessage], handle_batch: BatchHandler, stop: threading.Event
+    ) -> bool:
+        """Commit and mark CHUNK messages at a time; False when intake committed less (back off)."""
+        self._check_marks_stuck(batch)
+        for start in range(0, len(batch), CHUNK):
+            if stop.is_set():  # finish the current chunk, not the batch
+                return True
+            chunk = batch[start : start + CHUNK]
+            committed = [m.key for m in chunk[: self._handle_many(handle_batch, chunk)]]
+            if committed:
+                self._mark_many(committed)
+                self._marked.update(committed)
+                self._retry.reset()
+            if len(committed) < len(chunk):
+                return False
+        return True
+
+    def _mark_many(self, keys: Sequence[MessageKey]) -> None:
+        mark_many = getattr(self.source, "mark_processed_many", None)
+        if mark_many is not None:
+            mark_many(keys)
+            return
+        for key in keys:  # a source that can only mark one at a time
+            self.source.mark_processed(key)
 
     def _check_marks_stuck(self, batch: list[SourceMessage]) -> None:
         # A message we marked in the previous round is pending again: the server did not keep
@@ -192,13 +229,35 @@ class MailboxWatcher:
             self._handler_failing = False
         return ok
 
+    def _handle_many(self, handle_batch: BatchHandler, chunk: list[SourceMessage]) -> int:
+        """How many of the chunk intake committed (a prefix); 0 when it raised."""
+        try:
+            committed = int(handle_batch(chunk))
+        except Exception as exc:
+            if not self._handler_failing:
+                log.error(
+                    "intake raised %s on a batch of %d from uid %s; left for the next round",
+                    type(exc).__name__,
+                    len(chunk),
+                    chunk[0].key.uid,
+                )
+            log.debug("intake traceback", exc_info=True)
+            self._handler_failing = True
+            self.last_error = f"intake raised {type(exc).__name__}"
+            return 0
+        committed = max(0, min(committed, len(chunk)))
+        if committed and self._handler_failing:
+            log.info("intake is taking messages again")
+            self._handler_failing = False
+        return committed
+
     def _set_ok(self, state: State) -> None:
         self.state = state
         self.last_ok_at = datetime.now(UTC)
 
     # -- once -------------------------------------------------------------------------------------
 
-    def drain_once(self, handle: Handler) -> int:
+    def drain_once(self, handle: Handler, *, handle_batch: BatchHandler | None = None) -> int:
         """Connect, handle everything pending, close; the number of messages committed.
 
         Source errors propagate (the CLI reports them); stops early when intake says "not now".
@@ -210,6 +269,16 @@ class MailboxWatcher:
                 fresh = [m for m in self.source.pending(self.batch) if m.key not in handled]
                 if not fresh:
                     return len(handled)
+                if handle_batch is not None:
+                    for start in range(0, len(fresh), CHUNK):
+                        chunk = fresh[start : start + CHUNK]
+                        committed = [m.key for m in chunk[: self._handle_many(handle_batch, chunk)]]
+                        if committed:
+                            self._mark_many(committed)
+                            handled.update(committed)
+                        if len(committed) < len(chunk):
+                            return len(handled)
+                    continue
                 for message in fresh:
                     if not self._handle(handle, message):
                         return len(handled)

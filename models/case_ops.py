@@ -6,8 +6,10 @@ the system changed something, an audit event (who did what, for data protection)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -15,20 +17,19 @@ from models.cases import Case, InboxItem, TimelineEvent
 from models.contacts import Contact, ContactPoint, Party
 from models.outbox_ops import suppress
 from models.references import new_reference
+from models.rows import insert_rows
 from models.staff import AuditEvent
 from models.types import utcnow
 
 
 def audit(session: Session, *, actor: str, action: str, entity: str, entity_id: Any, **detail: Any) -> None:
-    session.add(
-        AuditEvent(actor=actor, action=action, entity=entity, entity_id=str(entity_id), detail=detail)
-    )
+    row = {"actor": actor, "action": action, "entity": entity, "entity_id": str(entity_id), "detail": detail}
+    insert_rows(session, AuditEvent, [row])
 
 
-def add_timeline(session: Session, case_id: int, kind: str, summary: str, **fields: Any) -> TimelineEvent:
-    event = TimelineEvent(case_id=case_id, kind=kind, summary=summary, **fields)
-    session.add(event)
-    return event
+def add_timeline(session: Session, case_id: int, kind: str, summary: str, **fields: Any) -> None:
+    """Written at once as a row (models/rows.py): what it names (case, message, outbox row) must exist."""
+    insert_rows(session, TimelineEvent, [{"case_id": case_id, "kind": kind, "summary": summary, **fields}])
 
 
 def open_case(
@@ -81,20 +82,31 @@ def ensure_contact(
 ) -> Contact:
     """The contact owning this email address (or number), created with both points when new."""
     email = email.lower() if email else None
-    contact = (email and find_contact(session, "email", email)) or (
-        phone and find_contact(session, "phone", phone)
-    )
+    wanted = {kind: value for kind, value in (("email", email), ("phone", phone)) if value}
+    known = _contact_points(session, wanted)
+    owner = known.get("email") or known.get("phone")
+    contact = session.get(Contact, owner.contact_id) if owner else None
     if contact is None:
         contact = Contact(name=name or "")
         session.add(contact)
         session.flush()
     elif name and not contact.name:
         contact.name = name
-    for kind, value in (("email", email), ("phone", phone)):
-        if value and find_contact(session, kind, value) is None:
-            session.add(ContactPoint(contact_id=contact.id, kind=kind, value=value))
-    session.flush()
+    missing = [(kind, value) for kind, value in wanted.items() if kind not in known]
+    insert_rows(session, ContactPoint, [{"contact_id": contact.id, "kind": k, "value": v} for k, v in missing])
     return contact
+
+
+def _contact_points(session: Session, wanted: dict[str, str]) -> dict[str, ContactPoint]:
+    """The points already stored among these (kind -> value), in one query."""
+    if not wanted:
+        return {}
+    points = session.exec(
+        select(ContactPoint).where(
+            or_(*(and_(ContactPoint.kind == kind, ContactPoint.value == value) for kind, value in wanted.items()))
+        )
+    ).all()
+    return {point.kind: point for point in points}
 
 
 def add_party(session: Session, case_id: int, contact: Contact, role: str) -> Party:
@@ -107,6 +119,12 @@ def add_party(session: Session, case_id: int, contact: Contact, role: str) -> Pa
     session.add(party)
     session.flush()
     return party
+
+
+def add_parties_to_new_case(session: Session, case_id: int, contact: Contact, roles: Sequence[str]) -> None:
+    """For a case opened in this transaction: it has no parties yet, so nothing to look up first."""
+    rows = [{"case_id": case_id, "contact_id": contact.id, "role": role} for role in dict.fromkeys(roles)]
+    insert_rows(session, Party, rows)
 
 
 def case_ids_for_email(session: Session, email: str) -> list[int]:

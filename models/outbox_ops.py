@@ -37,10 +37,14 @@ def enqueue(
     in_reply_to: str | None = None,
     references: Sequence[str] = (),
     due_at: datetime | None = None,
+    fresh: bool = False,
 ) -> OutboxMessage:
-    existing = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first()
-    if existing is not None:
-        return existing
+    """`fresh`: the caller knows no row has this key (it names something made in this transaction),
+    so the look-up is skipped; a row there all the same fails on the unique key, never sends twice."""
+    if not fresh:
+        existing = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first()
+        if existing is not None:
+            return existing
     row = OutboxMessage(
         idempotency_key=key,
         channel=channel,

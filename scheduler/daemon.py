@@ -60,7 +60,11 @@ class Daemon:
         intake = Intake(self.engine, self.settings)
         dispatcher = dispatcher_from_settings(self.engine, self.settings)
         watch_thread = threading.Thread(
-            target=watcher.run, args=(intake.handle, self.stop), name="mailbox-watcher", daemon=True
+            target=watcher.run,
+            args=(intake.handle, self.stop),
+            kwargs={"handle_batch": intake.handle_batch},
+            name="mailbox-watcher",
+            daemon=True,
         )
         scheduler = BackgroundScheduler(timezone="UTC")
         scheduler.add_job(

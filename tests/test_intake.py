@@ -265,3 +265,75 @@ def test_a_message_whose_fields_the_database_refuses_is_still_kept_raw_and_intak
         entry = session.exec(select(QuarantineEntry)).one()
         assert "headers could not be stored" in entry.reason
         assert session.get(InboundMessage, entry.inbound_message_id).raw == poison
+
+
+# ---- batches: one transaction, a savepoint per message ------------------------------------------
+
+
+def batch_of(*raws: bytes) -> list[SourceMessage]:
+    return [SourceMessage(MessageKey("imap://test@localhost/INBOX", 1, str(next(_uids))), raw) for raw in raws]
+
+
+def test_a_failing_message_in_the_middle_of_a_batch_is_quarantined_and_the_others_commit(
+    engine, intake, monkeypatch
+):
+    real = intake_module.extract_referral
+
+    def broken_for_the_second(parsed, **kwargs):
+        if "second" in parsed.subject:
+            raise RuntimeError("extraction bug")
+        return real(parsed, **kwargs)
+
+    monkeypatch.setattr(intake_module, "extract_referral", broken_for_the_second)
+    messages = batch_of(
+        mailfactory.referral(sender="one@example.com", subject="first"),
+        mailfactory.referral(sender="two@example.com", subject="second"),
+        mailfactory.referral(sender="three@example.com", subject="third"),
+    )
+    assert intake.handle_batch(messages) == 3
+    assert sorted(c.referrer_email for c in cases(engine)) == ["one@example.com", "three@example.com"]
+    assert sorted(o.to for o in outbox(engine)) == ["one@example.com", "three@example.com"]
+    with Session(engine) as session:
+        entry = session.exec(select(QuarantineEntry)).one()
+        stored = session.get(InboundMessage, entry.inbound_message_id)
+        assert stored.raw == messages[1].raw and stored.status == "quarantined" and stored.case_id is None
+        assert "RuntimeError" in entry.reason and "extraction bug" in entry.detail
+        assert stored.reasons[-1] == entry.reason
+        assert len(session.exec(select(InboundMessage)).all()) == 3
+    assert intake.handle_batch(messages) == 3  # handed out again (a crash before the mark): no change
+    assert len(cases(engine)) == 2 and len(outbox(engine)) == 2
+
+
+def test_a_database_error_in_a_batch_commits_nothing(engine, intake, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    real = intake_module.acknowledge
+    calls = []
+
+    def locked_on_the_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OperationalError("INSERT ...", {}, Exception("database is locked"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(intake_module, "acknowledge", locked_on_the_second)
+    messages = batch_of(*(mailfactory.referral(sender=f"p{n}@example.com") for n in range(3)))
+    assert intake.handle_batch(messages) == 0
+    assert cases(engine) == [] and outbox(engine) == []
+    with Session(engine) as session:
+        assert session.exec(select(InboundMessage)).all() == []
+    monkeypatch.setattr(intake_module, "acknowledge", real)
+    assert intake.handle_batch(messages) == 3
+    assert len(cases(engine)) == 3 and len(outbox(engine)) == 3
+
+
+def test_a_batch_larger_than_one_transaction_commits_in_order(engine, intake):
+    messages = batch_of(*(mailfactory.referral(sender=f"p{n}@example.com") for n in range(intake_module.BATCH_MAX + 3)))
+    assert intake.handle_batch(messages) == len(messages)
+    assert len(cases(engine)) == len(messages) and len(outbox(engine)) == len(messages)
+
+
+def test_a_repeat_within_one_batch_is_taken_once(engine, intake):
+    raw = mailfactory.referral()
+    assert intake.handle_batch(batch_of(raw, raw)) == 2  # the second is known by what it is: only marked
+    assert len(cases(engine)) == 1 and len(outbox(engine)) == 1

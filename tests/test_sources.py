@@ -543,3 +543,100 @@ def test_watcher_over_a_maildir(drop_folder, maildir, run_watcher):
     running.finish()
     assert len(set(handler.keys)) == 4
     assert drop_folder.pending() == []
+
+
+# -- marking many, and the batch watcher -----------------------------------------------------
+
+
+def test_mark_processed_many_marks_the_set_with_one_command(imap_account, source):
+    needs_keywords(imap_account.server)
+    uids = [imap_account.append(mail(n)) for n in range(5)]
+    pending = source.pending()
+
+    source.mark_processed_many([m.key for m in pending[:3]])
+    source.mark_processed_many([m.key for m in pending[:3]])  # twice is fine
+    source.mark_processed_many([])
+
+    for uid in uids[:3]:
+        assert PROCESSED in imap_account.flags(uid) and b"\\Seen" not in imap_account.flags(uid)
+    assert [m.key.uid for m in source.pending()] == [str(u) for u in uids[3:]]
+
+
+def test_mark_processed_many_moves_the_set(imap_account, make_source):
+    for n in range(3):
+        imap_account.append(mail(n))
+    src = make_source(processed_folder="Processed")
+    src.connect()
+    src.mark_processed_many([m.key for m in src.pending()[:2]])
+    assert len(imap_account.uids("INBOX")) == 1 and len(imap_account.uids("Processed")) == 2
+
+
+def test_mark_processed_many_refuses_a_stale_uidvalidity_and_marks_none(imap_account, source):
+    needs_keywords(imap_account.server)
+    uids = [imap_account.append(mail(n)) for n in range(2)]
+    first, second = source.pending()
+    stale = MessageKey(second.key.mailbox, second.key.uidvalidity + 1, second.key.uid)
+    with pytest.raises(SourceError, match="UIDVALIDITY"):
+        source.mark_processed_many([first.key, stale])
+    assert all(PROCESSED not in imap_account.flags(uid) for uid in uids)
+
+
+class BatchRecorder:
+    """A batch handler that commits at most `limit` messages of each call (None: all of them)."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.calls: list[list[MessageKey]] = []
+        self.limit = limit
+
+    def __call__(self, messages: list[SourceMessage]) -> int:
+        self.calls.append([m.key for m in messages])
+        return len(messages) if self.limit is None else min(self.limit, len(messages))
+
+
+def test_drain_once_with_a_batch_handler_marks_only_what_was_committed(imap_account, make_source):
+    needs_keywords(imap_account.server)
+    uids = [imap_account.append(mail(n)) for n in range(3)]
+    handler = BatchRecorder(limit=2)  # the database went away after two
+
+    assert MailboxWatcher(make_source()).drain_once(Recorder(), handle_batch=handler) == 2
+
+    assert [[key.uid for key in call] for call in handler.calls] == [[str(uid) for uid in uids]]
+    assert [PROCESSED in imap_account.flags(uid) for uid in uids] == [True, True, False]
+    assert MailboxWatcher(make_source()).drain_once(Recorder(), handle_batch=BatchRecorder()) == 1
+    assert PROCESSED in imap_account.flags(uids[2])
+
+
+def test_drain_once_with_a_raising_batch_handler_marks_nothing(imap_account, make_source):
+    imap_account.append(mail(1))
+
+    def broken(messages: list[SourceMessage]) -> int:
+        raise RuntimeError("bug")
+
+    watcher = MailboxWatcher(make_source())
+    assert watcher.drain_once(Recorder(), handle_batch=broken) == 0
+    assert watcher.drain_once(Recorder(), handle_batch=BatchRecorder()) == 1
+
+
+def test_watcher_with_a_batch_handler_takes_chunks_and_marks_them(imap_account, make_source):
+    count = 120  # more than one chunk of a batch of 200
+    for n in range(count):
+        imap_account.append(mail(n))
+    handler = BatchRecorder()
+    watcher = MailboxWatcher(make_source())
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=watcher.run, args=(Recorder(), stop), kwargs={"handle_batch": handler}, daemon=True
+    )
+    thread.start()
+    try:
+        eventually(lambda: sum(map(len, handler.calls)) >= count)
+        eventually(lambda: watcher.state == "idle")
+    finally:
+        stop.set()
+        thread.join(TIMEOUT)
+    keys = [key for call in handler.calls for key in call]
+    assert len(keys) == len(set(keys)) == count
+    assert max(map(len, handler.calls)) <= 50
+    check = make_source()
+    check.connect()
+    assert check.pending() == []

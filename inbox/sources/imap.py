@@ -14,6 +14,7 @@ import logging
 import ssl
 import threading
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -215,32 +216,43 @@ class ImapSource:
     # -- marking ----------------------------------------------------------------------------------
 
     def mark_processed(self, key: MessageKey) -> None:
+        self.mark_processed_many([key])
+
+    def mark_processed_many(self, keys: Sequence[MessageKey]) -> None:
+        """Mark committed messages with one command: UID STORE +FLAGS.SILENT (or MOVE) of the set."""
+        for key in keys:  # all checked before any is marked
+            self._check_key(key)
+        uids = sorted({int(key.uid) for key in keys})
+        if not uids:
+            return
+        try:
+            if self.processed_folder:
+                self._move(uids)
+            else:
+                # Silent STORE: no FETCH echo. A UID that is gone is not an error (RFC 3501 6.4.8).
+                self._require().add_flags(uids, [self.processed_flag], silent=True)
+        except BaseException:
+            self._failed()
+            raise
+
+    def _check_key(self, key: MessageKey) -> None:
         if key.mailbox != self.mailbox_id:
             raise ValueError(f"key belongs to {key.mailbox}, not {self.mailbox_id}")
         if key.uidvalidity != self._uidvalidity:
             # The UID may now name a different message. Leave it: the message comes back under
             # its new key and intake recognises it by Message-ID.
             raise SourceError(f"{self.name}: UIDVALIDITY changed since this message was read")
-        try:
-            if self.processed_folder:
-                self._move(int(key.uid))
-            else:
-                # Silent STORE: no FETCH echo. A UID that is gone is not an error (RFC 3501 6.4.8).
-                self._require().add_flags([int(key.uid)], [self.processed_flag], silent=True)
-        except BaseException:
-            self._failed()
-            raise
 
-    def _move(self, uid: int) -> None:
+    def _move(self, uids: list[int]) -> None:
         client = self._require()
         self._ensure_processed_folder()
         if self._has_move:
-            client.move([uid], self.processed_folder)
+            client.move(uids, self.processed_folder)
             return
-        client.copy([uid], self.processed_folder)
-        client.add_flags([uid], [b"\\Deleted"], silent=True)
+        client.copy(uids, self.processed_folder)
+        client.add_flags(uids, [b"\\Deleted"], silent=True)
         if self._has_uidplus:
-            client.uid_expunge([uid])
+            client.uid_expunge(uids)
         # Without UIDPLUS a plain EXPUNGE would also remove whatever a coordinator flagged
         # \Deleted; the copy is left flagged instead (pending() skips it) for their client to purge.
 

@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,6 +117,11 @@ class MaildirSource:
             self._paths.pop(key.uid, None)
             return
         raise SourceError(f"{self.name}: message {key.uid} keeps moving; not marked")
+
+    def mark_processed_many(self, keys: Sequence[MessageKey]) -> None:
+        """One rename each: a Maildir has no command for many."""
+        for key in keys:
+            self.mark_processed(key)
 
     def _locate(self, uid: str) -> Path | None:
         cached = self._paths.get(uid)
