@@ -79,7 +79,8 @@ def ingest(
 
     settings = get_settings()
     engine = _engine()
-    count = MailboxWatcher(source_from_settings(settings)).drain_once(Intake(engine, settings).handle)
+    intake = Intake(engine, settings)
+    count = MailboxWatcher(source_from_settings(settings)).drain_once(intake.handle, handle_batch=intake.handle_batch)
     err_console.print(f"{count} message(s) handled", highlight=False)
     if send:
         dispatcher_from_settings(engine, settings).run_once()

@@ -32,7 +32,6 @@ from inbox.referral import Referral
 from inbox.sources.base import MessageKey, SourceMessage
 from inbox.thread_match import ThreadMatch, match_thread
 from models import metrics
-from models.batch_tx import batch_scope
 from models.case_ops import (
     add_parties_to_new_case,
     add_timeline,
@@ -356,7 +355,7 @@ class Intake:
         parsed = [parse_message(message.raw) for message in messages]
         done: list[_Committed | None] = []
         try:
-            with batch_scope(self.engine) as session:
+            with session_scope(self.engine) as session:
                 for message, msg in zip(messages, parsed, strict=True):
                     result = self._one(session, message, msg)
                     if result is _NOT_STORED:

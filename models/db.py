@@ -28,17 +28,31 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # pysqlite's legacy transaction handling opens a transaction only before a write, so a SAVEPOINT
+    # sent first runs outside any transaction and its RELEASE commits on its own. SQLAlchemy's
+    # documented remedy: switch pysqlite's handling off and emit BEGIN ourselves (_sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    # BEGIN IMMEDIATE takes the write lock up front and waits the busy timeout for it. A deferred
+    # transaction that read first fails at once ("database is locked") when another connection
+    # committed in between; on the embedded database correctness beats concurrent writers. A
+    # read-only caller may ask for `execution_options(sqlite_begin="DEFERRED")`.
+    mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 @contextmanager

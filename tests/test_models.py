@@ -89,3 +89,14 @@ def test_a_bounce_marks_the_address_undeliverable_and_suppressed(engine):
 def test_case_lifecycle_allows_only_the_documented_moves():
     assert can_move("new", "triaged") and can_move("new", "certificate_issued")
     assert not can_move("closed", "new") and not can_move("new", "session_held")
+
+
+def test_a_released_savepoint_is_undone_when_its_transaction_rolls_back(engine):
+    """pysqlite's legacy transaction handling let a SAVEPOINT's RELEASE commit on its own on SQLite."""
+    with pytest.raises(RuntimeError), db.session_scope(engine) as session:
+        with session.begin_nested():
+            session.add(Case(reference="MD-26-CCCC"))
+            session.flush()
+        raise RuntimeError("the batch failed")
+    with Session(engine) as session:
+        assert session.exec(select(Case)).all() == []
