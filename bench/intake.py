@@ -8,7 +8,8 @@ run measures:
   - the ratio intake / baseline (target >= 0.5) and the peak RSS of this process (target < 200 MB);
   - IDLE latency: 50 single messages, each from APPEND to its case step committed (p50, p95; target
     p95 < 1.5 s).
-Usage: python bench/intake.py [-n 2000] [--latency 50]
+Intake runs with `--workers` reading processes (settings.intake_workers; default 2, 0: none).
+Usage: python bench/intake.py [-n 2000] [--latency 50] [--workers 2]
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--latency", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2, help="intake_workers: reading processes (0: none)")
     args = parser.parse_args()
 
     server, reasons = _start_any()
@@ -73,12 +75,12 @@ def main() -> None:
         sys.exit("no IMAP server could start: " + "; ".join(reasons))
     work = Path(tempfile.mkdtemp(prefix="mdesk-bench-"))
     try:
-        run(server, work, args.n, args.latency)
+        run(server, work, args.n, args.latency, args.workers)
     finally:
         server.cleanup()
 
 
-def run(server, work: Path, n: int, latency_count: int) -> None:
+def run(server, work: Path, n: int, latency_count: int, workers: int) -> None:
     user, password = server.user("bench")
     pool = material()
     messages = [unique(raw, i) for i, raw in zip(range(n), itertools.cycle(pool), strict=False)]
@@ -109,16 +111,25 @@ def run(server, work: Path, n: int, latency_count: int) -> None:
         imap_user=user,
         imap_password=password,
         imap_security="none",
+        intake_workers=workers,
     )
     engine = db.make_engine(settings.effective_database_url)
     db.upgrade(engine)
     intake = Intake(engine, settings)
+    start = time.perf_counter()
+    intake.start_workers()  # as the daemon does at start-up
+    if workers:
+        print(f"{workers} reading worker(s) started in {time.perf_counter() - start:.2f} s (not counted below)")
     watcher = MailboxWatcher(ImapSource.from_settings(settings))
     start = time.perf_counter()
-    handled = watcher.drain_once(intake.handle, handle_batch=intake.handle_batch)
+    handled = watcher.drain_once(intake.handle, handle_batch=intake.handle_batch, read_ahead=intake.read_ahead)
     ours = time.perf_counter() - start
+    intake.close()
     print(f"baseline (FETCH BODY.PEEK[] + policy.default parse): {n / baseline:7.0f} msg/s")
-    print(f"intake end to end (fetch, pipeline, commit, mark):    {handled / ours:7.0f} msg/s ({handled} handled)")
+    print(
+        f"intake end to end (fetch, pipeline, commit, mark):    {handled / ours:7.0f} msg/s ({handled} handled,"
+        f" intake_workers={workers})"
+    )
     print(f"ratio intake / baseline: {baseline / ours * handled / n:.2f}  (target >= 0.5)")
 
     latencies = idle_latency(server, settings, engine, user, password, latency_count)
@@ -131,6 +142,7 @@ def run(server, work: Path, n: int, latency_count: int) -> None:
 
 def idle_latency(server, settings, engine, user, password, count: int) -> list[float]:
     intake = Intake(engine, settings)
+    intake.start_workers()
     committed: dict[bytes, float] = {}
     done = threading.Condition()
 
@@ -148,7 +160,10 @@ def idle_latency(server, settings, engine, user, password, count: int) -> list[f
     stop = threading.Event()
     watcher = MailboxWatcher(ImapSource.from_settings(settings))
     thread = threading.Thread(
-        target=watcher.run, args=(handle, stop), kwargs={"handle_batch": handle_batch}, daemon=True
+        target=watcher.run,
+        args=(handle, stop),
+        kwargs={"handle_batch": handle_batch, "read_ahead": intake.read_ahead},
+        daemon=True,
     )
     thread.start()
     client = IMAPClient(server.host, server.port, ssl=False)
@@ -169,6 +184,7 @@ def idle_latency(server, settings, engine, user, password, count: int) -> list[f
         time.sleep(0.05)
     stop.set()
     thread.join(timeout=10)
+    intake.close()
     client.logout()
     return latencies
 

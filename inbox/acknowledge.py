@@ -14,21 +14,19 @@ from sqlmodel import Session
 
 from inbox.message import ParsedMessage
 from inbox.referral import Referral
-from models.case_ops import add_timeline
-from models.cases import Case
-from models.mail import InboundMessage
+from models.case_ops import NewCase, add_timeline
 from models.offices import offices_for
-from models.outbox_ops import automatic_sent_recently, enqueue, is_suppressed, make_message_id
+from models.outbox_ops import automatic_sent_recently, enqueue_id, is_suppressed, make_message_id
 from models.settings import Settings
 
 
 def acknowledge(
     session: Session,
     settings: Settings,
-    case: Case,
+    case: NewCase,
     msg: ParsedMessage,
     referral: Referral,
-    inbound: InboundMessage,
+    inbound_id: int,
 ) -> str:
     """Queue the acknowledgement for a new case, or say why not. Returns the reason recorded."""
     to = case.referrer_email or ""
@@ -50,7 +48,7 @@ def acknowledge(
         return f"no acknowledgement: one already went to this address within {hours} h"
     template = "not_served" if referral.served is False else "acknowledgement"
     references = [*msg.references, msg.message_id] if msg.message_id else list(msg.references)
-    row = enqueue(
+    outbox_id = enqueue_id(
         session,
         key=f"ack:case:{case.id}",
         fresh=True,  # the case was opened in this transaction: nothing was queued for it yet
@@ -68,13 +66,13 @@ def acknowledge(
         case.id,
         "message_out",
         f"Acknowledgement ({template.replace('_', ' ')}) queued",
-        outbox_id=row.id,
-        inbound_message_id=inbound.id,
+        outbox_id=outbox_id,
+        inbound_message_id=inbound_id,
     )
     return f"acknowledgement queued ({template})"
 
 
-def _context(settings: Settings, case: Case, msg: ParsedMessage, referral: Referral) -> dict:
+def _context(settings: Settings, case: NewCase, msg: ParsedMessage, referral: Referral) -> dict:
     return {
         "reference": case.reference,
         "recipient_name": referral.referrer_name or (msg.sender.name if msg.sender else ""),

@@ -8,6 +8,9 @@ Unexpected errors put the raw message in quarantine with the reason; intake goes
 `handle_batch` runs up to BATCH_MAX messages in one transaction, each in its own savepoint, so one
 failing message is rolled back alone and quarantined in that same transaction, and a batch costs one
 commit (and, in the watcher, one mark on the server).
+The steps read and write plain rows with SQLAlchemy Core, through statements built once (no ORM
+objects on this path: models/rows.py says why). With `settings.intake_workers` > 0, worker processes
+parse, classify and extract each batch while this process writes (inbox/reading.py).
 """
 
 from __future__ import annotations
@@ -15,45 +18,95 @@ from __future__ import annotations
 import hashlib
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, insert, or_
-from sqlalchemy.engine import Engine
+from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from inbox.acknowledge import acknowledge
 from inbox.automated import Verdict, bounced_recipients, classify, original_message_id
 from inbox.extract import extract_referral
 from inbox.message import ParsedMessage
 from inbox.parse import parse_message
+from inbox.reading import Readers, Reading
 from inbox.referral import Referral
 from inbox.sources.base import MessageKey, SourceMessage
 from inbox.thread_match import ThreadMatch, match_thread
 from models import metrics
 from models.case_ops import (
+    NewCase,
     add_parties_to_new_case,
     add_timeline,
     ensure_contact,
     mark_undeliverable,
     open_case,
     open_inbox_item,
+    touch_case,
 )
-from models.cases import Case
 from models.db import session_scope
 from models.la_directory import Directory, load_directory
 from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
 from models.offices import own_phone_numbers
 from models.outbox import OutboxMessage
+from models.rows import insert_row, insert_rows, table
 from models.settings import Settings
 from models.types import utcnow
 
 log = logging.getLogger("mdesk.inbox.intake")
 
+INBOUND, OUTBOX, QUARANTINE = table(InboundMessage), table(OutboxMessage), table(QuarantineEntry)
+
+# The statements of the hot path, built once and executed with parameters (models/rows.py says why).
+_AT_KEY = and_(
+    INBOUND.c.mailbox == bindparam("mailbox"),
+    INBOUND.c.uidvalidity == bindparam("uidvalidity"),
+    INBOUND.c.uid == bindparam("uid"),
+)
+_KNOWN = select(INBOUND.c.id, INBOUND.c.message_id, _AT_KEY.label("at_key")).where(
+    or_(_AT_KEY, INBOUND.c.dedupe_key == bindparam("dedupe_key"))
+)
+_BY_DEDUPE_KEY = select(INBOUND.c.id).where(INBOUND.c.dedupe_key == bindparam("dedupe_key"))
+# By Message-ID alone, the status filtered here: SQLite would otherwise pick the status index.
+_SAME_MESSAGE_ID = select(INBOUND.c.id, INBOUND.c.case_id, INBOUND.c.status).where(
+    INBOUND.c.message_id == bindparam("message_id")
+)
+_SAVE_INBOUND = update(INBOUND).where(INBOUND.c.id == bindparam("inbound_id"))  # SET: the columns given
+_OUR_MESSAGE = (
+    select(OUTBOX.c.case_id, OUTBOX.c.to).where(OUTBOX.c.message_id.in_(bindparam("ids", expanding=True))).limit(1)
+)
+_QUARANTINED = select(QUARANTINE.c.id).where(QUARANTINE.c.inbound_message_id == bindparam("inbound_id"))
+
 
 class Unprocessable(Exception):
     """The sender's problem: the message cannot become a case step (quarantined with this reason)."""
+
+
+@dataclass
+class Inbound:
+    """The stored message as the steps decide about it; `save` writes their decision to its row."""
+
+    id: int
+    message_id: str | None
+    status: str = "received"
+    outcome: str | None = None
+    automated: str | None = None
+    case_id: int | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    def save(self, session: Session, **more: object) -> None:
+        values = {
+            "inbound_id": self.id,
+            "status": self.status,
+            "outcome": self.outcome,
+            "automated": self.automated,
+            "case_id": self.case_id,
+            "reasons": self.reasons,
+            **more,
+        }
+        session.execute(_SAVE_INBOUND, values)
 
 
 @dataclass
@@ -63,12 +116,13 @@ class Step:
     session: Session
     settings: Settings
     directory: Directory
-    inbound: InboundMessage
+    inbound: Inbound
     parsed: ParsedMessage
     verdict: Verdict | None = None
     referral: Referral | None = None
     match: ThreadMatch | None = None
-    case: Case | None = None
+    case: NewCase | None = None
+    ahead: Reading | None = None  # what a worker read from the bytes already (inbox/reading.py)
     new_case: bool = False
     done: bool = False
     reasons: list[str] = field(default_factory=list)
@@ -98,7 +152,7 @@ def own_domain(settings: Settings) -> str:
 
 
 def step_classify(step: Step) -> None:
-    step.verdict = classify(step.parsed)
+    step.verdict = step.ahead.verdict if step.ahead else classify(step.parsed)
     step.inbound.automated = step.verdict.kind
     if step.verdict.kind is None:
         step.note("written by a person")
@@ -110,7 +164,8 @@ def step_bounce(step: Step) -> None:
     """A bounce of our own mail marks the address undeliverable on the case it was about."""
     if step.verdict is None or step.verdict.kind != "bounce":
         return
-    ours = _our_message(step.session, original_message_id(step.parsed))
+    original = step.ahead.original_message_id if step.ahead else original_message_id(step.parsed)
+    ours = _our_message(step.session, original)
     case_id = ours.case_id if ours else None
     step.inbound.case_id = case_id
     if step.verdict.delay:
@@ -124,7 +179,8 @@ def step_bounce(step: Step) -> None:
             )
         step.finish("bounce", "a delay warning: nothing is undeliverable yet")
         return
-    recipients = bounced_recipients(step.parsed) or ([ours.to] if ours else [])
+    bounced = step.ahead.bounced if step.ahead else bounced_recipients(step.parsed)
+    recipients = bounced or ([ours.to] if ours else [])
     if ours is not None:
         # Only the addresses we actually wrote to: a bounce cannot make a stranger undeliverable.
         recipients = [r for r in recipients if r.lower() == ours.to.lower()] or [ours.to]
@@ -157,12 +213,15 @@ def step_require_sender(step: Step) -> None:
 
 
 def step_extract(step: Step) -> None:
-    step.referral = extract_referral(
-        step.parsed,
-        directory=step.directory,
-        own_addresses=own_addresses(step.settings),
-        own_phones=own_phone_numbers(),
-    )
+    if step.ahead and step.ahead.referral:
+        step.referral = step.ahead.referral
+    else:
+        step.referral = extract_referral(
+            step.parsed,
+            directory=step.directory,
+            own_addresses=own_addresses(step.settings),
+            own_phones=own_phone_numbers(),
+        )
     found = [
         name
         for name in ("service", "local_authority", "child_name", "contact_phone")
@@ -180,27 +239,26 @@ def step_place(step: Step) -> None:
     match = step.match
     assert match is not None and step.referral is not None
     if match.case_id is not None:
-        step.case = step.session.get(Case, match.case_id)
-        assert step.case is not None
-        step.inbound.case_id = step.case.id
+        reference = touch_case(step.session, match.case_id)
+        assert reference is not None
+        step.inbound.case_id = match.case_id
         add_timeline(
             step.session,
-            step.case.id,
+            match.case_id,
             "message_in",
             f"Reply received: {step.parsed.subject[:200]}",
             inbound_message_id=step.inbound.id,
         )
-        step.case.updated_at = utcnow()
-        step.finish("reply", f"joined case {step.case.reference}")
+        step.finish("reply", f"joined case {reference}")
         return
     if match.how in ("ambiguous", "unknown_reply"):
-        item = open_inbox_item(
+        item_id = open_inbox_item(
             step.session,
             kind="triage",
             summary=f"Which case does this email belong to? ({match.reason})",
             inbound_message_id=step.inbound.id,
         )
-        step.finish("triage", f"not placed with confidence: inbox item {item.id} for a coordinator")
+        step.finish("triage", f"not placed with confidence: inbox item {item_id} for a coordinator")
         return
     step.case = _open_case_from(step, related_case_id=match.related_case_id)
     step.new_case = True
@@ -215,7 +273,7 @@ def step_place(step: Step) -> None:
 def step_acknowledge(step: Step) -> None:
     if not step.new_case or step.case is None or step.referral is None:
         return
-    step.note(acknowledge(step.session, step.settings, step.case, step.parsed, step.referral, step.inbound))
+    step.note(acknowledge(step.session, step.settings, step.case, step.parsed, step.referral, step.inbound.id))
     step.done = True
 
 
@@ -234,11 +292,12 @@ STEPS: tuple[Callable[[Step], None], ...] = (
 # ---- helpers of the steps -----------------------------------------------------------------------
 
 
-def _our_message(session: Session, *message_ids: str | None) -> OutboxMessage | None:
+def _our_message(session: Session, *message_ids: str | None) -> Row | None:
+    """The message of ours (its case_id and to) that one of these Message-IDs names, if any."""
     ids = [i for i in message_ids if i]
     if not ids:
         return None
-    return session.exec(select(OutboxMessage).where(OutboxMessage.message_id.in_(ids))).first()
+    return session.execute(_OUR_MESSAGE, {"ids": ids}).first()
 
 
 def _bounce_reason(msg: ParsedMessage) -> str:
@@ -251,7 +310,7 @@ def _bounce_reason(msg: ParsedMessage) -> str:
     return msg.subject or "delivery failed"
 
 
-def _open_case_from(step: Step, *, related_case_id: int | None) -> Case:
+def _open_case_from(step: Step, *, related_case_id: int | None) -> NewCase:
     referral = step.referral
     assert referral is not None and step.parsed.sender is not None
     sender = step.parsed.sender
@@ -329,6 +388,28 @@ class Intake:
     engine: Engine
     settings: Settings
     directory: Directory = field(default_factory=load_directory)
+    _readers: Readers | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Workers read with the project's directory; an Intake given another one reads in process.
+        if self.settings.intake_workers > 0 and self.directory is load_directory():
+            self._readers = Readers(self.settings.intake_workers, own_addresses(self.settings))
+
+    def start_workers(self) -> None:
+        """Start the reading workers, if any, now (the daemon does, at start-up) instead of on first use."""
+        if self._readers is not None:
+            self._readers.start()
+
+    def read_ahead(self, messages: list[SourceMessage]) -> None:
+        """The watcher's whole fetch, before it hands it over CHUNK at a time: with reading workers,
+        they read the later chunks while this process writes the earlier ones."""
+        if self._readers is not None:
+            self._readers.read_ahead(messages)
+
+    def close(self) -> None:
+        """Stop the reading workers, if any."""
+        if self._readers is not None:
+            self._readers.close()
 
     def handle(self, message: SourceMessage) -> bool:
         """True when the message is safely committed (a case step, machine mail, or quarantine)."""
@@ -351,13 +432,24 @@ class Intake:
                 break
         return committed
 
+    def _read(self, messages: list[SourceMessage]) -> Iterator[tuple[ParsedMessage, Reading | None]]:
+        """Each message parsed, in order: all before the transaction, or by the workers meanwhile."""
+        if self._readers is None:
+            parsed = [parse_message(message.raw) for message in messages]
+            return ((msg, None) for msg in parsed)
+        readings = self._readers.read_all(messages)
+        return (
+            (ahead.parsed, ahead) if ahead else (parse_message(message.raw), None)
+            for message, ahead in zip(messages, readings, strict=True)
+        )
+
     def _commit_batch(self, messages: list[SourceMessage]) -> int:
-        parsed = [parse_message(message.raw) for message in messages]
+        read = self._read(messages)
         done: list[_Committed | None] = []
         try:
             with session_scope(self.engine) as session:
-                for message, msg in zip(messages, parsed, strict=True):
-                    result = self._one(session, message, msg)
+                for message, (msg, ahead) in zip(messages, read, strict=True):
+                    result = self._one(session, message, msg, ahead)
                     if result is _NOT_STORED:
                         break  # commit what came before it; this one stays on the server
                     done.append(result)
@@ -365,21 +457,23 @@ class Intake:
             log.warning(
                 "database unavailable; %d message(s) stay on the server for the next round",
                 len(messages),
-                exc_info=True,
             )
+            log.debug("database error", exc_info=True)
             return 0
         for result in done:
             _count(result)
         return len(done)
 
-    def _one(self, session: Session, message: SourceMessage, parsed: ParsedMessage) -> _Committed | None:
+    def _one(
+        self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | None = None
+    ) -> _Committed | None:
         """One message in its own savepoint: processed, already known, or quarantined."""
         try:
             with session.begin_nested():
                 inbound, fresh = self._store(session, message.key, parsed)
                 if not fresh:
                     return _Committed("known")  # a repeat (crash before the mark): only marked again
-                self._run(session, inbound, parsed)
+                self._run(session, inbound, parsed, ahead)
                 return _Committed(inbound.outcome or "unknown", parsed)
         except OperationalError:
             raise  # the database, not the message: the whole batch waits for the next round
@@ -392,46 +486,40 @@ class Intake:
         except Exception as exc:
             return self._quarantine(session, message, parsed, exc)
 
-    def _known(self, session: Session, key: MessageKey, parsed: ParsedMessage) -> InboundMessage | None:
+    def _known(self, session: Session, key: MessageKey, parsed: ParsedMessage) -> Inbound | None:
         """The message as already stored, by where it sat on the server or by what it is (one query)."""
-        dkey = dedupe_key(parsed.message_id, parsed.sha256)
-        rows = session.exec(
-            select(InboundMessage).where(
-                or_(
-                    and_(
-                        InboundMessage.mailbox == key.mailbox,
-                        InboundMessage.uidvalidity == key.uidvalidity,
-                        InboundMessage.uid == key.uid,
-                    ),
-                    InboundMessage.dedupe_key == dkey,
-                )
-            )
-        ).all()
-        by_key = [r for r in rows if (r.mailbox, r.uidvalidity, r.uid) == (key.mailbox, key.uidvalidity, key.uid)]
-        return (by_key or rows or [None])[0]
+        where = {
+            "mailbox": key.mailbox,
+            "uidvalidity": key.uidvalidity,
+            "uid": key.uid,
+            "dedupe_key": dedupe_key(parsed.message_id, parsed.sha256),
+        }
+        rows = session.execute(_KNOWN, where).all()
+        rows.sort(key=lambda row: not row.at_key)  # where it sat on the server first
+        return Inbound(rows[0].id, rows[0].message_id) if rows else None
 
-    def _store(self, session: Session, key: MessageKey, parsed: ParsedMessage) -> tuple[InboundMessage, bool]:
+    def _store(self, session: Session, key: MessageKey, parsed: ParsedMessage) -> tuple[Inbound, bool]:
         existing = self._known(session, key, parsed)
         if existing is not None:
             return existing, False
-        inbound = InboundMessage(
-            mailbox=key.mailbox,
-            uidvalidity=key.uidvalidity,
-            uid=key.uid,
-            message_id=parsed.message_id,
-            sha256=parsed.sha256,
-            dedupe_key=dedupe_key(parsed.message_id, parsed.sha256),
-            raw=parsed.raw,
-            size=len(parsed.raw),
-            sender_email=parsed.sender.email if parsed.sender else None,
-            subject=parsed.subject[:1000],
-        )
-        session.add(inbound)
-        session.flush()
+        row = {
+            "mailbox": key.mailbox,
+            "uidvalidity": key.uidvalidity,
+            "uid": key.uid,
+            "message_id": parsed.message_id,
+            "sha256": parsed.sha256,
+            "dedupe_key": dedupe_key(parsed.message_id, parsed.sha256),
+            "raw": parsed.raw,
+            "size": len(parsed.raw),
+            "sender_email": parsed.sender.email if parsed.sender else None,
+            "subject": parsed.subject[:1000],
+        }
+        inbound = Inbound(insert_row(session, InboundMessage, row), parsed.message_id)
         if parsed.attachments:
             # Nobody reads them back in this transaction: rows, not objects.
-            session.execute(
-                insert(StoredAttachment.__table__),
+            insert_rows(
+                session,
+                StoredAttachment,
                 [
                     {
                         "inbound_message_id": inbound.id,
@@ -446,25 +534,28 @@ class Intake:
             )
         return inbound, True
 
-    def _run(self, session: Session, inbound: InboundMessage, parsed: ParsedMessage) -> None:
+    def _run(self, session: Session, inbound: Inbound, parsed: ParsedMessage, ahead: Reading | None = None) -> None:
         step = Step(
-            session=session, settings=self.settings, directory=self.directory, inbound=inbound, parsed=parsed
+            session=session,
+            settings=self.settings,
+            directory=self.directory,
+            inbound=inbound,
+            parsed=parsed,
+            ahead=ahead,
         )
         if parsed.problems:
             step.note("parse problems: " + "; ".join(parsed.problems[:10]))
         copy_of = _earlier_copy(session, inbound)
         if copy_of is not None:
-            inbound.case_id = copy_of.case_id
-            step.finish(
-                "duplicate", f"another copy of message {copy_of.id} (same Message-ID): not taken twice"
-            )
+            copy_id, inbound.case_id = copy_of
+            step.finish("duplicate", f"another copy of message {copy_id} (same Message-ID): not taken twice")
         for run_step in STEPS:
             if step.done:
                 break
             run_step(step)
         inbound.status = "processed"
-        inbound.processed_at = utcnow()
         inbound.reasons = step.reasons
+        inbound.save(session, processed_at=utcnow())
 
     def _quarantine(
         self, session: Session, message: SourceMessage, parsed: ParsedMessage, exc: Exception
@@ -476,23 +567,29 @@ class Intake:
         else:
             reason = f"could not be processed ({type(exc).__name__}): a coordinator or engineer should look"
             detail = traceback.format_exc()
-            log.error("intake failed on a message; quarantined", exc_info=True)
+            # The exception's text may quote the message: the type at ERROR, the traceback at DEBUG
+            # (and on the quarantine entry, behind login).
+            log.error("intake failed on a message (%s); quarantined", type(exc).__name__)
+            log.debug("intake traceback", exc_info=True)
         for store in (self._store, _store_bare):
             try:
                 with session.begin_nested():
                     inbound, _fresh = store(session, message.key, parsed)
-                    inbound.status = "quarantined"
-                    inbound.reasons = [*parsed.problems[:10], reason]
-                    if not session.exec(
-                        select(QuarantineEntry.id).where(QuarantineEntry.inbound_message_id == inbound.id)
-                    ).first():
-                        session.add(QuarantineEntry(inbound_message_id=inbound.id, reason=reason, detail=detail))
+                    quarantined = {"status": "quarantined", "reasons": [*parsed.problems[:10], reason]}
+                    session.execute(_SAVE_INBOUND, {"inbound_id": inbound.id, **quarantined})
+                    if session.execute(_QUARANTINED, {"inbound_id": inbound.id}).first() is None:
+                        insert_rows(
+                            session,
+                            QuarantineEntry,
+                            [{"inbound_message_id": inbound.id, "reason": reason, "detail": detail}],
+                        )
                 return _Committed("quarantined")
             except OperationalError:
                 raise
-            except Exception:
+            except Exception as exc:
                 # Even its decoded headers were refused: the next try keeps the bytes and keys alone.
-                log.error("could not store a message for quarantine", exc_info=True)
+                log.error("could not store a message for quarantine (%s)", type(exc).__name__)
+                log.debug("quarantine traceback", exc_info=True)
                 reason = f"{reason}; its headers could not be stored"
         return _NOT_STORED
 
@@ -509,32 +606,28 @@ def _count(result: _Committed) -> None:
         metrics.INTAKE_LAG.set(max(0.0, (utcnow() - result.parsed.date).total_seconds()))
 
 
-def _store_bare(session: Session, key: MessageKey, parsed: ParsedMessage) -> tuple[InboundMessage, bool]:
+def _store_bare(session: Session, key: MessageKey, parsed: ParsedMessage) -> tuple[Inbound, bool]:
     """Store only the raw bytes and keys: for a message whose decoded fields the database refused."""
     dkey = dedupe_key(None, parsed.sha256)
-    existing = session.exec(select(InboundMessage).where(InboundMessage.dedupe_key == dkey)).first()
+    existing = session.execute(_BY_DEDUPE_KEY, {"dedupe_key": dkey}).scalar()
     if existing is not None:
-        return existing, False
-    inbound = InboundMessage(
-        mailbox=key.mailbox, uidvalidity=key.uidvalidity, uid=key.uid, sha256=parsed.sha256,
-        dedupe_key=dkey, raw=parsed.raw, size=len(parsed.raw),
-    )  # fmt: skip
-    session.add(inbound)
-    session.flush()
-    return inbound, True
+        return Inbound(existing, None), False
+    row = {
+        "mailbox": key.mailbox, "uidvalidity": key.uidvalidity, "uid": key.uid, "sha256": parsed.sha256,
+        "dedupe_key": dkey, "raw": parsed.raw, "size": len(parsed.raw),
+    }  # fmt: skip
+    return Inbound(insert_row(session, InboundMessage, row), None), True
 
 
-def _earlier_copy(session: Session, inbound: InboundMessage) -> InboundMessage | None:
-    """A second copy of a message we already took (same Message-ID, other bytes: e.g. To and Cc)."""
+def _earlier_copy(session: Session, inbound: Inbound) -> tuple[int, int | None] | None:
+    """A second copy of a message we already took (same Message-ID, other bytes: e.g. To and Cc):
+    the earlier copy's id and case."""
     if not inbound.message_id:
         return None
-    return session.exec(
-        select(InboundMessage).where(
-            InboundMessage.message_id == inbound.message_id,
-            InboundMessage.id != inbound.id,
-            InboundMessage.status == "processed",
-        )
-    ).first()
+    for row in session.execute(_SAME_MESSAGE_ID, {"message_id": inbound.message_id}):
+        if row.id != inbound.id and row.status == "processed":
+            return row.id, row.case_id
+    return None
 
 
 def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
@@ -545,17 +638,16 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             return f"no quarantine entry {entry_id}"
         if entry.resolved_at is not None:
             return f"quarantine entry {entry_id} was already resolved"
-        inbound = session.get(InboundMessage, entry.inbound_message_id)
-        assert inbound is not None
-        raw = inbound.raw
+        stored = session.get(InboundMessage, entry.inbound_message_id)
+        assert stored is not None
+        raw, message_id = stored.raw, stored.message_id
     parsed = parse_message(raw)
     intake = Intake(engine, settings)
     try:
         with session_scope(engine) as session:
-            inbound = session.get(InboundMessage, entry.inbound_message_id)
             entry = session.get(QuarantineEntry, entry_id)
-            assert inbound is not None and entry is not None
-            inbound.status = "received"
+            assert entry is not None
+            inbound = Inbound(entry.inbound_message_id, message_id)
             intake._run(session, inbound, parsed)
             entry.resolved_at = utcnow()
             entry.attempts += 1

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlalchemy import bindparam, select, union
+from sqlmodel import Session
 
 from inbox.message import ParsedMessage
 from models.case_ops import case_ids_for_email
@@ -16,6 +17,20 @@ from models.cases import Case
 from models.mail import InboundMessage
 from models.outbox import OutboxMessage
 from models.references import find_references
+from models.rows import table
+
+CASE, INBOUND, OUTBOX = table(Case), table(InboundMessage), table(OutboxMessage)
+
+# Built once, executed with parameters (models/rows.py says why).
+_CASES_OF_MESSAGE_IDS = union(
+    select(OUTBOX.c.case_id).where(
+        OUTBOX.c.message_id.in_(bindparam("ids", expanding=True)), OUTBOX.c.case_id.is_not(None)
+    ),
+    select(INBOUND.c.case_id).where(
+        INBOUND.c.message_id.in_(bindparam("ids", expanding=True)), INBOUND.c.case_id.is_not(None)
+    ),
+)
+_CASE_BY_REFERENCE = select(CASE.c.id).where(CASE.c.reference == bindparam("reference"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,17 +46,7 @@ def cases_by_message_ids(session: Session, ids: list[str]) -> set[int]:
     """Cases that own any of these Message-IDs, as mail we sent or mail we stored."""
     if not ids:
         return set()
-    sent = session.exec(
-        select(OutboxMessage.case_id).where(
-            OutboxMessage.message_id.in_(ids), OutboxMessage.case_id.is_not(None)
-        )
-    ).all()
-    received = session.exec(
-        select(InboundMessage.case_id).where(
-            InboundMessage.message_id.in_(ids), InboundMessage.case_id.is_not(None)
-        )
-    ).all()
-    return {case_id for case_id in (*sent, *received) if case_id is not None}
+    return set(session.execute(_CASES_OF_MESSAGE_IDS, {"ids": ids}).scalars())
 
 
 def match_thread(session: Session, msg: ParsedMessage) -> ThreadMatch:
@@ -59,16 +64,16 @@ def match_thread(session: Session, msg: ParsedMessage) -> ThreadMatch:
         )
     sender = msg.sender.email if msg.sender else ""
     for reference in find_references(msg.subject):
-        case = session.exec(select(Case).where(Case.reference == reference)).first()
-        if case is None:
+        case_id = session.execute(_CASE_BY_REFERENCE, {"reference": reference}).scalar()
+        if case_id is None:
             continue
-        if sender and case.id in case_ids_for_email(session, sender):
-            return ThreadMatch(case.id, "reference", f"subject names {reference} and the sender is a party")
+        if sender and case_id in case_ids_for_email(session, sender):
+            return ThreadMatch(case_id, "reference", f"subject names {reference} and the sender is a party")
         return ThreadMatch(
             None,
             "related",
             f"subject names {reference} but the sender is not a party of it",
-            related_case_id=case.id,
+            related_case_id=case_id,
         )
     if sender and _looks_like_reply(msg):
         known = case_ids_for_email(session, sender)

@@ -13,7 +13,8 @@ understand); it is treated like False so the message is never lost, and logged.
 `handle_batch(messages)`, when given, takes the place of `handle`: it commits a list of messages
 (CHUNK at a time, `stop` checked between chunks) and returns how many of them, from the start of the
 list, are committed; that prefix is marked with one call (`mark_processed_many`), and anything short
-of the whole chunk backs off exactly like a False from `handle`.
+of the whole chunk backs off exactly like a False from `handle`. `read_ahead(messages)`, when given,
+is told each whole fetch before its chunks are handed over (intake starts reading them in workers).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ log = logging.getLogger("mdesk.inbox.watch")
 
 Handler = Callable[[SourceMessage], bool]
 BatchHandler = Callable[[list[SourceMessage]], int]
+ReadAhead = Callable[[list[SourceMessage]], None]
 State = Literal["connecting", "connected", "idle", "disconnected"]
 
 STOP_CHECK_SECONDS = 0.25  # how often the stop relay looks at `stop` (it then interrupts wait())
@@ -75,10 +77,19 @@ class MailboxWatcher:
         self._outage_logged = False
         self._handler_failing = False
         self._marked: set[MessageKey] = set()  # marked in the previous round of this connection
+        self._read_ahead: ReadAhead | None = None
 
     # -- forever ----------------------------------------------------------------------------------
 
-    def run(self, handle: Handler, stop: threading.Event, *, handle_batch: BatchHandler | None = None) -> None:
+    def run(
+        self,
+        handle: Handler,
+        stop: threading.Event,
+        *,
+        handle_batch: BatchHandler | None = None,
+        read_ahead: ReadAhead | None = None,
+    ) -> None:
+        self._read_ahead = read_ahead
         finished = threading.Event()
         relay = threading.Thread(
             target=self._relay_stop, args=(stop, finished), name="mdesk-watch-stop", daemon=True
@@ -180,6 +191,7 @@ class MailboxWatcher:
     ) -> bool:
         """Commit and mark CHUNK messages at a time; False when intake committed less (back off)."""
         self._check_marks_stuck(batch)
+        self._announce(batch)
         for start in range(0, len(batch), CHUNK):
             if stop.is_set():  # finish the current chunk, not the batch
                 return True
@@ -192,6 +204,14 @@ class MailboxWatcher:
             if len(committed) < len(chunk):
                 return False
         return True
+
+    def _announce(self, batch: list[SourceMessage]) -> None:
+        if self._read_ahead is None:
+            return
+        try:
+            self._read_ahead(batch)
+        except Exception:  # only an optimisation: the chunks are read when handed over
+            log.warning("read_ahead failed", exc_info=True)
 
     def _mark_many(self, keys: Sequence[MessageKey]) -> None:
         mark_many = getattr(self.source, "mark_processed_many", None)
@@ -257,12 +277,15 @@ class MailboxWatcher:
 
     # -- once -------------------------------------------------------------------------------------
 
-    def drain_once(self, handle: Handler, *, handle_batch: BatchHandler | None = None) -> int:
+    def drain_once(
+        self, handle: Handler, *, handle_batch: BatchHandler | None = None, read_ahead: ReadAhead | None = None
+    ) -> int:
         """Connect, handle everything pending, close; the number of messages committed.
 
         Source errors propagate (the CLI reports them); stops early when intake says "not now".
         """
         handled: set[MessageKey] = set()
+        self._read_ahead = read_ahead
         try:
             self._connect()
             while True:
@@ -270,6 +293,7 @@ class MailboxWatcher:
                 if not fresh:
                     return len(handled)
                 if handle_batch is not None:
+                    self._announce(fresh)
                     for start in range(0, len(fresh), CHUNK):
                         chunk = fresh[start : start + CHUNK]
                         committed = [m.key for m in chunk[: self._handle_many(handle_batch, chunk)]]

@@ -7,19 +7,83 @@ the system changed something, an audit event (who did what, for data protection)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlalchemy import Insert, and_, bindparam, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
 
 from models.cases import Case, InboxItem, TimelineEvent
 from models.contacts import Contact, ContactPoint, Party
 from models.outbox_ops import suppress
 from models.references import new_reference
-from models.rows import insert_rows
+from models.rows import insert_row, insert_rows, table, with_defaults
 from models.staff import AuditEvent
 from models.types import utcnow
+
+CASE = table(Case)
+CONTACT = table(Contact)
+POINT = table(ContactPoint)
+PARTY = table(Party)
+
+# Built once, executed with parameters (models/rows.py says why).
+# A new case, or nothing when its reference is taken (no row back): no savepoint needed to retry.
+_NEW_CASE: dict[str, Insert] = {
+    "sqlite": sqlite.insert(CASE).on_conflict_do_nothing(index_elements=["reference"]).returning(CASE.c.id),
+    "postgresql": postgresql.insert(CASE)
+    .on_conflict_do_nothing(index_elements=["reference"])
+    .returning(CASE.c.id),
+}
+_TOUCH_CASE = (
+    update(CASE)
+    .where(CASE.c.id == bindparam("case_id"))
+    .values(updated_at=bindparam("now", type_=CASE.c.updated_at.type))
+    .returning(CASE.c.reference)
+)
+_POINT_OWNERS = select(POINT.c.kind, POINT.c.contact_id).where(
+    or_(
+        and_(POINT.c.kind == "email", POINT.c.value == bindparam("email")),
+        and_(POINT.c.kind == "phone", POINT.c.value == bindparam("phone")),
+    )
+)
+_NAME_IF_NONE = (
+    update(CONTACT)
+    .where(CONTACT.c.id == bindparam("contact_id"), CONTACT.c.name == "")
+    .values(name=bindparam("new_name"))
+)
+_CASES_OF_EMAIL = (
+    select(PARTY.c.case_id)
+    .join(POINT, POINT.c.contact_id == PARTY.c.contact_id)
+    .where(POINT.c.kind == "email", POINT.c.value == bindparam("email"))
+    .distinct()
+)
+_UNDELIVERABLE = (
+    update(POINT)
+    .where(POINT.c.kind == "email", POINT.c.value == bindparam("address"), POINT.c.undeliverable_at.is_(None))
+    .values(
+        undeliverable_at=bindparam("now", type_=POINT.c.undeliverable_at.type),
+        undeliverable_reason=bindparam("reason"),
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewCase:
+    """A case as written by `open_case`: what its callers read of it (load `Case` for the rest)."""
+
+    id: int
+    reference: str
+    service: str | None
+    local_authority: str | None
+    served: bool | None
+    region: str | None
+    referrer_email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRef:
+    id: int
 
 
 def audit(session: Session, *, actor: str, action: str, entity: str, entity_id: Any, **detail: Any) -> None:
@@ -44,73 +108,72 @@ def open_case(
     related_case_id: int | None = None,
     actor: str = "system",
 ) -> Case:
-    """A new case with a fresh reference; retries the (rare) reference collision in a savepoint."""
+    """A new case with a fresh reference; a (rare) reference collision inserts nothing and is retried."""
     now = utcnow()
+    email = referrer_email.lower() if referrer_email else None
     for _ in range(20):
-        case = Case(
-            reference=new_reference(now),
-            service=service,
-            local_authority=local_authority,
-            served=served,
-            region=region,
-            referrer_email=referrer_email.lower() if referrer_email else None,
-            draft=draft,
-            related_case_id=related_case_id,
-            created_at=now,
-            updated_at=now,
-        )
-        try:
-            with session.begin_nested():
-                session.add(case)
-                session.flush()
-        except IntegrityError:
+        reference = new_reference(now)
+        row = {
+            "reference": reference,
+            "service": service,
+            "local_authority": local_authority,
+            "served": served,
+            "region": region,
+            "referrer_email": email,
+            "draft": draft,
+            "related_case_id": related_case_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        case_id = session.execute(_NEW_CASE[session.get_bind().dialect.name], with_defaults(Case, row)).scalar()
+        if case_id is None:
             continue
-        audit(session, actor=actor, action="case.opened", entity="case", entity_id=case.id)
-        return case
+        audit(session, actor=actor, action="case.opened", entity="case", entity_id=case_id)
+        return NewCase(case_id, reference, service, local_authority, served, region, email)
     raise RuntimeError("could not find a free case reference")
 
 
+def touch_case(session: Session, case_id: int) -> str | None:
+    """Something happened on the case now: its updated_at moves; returns its reference (None: no case)."""
+    return session.execute(_TOUCH_CASE, {"case_id": case_id, "now": utcnow()}).scalar()
+
+
 def find_contact(session: Session, kind: str, value: str) -> Contact | None:
-    point = session.exec(
-        select(ContactPoint).where(ContactPoint.kind == kind, ContactPoint.value == value)
-    ).first()
-    return session.get(Contact, point.contact_id) if point else None
+    contact_id = session.execute(
+        select(POINT.c.contact_id).where(POINT.c.kind == kind, POINT.c.value == value)
+    ).scalar()
+    return session.get(Contact, contact_id) if contact_id is not None else None
 
 
 def ensure_contact(
     session: Session, *, email: str | None = None, phone: str | None = None, name: str = ""
-) -> Contact:
+) -> ContactRef:
     """The contact owning this email address (or number), created with both points when new."""
     email = email.lower() if email else None
     wanted = {kind: value for kind, value in (("email", email), ("phone", phone)) if value}
     known = _contact_points(session, wanted)
     owner = known.get("email") or known.get("phone")
-    contact = session.get(Contact, owner.contact_id) if owner else None
-    if contact is None:
-        contact = Contact(name=name or "")
-        session.add(contact)
-        session.flush()
-    elif name and not contact.name:
-        contact.name = name
+    if owner is None:
+        contact_id = insert_row(session, Contact, {"name": name or ""})
+    else:
+        contact_id = owner
+        if name:  # a name only where the contact has none yet
+            session.execute(_NAME_IF_NONE, {"contact_id": owner, "new_name": name})
     missing = [(kind, value) for kind, value in wanted.items() if kind not in known]
-    insert_rows(session, ContactPoint, [{"contact_id": contact.id, "kind": k, "value": v} for k, v in missing])
-    return contact
+    insert_rows(session, ContactPoint, [{"contact_id": contact_id, "kind": k, "value": v} for k, v in missing])
+    return ContactRef(contact_id)
 
 
-def _contact_points(session: Session, wanted: dict[str, str]) -> dict[str, ContactPoint]:
-    """The points already stored among these (kind -> value), in one query."""
+def _contact_points(session: Session, wanted: dict[str, str]) -> dict[str, int]:
+    """The points already stored among these (kind -> the contact id owning it), in one query."""
     if not wanted:
         return {}
-    points = session.exec(
-        select(ContactPoint).where(
-            or_(*(and_(ContactPoint.kind == kind, ContactPoint.value == value) for kind, value in wanted.items()))
-        )
-    ).all()
-    return {point.kind: point for point in points}
+    rows = session.execute(_POINT_OWNERS, {"email": wanted.get("email"), "phone": wanted.get("phone")})
+    return {kind: contact_id for kind, contact_id in rows}
 
 
-def add_party(session: Session, case_id: int, contact: Contact, role: str) -> Party:
-    existing = session.exec(
+def add_party(session: Session, case_id: int, contact: Contact | ContactRef, role: str) -> Party:
+    existing = session.scalars(
         select(Party).where(Party.case_id == case_id, Party.contact_id == contact.id, Party.role == role)
     ).first()
     if existing:
@@ -121,7 +184,9 @@ def add_party(session: Session, case_id: int, contact: Contact, role: str) -> Pa
     return party
 
 
-def add_parties_to_new_case(session: Session, case_id: int, contact: Contact, roles: Sequence[str]) -> None:
+def add_parties_to_new_case(
+    session: Session, case_id: int, contact: Contact | ContactRef, roles: Sequence[str]
+) -> None:
     """For a case opened in this transaction: it has no parties yet, so nothing to look up first."""
     rows = [{"case_id": case_id, "contact_id": contact.id, "role": role} for role in dict.fromkeys(roles)]
     insert_rows(session, Party, rows)
@@ -129,33 +194,18 @@ def add_parties_to_new_case(session: Session, case_id: int, contact: Contact, ro
 
 def case_ids_for_email(session: Session, email: str) -> list[int]:
     """Cases on which this address belongs to a party."""
-    rows = session.exec(
-        select(Party.case_id)
-        .join(ContactPoint, ContactPoint.contact_id == Party.contact_id)
-        .where(ContactPoint.kind == "email", ContactPoint.value == email.lower())
-        .distinct()
-    ).all()
-    return list(rows)
+    return list(session.execute(_CASES_OF_EMAIL, {"email": email.lower()}).scalars())
 
 
 def mark_undeliverable(session: Session, address: str, reason: str, case_id: int | None) -> None:
     """A bounce: the address is not written to again, and the case shows why."""
     address = address.lower()
-    point = session.exec(
-        select(ContactPoint).where(ContactPoint.kind == "email", ContactPoint.value == address)
-    ).first()
-    if point is not None and point.undeliverable_at is None:
-        point.undeliverable_at = utcnow()
-        point.undeliverable_reason = reason[:500]
+    session.execute(_UNDELIVERABLE, {"address": address, "now": utcnow(), "reason": reason[:500]})
     suppress(session, "email", address, f"undeliverable: {reason[:200]}")
     if case_id is not None:
         add_timeline(session, case_id, "bounce", f"Email to {address} could not be delivered: {reason[:300]}")
 
 
-def open_inbox_item(
-    session: Session, *, kind: str, summary: str, office: str | None = None, **links: Any
-) -> InboxItem:
-    item = InboxItem(kind=kind, summary=summary, office=office, **links)
-    session.add(item)
-    session.flush()
-    return item
+def open_inbox_item(session: Session, *, kind: str, summary: str, office: str | None = None, **links: Any) -> int:
+    """A new item for a coordinator; returns its id."""
+    return insert_row(session, InboxItem, {"kind": kind, "summary": summary, "office": office, **links})

@@ -11,11 +11,37 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import bindparam, func, select
+from sqlmodel import Session
 
 from models.outbox import FAILED, SUPPRESSED, OutboxMessage, Suppression
+from models.rows import insert_row, insert_rows, table
 from models.types import utcnow
+
+OUTBOX = table(OutboxMessage)
+SUPPRESSION = table(Suppression)
+
+# Built once, executed with parameters (models/rows.py says why).
+_BY_KEY = select(OUTBOX.c.id).where(OUTBOX.c.idempotency_key == bindparam("key"))
+_AUTOMATIC_SINCE = (
+    select(OUTBOX.c.id)
+    .where(
+        func.lower(OUTBOX.c.to) == bindparam("to"),
+        OUTBOX.c.automatic.is_(True),
+        OUTBOX.c.created_at >= bindparam("since", type_=OUTBOX.c.created_at.type),
+        OUTBOX.c.status.not_in([FAILED, SUPPRESSED]),
+    )
+    .limit(1)
+)
+_SUPPRESSED = (
+    select(SUPPRESSION.c.id)
+    .where(
+        SUPPRESSION.c.channel == bindparam("channel"),
+        SUPPRESSION.c.value == bindparam("value"),
+        SUPPRESSION.c.lifted_at.is_(None),
+    )
+    .limit(1)
+)
 
 
 def make_message_id(domain: str) -> str:
@@ -23,7 +49,14 @@ def make_message_id(domain: str) -> str:
     return f"mdesk.{utcnow():%Y%m%d%H%M%S}.{secrets.token_hex(8)}@{domain}"
 
 
-def enqueue(
+def enqueue(session: Session, **intent: Any) -> OutboxMessage:
+    """`enqueue_id` (same arguments), with the row as an object for callers that use it."""
+    row = session.get(OutboxMessage, enqueue_id(session, **intent))
+    assert row is not None
+    return row
+
+
+def enqueue_id(
     session: Session,
     *,
     key: str,
@@ -38,29 +71,29 @@ def enqueue(
     references: Sequence[str] = (),
     due_at: datetime | None = None,
     fresh: bool = False,
-) -> OutboxMessage:
-    """`fresh`: the caller knows no row has this key (it names something made in this transaction),
+) -> int:
+    """The id of the outbox row for this intent, written now unless a row has its key.
+
+    `fresh`: the caller knows no row has this key (it names something made in this transaction),
     so the look-up is skipped; a row there all the same fails on the unique key, never sends twice."""
     if not fresh:
-        existing = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first()
+        existing = session.execute(_BY_KEY, {"key": key}).scalar()
         if existing is not None:
             return existing
-    row = OutboxMessage(
-        idempotency_key=key,
-        channel=channel,
-        to=to,
-        template=template,
-        context=context,
-        case_id=case_id,
-        automatic=automatic,
-        message_id=message_id,
-        in_reply_to=in_reply_to,
-        references=list(references),
-        due_at=due_at or utcnow(),
-    )
-    session.add(row)
-    session.flush()
-    return row
+    row = {
+        "idempotency_key": key,
+        "channel": channel,
+        "to": to,
+        "template": template,
+        "context": context,
+        "case_id": case_id,
+        "automatic": automatic,
+        "message_id": message_id,
+        "in_reply_to": in_reply_to,
+        "references": list(references),
+        "due_at": due_at or utcnow(),
+    }
+    return insert_row(session, OutboxMessage, row)
 
 
 def automatic_sent_recently(
@@ -72,32 +105,13 @@ def automatic_sent_recently(
     second trigger inside the window finds the first row whatever its delivery state.
     """
     since = (now or utcnow()) - window
-    count = session.exec(
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(
-            func.lower(OutboxMessage.to) == to.lower(),
-            OutboxMessage.automatic.is_(True),
-            OutboxMessage.created_at >= since,
-            OutboxMessage.status.not_in([FAILED, SUPPRESSED]),
-        )
-    ).one()
-    return count > 0
+    return session.execute(_AUTOMATIC_SINCE, {"to": to.lower(), "since": since}).first() is not None
 
 
 def is_suppressed(session: Session, channel: str, value: str) -> bool:
-    return (
-        session.exec(
-            select(Suppression.id).where(
-                Suppression.channel == channel,
-                Suppression.value == value.lower(),
-                Suppression.lifted_at.is_(None),
-            )
-        ).first()
-        is not None
-    )
+    return session.execute(_SUPPRESSED, {"channel": channel, "value": value.lower()}).first() is not None
 
 
 def suppress(session: Session, channel: str, value: str, reason: str) -> None:
     if not is_suppressed(session, channel, value):
-        session.add(Suppression(channel=channel, value=value.lower(), reason=reason))
+        insert_rows(session, Suppression, [{"channel": channel, "value": value.lower(), "reason": reason}])

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     service_name: str = "Mediation Desk"
 
     # Throttles and retries.
+    intake_workers: int = Field(
+        0,
+        description="Processes that parse, classify and extract incoming mail while intake writes the "
+        "messages before it (2 on a machine with 2+ cores); 0: all in the intake process.",
+    )
     auto_reply_window_hours: int = Field(24, description="At most one automatic message per address in it.")
     outbox_max_attempts: int = 8
     outbox_batch: int = 50

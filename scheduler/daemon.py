@@ -58,11 +58,12 @@ class Daemon:
         self._install_signal_handlers()
         watcher = MailboxWatcher(source_from_settings(self.settings))
         intake = Intake(self.engine, self.settings)
+        intake.start_workers()  # settings.intake_workers reading processes, if any
         dispatcher = dispatcher_from_settings(self.engine, self.settings)
         watch_thread = threading.Thread(
             target=watcher.run,
             args=(intake.handle, self.stop),
-            kwargs={"handle_batch": intake.handle_batch},
+            kwargs={"handle_batch": intake.handle_batch, "read_ahead": intake.read_ahead},
             name="mailbox-watcher",
             daemon=True,
         )
@@ -99,6 +100,7 @@ class Daemon:
             if watcher_stop:
                 watcher_stop()
             watch_thread.join(timeout=60)
+            intake.close()  # its reading workers (settings.intake_workers), if any
             scheduler.shutdown(wait=True)
             if server:
                 server.should_exit = True

@@ -166,6 +166,7 @@ def test_referrals_become_cases_and_families_get_one_acknowledgement_each(
 def test_sigkill_at_random_moments_loses_nothing_and_sends_nothing_twice(
     daemon, env, database, imap_account, smtp_server
 ):
+    env["MDESK_INTAKE_WORKERS"] = "2"  # the reading workers die with the daemon and start again with it
     total = 500
     for i in range(total):
         if i % 10 == 9:

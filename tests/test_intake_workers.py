@@ -1,0 +1,111 @@
+"""Intake with reading workers (settings.intake_workers): the same outcomes as reading in process.
+
+The workers parse, classify and extract in other processes; here the in-process functions are made
+to fail, so every outcome below comes from what the workers read.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from inbox import intake as intake_module
+from inbox.intake import Intake
+from inbox.sources.base import MessageKey, SourceMessage
+from models.cases import Case, TimelineEvent
+from models.mail import InboundMessage, QuarantineEntry
+from models.outbox import OutboxMessage
+from models.outbox_ops import is_suppressed
+from tests import mailfactory
+
+_uids = iter(range(1, 10_000))
+
+
+def batch_of(*raws: bytes) -> list[SourceMessage]:
+    return [SourceMessage(MessageKey("imap://test@localhost/INBOX", 1, str(next(_uids))), raw) for raw in raws]
+
+
+def _not_in_process(*_args, **_kwargs):
+    raise AssertionError("read in process although a worker should have read it")
+
+
+@pytest.fixture
+def intake(engine, settings, monkeypatch):
+    for name in ("parse_message", "classify", "extract_referral", "bounced_recipients", "original_message_id"):
+        monkeypatch.setattr(intake_module, name, _not_in_process)
+    intake = Intake(engine, settings.model_copy(update={"intake_workers": 2}))
+    assert intake._readers is not None
+    yield intake
+    intake.close()
+
+
+def test_workers_read_a_mixed_batch_with_the_outcomes_of_reading_in_process(engine, intake):
+    first = mailfactory.referral(message_id="<w1@example.com>")
+    assert intake.handle_batch(batch_of(first, mailfactory.referral(sender="other@example.com"))) == 2
+    with Session(engine) as session:
+        ack = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+        assert ack is not None and ack.in_reply_to == "w1@example.com"
+        case_id, ack_id, to = ack.case_id, ack.message_id, ack.to
+    second = batch_of(
+        mailfactory.reply_to(ack_id, sender=to, subject="Re: your referral"),
+        mailfactory.out_of_office(ack_id),
+        mailfactory.bounce_of(ack_id, to),
+        b"To: referrals@mediation-desk.example.org\r\nSubject: help\r\n\r\nPlease call me back.\r\n",
+        first,  # handed out again: known by what it is
+    )
+    intake.read_ahead(second)  # as the watcher does with its whole fetch, then hands it over in chunks
+    assert intake.handle_batch(second[:2]) == 2
+    assert intake.handle_batch(second[2:]) == 3
+    with Session(engine) as session:
+        stored = session.exec(select(InboundMessage).order_by(InboundMessage.id)).all()
+        assert [m.outcome for m in stored] == ["new_case", "new_case", "reply", "automated", "bounce", None]
+        assert [m.case_id for m in stored[2:5]] == [case_id] * 3
+        assert stored[5].status == "quarantined"
+        assert "no sender address" in session.exec(select(QuarantineEntry)).one().reason
+        assert len(session.exec(select(Case)).all()) == 2
+        assert len(session.exec(select(OutboxMessage)).all()) == 2
+        assert is_suppressed(session, "email", to)
+        events = session.exec(select(TimelineEvent).where(TimelineEvent.case_id == case_id)).all()
+        assert any(e.kind == "bounce" and "User unknown" in e.summary for e in events)
+        assert any("Automatic auto reply" in e.summary for e in events)
+
+
+_KILLED_PARENT = """
+import os, signal
+from inbox.reading import Readers
+if __name__ == "__main__":
+    readers = Readers(2, ("referrals@mediation-desk.example.org",))
+    readers.start()
+    print(" ".join(str(pid) for pid in readers._pool._processes), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_reading_workers_exit_when_intake_is_killed(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = tmp_path / "killed_parent.py"
+    script.write_text(_KILLED_PARENT)
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60)
+    pids = [int(pid) for pid in done.stdout.split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
