@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from models.outbox import FAILED, SUPPRESSED, OutboxMessage, Suppression
@@ -26,7 +26,7 @@ _BY_KEY = select(OUTBOX.c.id).where(OUTBOX.c.idempotency_key == bindparam("key")
 _AUTOMATIC_SINCE = (
     select(OUTBOX.c.id)
     .where(
-        func.lower(OUTBOX.c.to) == bindparam("to"),
+        OUTBOX.c.to == bindparam("to"),  # stored lower-case for email (enqueue_id): the index serves it
         OUTBOX.c.automatic.is_(True),
         OUTBOX.c.created_at >= bindparam("since", type_=OUTBOX.c.created_at.type),
         OUTBOX.c.status.not_in([FAILED, SUPPRESSED]),
@@ -83,7 +83,8 @@ def enqueue_id(
     row = {
         "idempotency_key": key,
         "channel": channel,
-        "to": to,
+        # Addresses are compared case-insensitively everywhere (throttle, bounces, parties).
+        "to": to.lower() if channel == "email" else to,
         "template": template,
         "context": context,
         "case_id": case_id,
