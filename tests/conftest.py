@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import socket
 import uuid
 from pathlib import Path
 
@@ -100,3 +101,18 @@ def settings(tmp_path):
         var_dir=tmp_path / "var",
         mail_from="referrals@mediation-desk.example.org",
     )
+
+
+@pytest.fixture
+def no_network(monkeypatch) -> list[object]:
+    """Any attempt to open a connection fails the test (and is recorded)."""
+    attempts: list[object] = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise AssertionError("network used")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    return attempts

@@ -255,20 +255,6 @@ def test_no_starttls_offered_fails_permanently_and_never_sends_plaintext(smtp_se
 # --- console ---
 
 
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Any attempt to open a connection fails the test (and is recorded)."""
-    attempts: list[object] = []
-
-    def refuse(*args, **kwargs):
-        attempts.append(args)
-        raise AssertionError("network used")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    return attempts
-
 
 def test_console_records_an_eml_and_opens_no_socket(tmp_path: Path, no_network: list[object]) -> None:
     folder = tmp_path / "var" / "sent"
