@@ -592,6 +592,31 @@ _ENQUIRY_CUES: tuple[tuple[float, _Rx], ...] = (
         ("how", "do", "can you", "to know", "find out", "understand", "information", "advice", "wonder", "question",
          "explain", "am i", "what"))),
 )  # fmt: skip
+# "Can I ask for mediation without my parents?", "Can parents self-refer, or does it have to come through the
+# council?": a question about who may ask or how, not yet a request. Counts only in a question without "please"
+# that also carries a marker of eligibility or procedure.
+_ELIGIBILITY_Q = _Rx(
+    r"(?i)\b(?:can|could|do|does|should|must|may|would)\s+(?:i|we|parents?|families|carers?|young\s+people"
+    r"|a\s+young\s+person|they|he|she|my\s+(?:mum|dad|parents?|son|daughter|child))\b(?:\s+[\w'-]+){0,4}?\s+"
+    r"(?:ask|apply|request|self-?refer|refer|go|need|have\s+to)\b",
+    ("can", "could", "do", "should", "must", "may", "would"),
+)
+_ELIGIBILITY_MARK = re.compile(
+    r"(?i)\b(?:myself|themselves|without|on\s+(?:my|our|their)\s+own|allowed|or\s+(?:does|do|is|will|must|has)"
+    r"|have\s+to|has\s+to|need\s+to|still|even\s+(?:if|though)|directly|at\s+my\s+age|eligible|over\s+\d\d|under\s+\d\d)\b"
+)
+
+
+def _eligibility_questions(src: Source) -> int:
+    n = 0
+    for m in _ELIGIBILITY_Q.finditer(src):
+        s, e = _sentence_around(src.norm, m.start(), m.end())
+        sentence = src.norm[s:e].strip()
+        if sentence.endswith("?") and "please" not in sentence.lower() and _ELIGIBILITY_MARK.search(sentence):
+            n += 1
+    return n
+
+
 _APPEALABLE_TOPICS = frozenset(
     {"refusal_to_assess", "refusal_to_issue", "section_b", "section_f", "section_i", "refusal_to_reassess",
      "refusal_to_amend", "cease_plan"}
@@ -619,6 +644,7 @@ def extract_service(ctx: Ctx, topics: list[str]) -> tuple[str | None, Evidence |
                 _add_score(scores, best_hit, service, w, src, m.start(), m.end())
         for weight, rx in _ENQUIRY_CUES:
             enquiry += sum(weight * src.weight for _ in rx.finditer(src))
+        enquiry += 3.0 * src.weight * _eligibility_questions(src)
     # A request needs more than a bare mention of the word "mediation".
     request = sum(scores.values()) - bare
     if request <= 0.6:
@@ -1004,6 +1030,12 @@ _PHONE_TEAM = re.compile(
     r"department|duty|front desk|fax|school|academy|hub|advice line|secretary|pa|assistant|colleague)\b[^\n]{0,25}$"
 )
 _PHONE_DIRECT = re.compile(r"(?i)\b(?:ddi|direct|mob|mobile|my)\b")
+# The writer's own choice among their numbers: "Home X but mobile is best: Y", "Y (preferred)".
+_PHONE_BEST = re.compile(r"(?i)\b(?:best|preferred|easiest|quickest)\b(?!\s+(?:wishes|regards))[^\n,;.]{0,20}$")
+_PHONE_BEST_AFTER = re.compile(
+    r"(?i)\s*(?:\(\s*(?:best|preferred|easiest|quickest)\b|[-,]?\s*(?:is|are|would be)\s+(?:the\s+)?"
+    r"(?:best|easiest|preferred|quickest)\b)"
+)
 _PHONE_ASKED_OTHER = re.compile(
     r"(?i)\b(?:please\s+)?(?:call|ring|phone|contact)\s+(?:my\s+)?(?:husband|wife|partner)\b[^\n]{0,30}$"
 )
@@ -1071,6 +1103,8 @@ def _phone_candidates(ctx: Ctx, src: Source, a: int, b: int, label: str | None =
             score += 2.0
             if ctx.role == "professional" and _PHONE_DIRECT.search(prefix[-30:]):
                 score += 0.5  # "DDI"/"Mob" is the person; a bare "Tel" on a signature is often the office
+        if _PHONE_BEST.search(prefix[-40:]) or _PHONE_BEST_AFTER.match(src.norm, m.end(), m.end() + 30):
+            score += 2.5
         if _PHONE_TEAM.search(prefix[-30:]):
             score -= 2.0
         if _PHONE_OTHER.search(prefix[-60:]):
@@ -1209,7 +1243,11 @@ def name_spans(norm: str, a: int = 0, b: int | None = None) -> list[NameSpan]:
         tok = m.group()
         possessive = tok.endswith("'s")
         core = tok[:-2] if possessive else tok.rstrip("'")
-        name_like = _is_name_word(core, first=True) and not _glued_to_address(norm, start, stop)
+        name_like = (
+            _is_name_word(core, first=True)
+            and not _glued_to_address(norm, start, stop)
+            and not _glued_to_digits(norm, stop)
+        )
         joins = (
             name_like
             and not closed
@@ -1251,6 +1289,13 @@ def _glued_to_address(norm: str, start: int, stop: int) -> bool:
     if start > 0 and (norm[start - 1].isalnum() or norm[start - 1] in "@._"):
         return True
     return stop + 1 < len(norm) and norm[stop] in "@." and norm[stop + 1].isalnum()
+
+
+def _glued_to_digits(norm: str, stop: int) -> bool:
+    """A reference code ("KM-25-0877", "SEND-44871", "AB12"), not a name: letters run straight into digits."""
+    if stop < len(norm) and norm[stop].isdigit():
+        return True
+    return stop + 1 < len(norm) and norm[stop] in "-/_" and norm[stop + 1].isdigit()
 
 
 def _clean_display_name(name: str) -> str:

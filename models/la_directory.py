@@ -266,7 +266,9 @@ _PREV_WORD = re.compile(r"([^\W\d_][\w'’\-]*)[ \t]+$")
 _CAP_WORD = r"(?!(?:Metropolitan|Borough|City|County|District|Council)\b)[A-Z][a-z'’]+"
 _COUNCIL_PHRASE = re.compile(
     r"(?<![\w&@./])((?:" + _CAP_WORD + r"[ \t\-]+){0,2}" + _CAP_WORD + r")[ \t]+"
-    r"(?:(?:Metropolitan[ \t]+)?(?:Borough|City|County|District)[ \t]+)?Council\b"
+    # The designator is often typed in lower case ("Wolverhamton council"): the capitalised run before it
+    # is what keeps this from firing on ordinary prose.
+    r"(?i:(?:(?:Metropolitan[ \t]+)?(?:Borough|City|County|District)[ \t]+)?Council)\b"
 )
 
 # Lookup: wrappers peeled off a typed value, repeatedly, checking the index after each step.
@@ -428,7 +430,7 @@ class Directory:
             mention = self._accept(text, m, starts, ends)
             if mention is not None:
                 mentions.append(mention)
-        if "Council" in text:
+        if "ouncil" in text:
             mentions = self._add_misspelt_councils(text, mentions)
         return mentions
 

@@ -558,3 +558,77 @@ def test_huge_input_stays_fast(directory):
     r = extract(directory, words + " my son Max needs mediation", subject=words)
     assert time.process_time() - started < 2.0
     assert isinstance(r, Referral)
+
+
+# --- holdout-style cases written without looking at the extractor ------------------------------------------
+
+
+def test_a_young_person_asking_whether_they_may_ask_is_an_enquiry(directory):
+    r = extract(
+        directory,
+        "hey\n\nim 16 and live in walsall. can i ask for mediation without my mum and dad? they dont agree with "
+        "me about which college i go to and walsall council are going with what they want. do i need to be 18?\n\nryan",
+        sender=("Ryan Cole", "ryancole2009@example.com"),
+    )
+    assert r.service is None
+    assert r.local_authority == "Walsall" and r.referrer_role == "young_person"
+
+
+def test_a_professional_asking_how_families_refer_is_an_enquiry(directory):
+    r = extract(
+        directory,
+        "Hi,\n\nI'm an IAS officer at West Northamptonshire SENDIASS. Can parents in our area still self-refer to "
+        "you, or does the referral have to come through the council? We have a few families at the stage of "
+        "considering mediation.\n\nThanks,\nJoanna",
+        signature="Joanna Fields\nIAS Officer, West Northamptonshire SENDIASS\n"
+        "Direct: 01632 960 140 | Helpline: 0306 999 0140",
+        sender=("Joanna Fields", "joanna.fields@westnorthants-sendiass.example.org"),
+    )
+    assert r.service is None
+    assert r.local_authority == "Northamptonshire" and r.contact_phone == "+441632960140"
+
+
+def test_a_plain_request_phrased_as_a_question_with_please_is_still_a_request(directory):
+    r = extract(
+        directory,
+        "Luton have cut Ethan Kowalski's 1:1 hours at his annual review. Can we still ask for mediation please? "
+        "Call me on 07700 900 129.",
+        sender=("Monika Kowalski", "monika.kowalski@example.com"),
+    )
+    assert r.service == "mediation"
+
+
+def test_a_lower_case_misspelt_council_still_resolves(directory):
+    r = extract(
+        directory,
+        "I would like to ask for mediation please. My son is Kian Singh-Bhatti, DOB 14/7/2013. Wolverhamton "
+        "council have refused to reassess him.\n\nBest number is 07700 900 122.",
+        sender=("Harpreet Singh-Bhatti", "harpreet.sb@example.com"),
+    )
+    assert r.local_authority == "Wolverhampton" and r.region == "national"
+    assert r.child_name == "Kian Singh-Bhatti" and r.child_dob == date(2013, 7, 14)
+
+
+def test_the_number_the_writer_says_is_best_wins(directory):
+    r = extract(
+        directory,
+        "I'm Zara's aunt and special guardian. Zara Ahmed, DOB:- 18/06/2010, has an EHC plan with LB Camden. Could "
+        "you provide someone independent to chair the review meeting?\n\n"
+        "Home 020 7946 0138 but mobile is best: 07700 900 238.",
+        sender=("Nadia Ahmed", "nadia.ahmed@example.com"),
+    )
+    assert r.contact_phone == "+447700900238"
+    assert r.service == "facilitation" and r.local_authority == "Camden"
+
+
+def test_a_case_reference_in_the_subject_is_not_a_child(directory):
+    r = extract(
+        directory,
+        "Thanks for getting back to me. Tuesday mornings are best for a call, my mobile is 07700 900 112.",
+        subject="Re: Thank you for your referral - KM-25-0877",
+        quoted="Dear Leanne Whitfield,\n\nThank you for your request for mediation about Leo Whitfield "
+        "(Wolverhampton).\nYour case reference is KM-25-0877.",
+        sender=("Leanne Whitfield", "leanne.whitfield@example.com"),
+    )
+    assert r.child_name == "Leo Whitfield"
+    assert r.contact_phone == "+447700900112"

@@ -278,3 +278,9 @@ def _time(directory: Directory, text: str, runs: int = 20) -> float:
     for _ in range(runs):
         directory.find(text)
     return (time.perf_counter() - start) / runs
+
+
+def test_a_misspelt_council_is_found_with_a_lower_case_council_word(directory: Directory) -> None:
+    assert found(directory, "Wolverhamton council have refused, and so has the council.") == [
+        ("Wolverhampton", "Wolverhamton council", True),
+    ]
