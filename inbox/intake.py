@@ -80,6 +80,9 @@ _OUR_MESSAGE = (
 _QUARANTINED = select(QUARANTINE.c.id).where(QUARANTINE.c.inbound_message_id == bindparam("inbound_id"))
 
 
+LAG_PLAUSIBLE_SECONDS = 24 * 3600
+
+
 class Unprocessable(Exception):
     """The sender's problem: the message cannot become a case step (quarantined with this reason)."""
 
@@ -603,7 +606,10 @@ def _count(result: _Committed) -> None:
         metrics.CASES_OPENED.inc()
     metrics.MESSAGES_IN.labels(result.outcome).inc()
     if result.parsed is not None and result.parsed.date is not None:
-        metrics.INTAKE_LAG.set(max(0.0, (utcnow() - result.parsed.date).total_seconds()))
+        lag = (utcnow() - result.parsed.date).total_seconds()
+        # A Date more than a day off is a wrong clock or old mail re-sent, not intake being slow.
+        if 0 <= lag < LAG_PLAUSIBLE_SECONDS:
+            metrics.INTAKE_LAG.set(lag)
 
 
 def _store_bare(session: Session, key: MessageKey, parsed: ParsedMessage) -> tuple[Inbound, bool]:
