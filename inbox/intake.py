@@ -83,6 +83,10 @@ _QUARANTINED = select(QUARANTINE.c.id).where(QUARANTINE.c.inbound_message_id == 
 LAG_PLAUSIBLE_SECONDS = 24 * 3600
 
 
+class _Isolate(Exception):
+    """A message failed in a batch run without savepoints: run the batch again, one savepoint each."""
+
+
 class Unprocessable(Exception):
     """The sender's problem: the message cannot become a case step (quarantined with this reason)."""
 
@@ -226,9 +230,7 @@ def step_extract(step: Step) -> None:
             own_phones=own_phone_numbers(),
         )
     found = [
-        name
-        for name in ("service", "local_authority", "child_name", "contact_phone")
-        if getattr(step.referral, name)
+        name for name in ("service", "local_authority", "child_name", "contact_phone") if getattr(step.referral, name)
     ]
     step.note("extracted: " + (", ".join(found) if found else "nothing yet (an enquiry)"))
 
@@ -267,8 +269,7 @@ def step_place(step: Step) -> None:
     step.new_case = True
     step.inbound.case_id = step.case.id
     step.note(
-        f"opened case {step.case.reference}"
-        + (" (possibly related to another case)" if match.related_case_id else "")
+        f"opened case {step.case.reference}" + (" (possibly related to another case)" if match.related_case_id else "")
     )
     step.inbound.outcome = "new_case"
 
@@ -447,12 +448,27 @@ class Intake:
         )
 
     def _commit_batch(self, messages: list[SourceMessage]) -> int:
-        read = self._read(messages)
+        read = list(self._read(messages))
+        try:
+            # Optimistic first: no savepoints (two statements a message saved). Should any message
+            # fail, the whole transaction is rolled back and the batch runs again, each message in
+            # its own savepoint, so the failing one is quarantined and the others commit.
+            return self._commit(messages, read, isolated=False)
+        except _Isolate:
+            return self._commit(messages, read, isolated=True)
+
+    def _commit(
+        self, messages: list[SourceMessage], read: list[tuple[ParsedMessage, Reading | None]], *, isolated: bool
+    ) -> int:
         done: list[_Committed | None] = []
         try:
             with session_scope(self.engine) as session:
                 for message, (msg, ahead) in zip(messages, read, strict=True):
-                    result = self._one(session, message, msg, ahead)
+                    result = (
+                        self._one(session, message, msg, ahead)
+                        if isolated
+                        else self._fast(session, message, msg, ahead)
+                    )
                     if result is _NOT_STORED:
                         break  # commit what came before it; this one stays on the server
                     done.append(result)
@@ -466,6 +482,21 @@ class Intake:
         for result in done:
             _count(result)
         return len(done)
+
+    def _fast(
+        self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | None = None
+    ) -> _Committed:
+        """One message without a savepoint; any failure but the database's sends the batch to `_one`."""
+        try:
+            inbound, fresh = self._store(session, message.key, parsed)
+            if not fresh:
+                return _Committed("known")  # a repeat (crash before the mark): only marked again
+            self._run(session, inbound, parsed, ahead)
+            return _Committed(inbound.outcome or "unknown", parsed)
+        except OperationalError:
+            raise
+        except Exception as exc:
+            raise _Isolate from exc
 
     def _one(
         self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | None = None
