@@ -483,16 +483,22 @@ class Intake:
             _count(result)
         return len(done)
 
+    def _process(
+        self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | None
+    ) -> _Committed:
+        """Store the message and run the steps, or recognise a repeat (a crash before the mark)."""
+        inbound, fresh = self._store(session, message.key, parsed)
+        if not fresh:
+            return _Committed("known")  # only marked again
+        self._run(session, inbound, parsed, ahead)
+        return _Committed(inbound.outcome or "unknown", parsed)
+
     def _fast(
         self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | None = None
     ) -> _Committed:
         """One message without a savepoint; any failure but the database's sends the batch to `_one`."""
         try:
-            inbound, fresh = self._store(session, message.key, parsed)
-            if not fresh:
-                return _Committed("known")  # a repeat (crash before the mark): only marked again
-            self._run(session, inbound, parsed, ahead)
-            return _Committed(inbound.outcome or "unknown", parsed)
+            return self._process(session, message, parsed, ahead)
         except OperationalError:
             raise
         except Exception as exc:
@@ -504,11 +510,7 @@ class Intake:
         """One message in its own savepoint: processed, already known, or quarantined."""
         try:
             with session.begin_nested():
-                inbound, fresh = self._store(session, message.key, parsed)
-                if not fresh:
-                    return _Committed("known")  # a repeat (crash before the mark): only marked again
-                self._run(session, inbound, parsed, ahead)
-                return _Committed(inbound.outcome or "unknown", parsed)
+                return self._process(session, message, parsed, ahead)
         except OperationalError:
             raise  # the database, not the message: the whole batch waits for the next round
         except IntegrityError as exc:

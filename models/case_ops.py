@@ -138,13 +138,6 @@ def touch_case(session: Session, case_id: int) -> str | None:
     return session.execute(_TOUCH_CASE, {"case_id": case_id, "now": utcnow()}).scalar()
 
 
-def find_contact(session: Session, kind: str, value: str) -> Contact | None:
-    contact_id = session.execute(
-        select(POINT.c.contact_id).where(POINT.c.kind == kind, POINT.c.value == value)
-    ).scalar()
-    return session.get(Contact, contact_id) if contact_id is not None else None
-
-
 def ensure_contact(
     session: Session, *, email: str | None = None, phone: str | None = None, name: str = ""
 ) -> ContactRef:

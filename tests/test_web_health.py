@@ -32,9 +32,11 @@ def test_healthz_says_degraded_when_the_mailbox_is_unreachable(engine):
 
 
 def test_metrics_are_prometheus_text_with_the_intake_counters(engine):
+    before = metrics.CASES_OPENED._value.get()
     metrics.CASES_OPENED.inc()
     with serve(create_app(engine)) as base:
         response = httpx.get(f"{base}/metrics")
+    assert f"mdesk_cases_opened_total {before + 1}" in response.text  # the live value, not just the name
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     for name in (
         "mdesk_messages_in_total",
