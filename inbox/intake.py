@@ -51,7 +51,7 @@ from models.la_directory import Directory, load_directory
 from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
 from models.offices import own_phone_numbers
 from models.outbox import OutboxMessage
-from models.rows import insert_row, insert_rows, table
+from models.rows import insert_row, insert_rows, run, table
 from models.settings import Settings
 from models.types import utcnow
 
@@ -65,9 +65,17 @@ _AT_KEY = and_(
     INBOUND.c.uidvalidity == bindparam("uidvalidity"),
     INBOUND.c.uid == bindparam("uid"),
 )
-_KNOWN = select(INBOUND.c.id, INBOUND.c.message_id, _AT_KEY.label("at_key")).where(
-    or_(_AT_KEY, INBOUND.c.dedupe_key == bindparam("dedupe_key"))
-)
+_SAME_BYTES = INBOUND.c.dedupe_key == bindparam("dedupe_key")
+# In one query: the message as stored already (where it sat on the server, or the same bytes), and
+# any earlier copy with the same Message-ID (other bytes: e.g. one copy by To and one by Cc).
+_KNOWN = select(
+    INBOUND.c.id,
+    INBOUND.c.message_id,
+    INBOUND.c.case_id,
+    INBOUND.c.status,
+    _AT_KEY.label("at_key"),
+    _SAME_BYTES.label("same_bytes"),
+).where(or_(_AT_KEY, _SAME_BYTES, INBOUND.c.message_id == bindparam("message_id")))
 _BY_DEDUPE_KEY = select(INBOUND.c.id).where(INBOUND.c.dedupe_key == bindparam("dedupe_key"))
 # By Message-ID alone, the status filtered here: SQLite would otherwise pick the status index.
 _SAME_MESSAGE_ID = select(INBOUND.c.id, INBOUND.c.case_id, INBOUND.c.status).where(
@@ -88,7 +96,10 @@ class _Isolate(Exception):
 
 
 class Unprocessable(Exception):
-    """The sender's problem: the message cannot become a case step (quarantined with this reason)."""
+    """The sender's problem: the message cannot become a case step (quarantined with this reason).
+
+    Raised only before a step has written anything for the message, so intake quarantines the
+    message in place instead of rolling anything back."""
 
 
 @dataclass
@@ -102,6 +113,7 @@ class Inbound:
     automated: str | None = None
     case_id: int | None = None
     reasons: list[str] = field(default_factory=list)
+    copy_of: tuple[int, int | None] | None = None  # an earlier copy taken already: its id and case
 
     def save(self, session: Session, **more: object) -> None:
         values = {
@@ -113,7 +125,7 @@ class Inbound:
             "reasons": self.reasons,
             **more,
         }
-        session.execute(_SAVE_INBOUND, values)
+        run(session, _SAVE_INBOUND, values)
 
 
 @dataclass
@@ -301,7 +313,7 @@ def _our_message(session: Session, *message_ids: str | None) -> Row | None:
     ids = [i for i in message_ids if i]
     if not ids:
         return None
-    return session.execute(_OUR_MESSAGE, {"ids": ids}).first()
+    return run(session, _OUR_MESSAGE, {"ids": ids}).first()
 
 
 def _bounce_reason(msg: ParsedMessage) -> str:
@@ -490,7 +502,14 @@ class Intake:
         inbound, fresh = self._store(session, message.key, parsed)
         if not fresh:
             return _Committed("known")  # only marked again
-        self._run(session, inbound, parsed, ahead)
+        try:
+            self._run(session, inbound, parsed, ahead)
+        except Unprocessable as exc:
+            # Raised before any step wrote (see Unprocessable): the stored message is quarantined
+            # as it is, in this transaction, without rolling the batch back.
+            log.info("message quarantined: %s", exc)
+            _mark_quarantined(session, inbound.id, parsed, str(exc), "")
+            return _Committed("quarantined")
         return _Committed(inbound.outcome or "unknown", parsed)
 
     def _fast(
@@ -514,7 +533,7 @@ class Intake:
         except OperationalError:
             raise  # the database, not the message: the whole batch waits for the next round
         except IntegrityError as exc:
-            if self._known(session, message.key, parsed) is not None:
+            if self._known(session, message.key, parsed)[0] is not None:
                 # Another worker stored the same message between our check and our insert.
                 log.info("message stored concurrently by another worker; skipping")
                 return _Committed("known")
@@ -522,20 +541,28 @@ class Intake:
         except Exception as exc:
             return self._quarantine(session, message, parsed, exc)
 
-    def _known(self, session: Session, key: MessageKey, parsed: ParsedMessage) -> Inbound | None:
-        """The message as already stored, by where it sat on the server or by what it is (one query)."""
+    def _known(
+        self, session: Session, key: MessageKey, parsed: ParsedMessage
+    ) -> tuple[Inbound | None, tuple[int, int | None] | None]:
+        """The message as already stored (by where it sat on the server, else by its bytes), and an
+        earlier processed copy with the same Message-ID (its id and case), in one query."""
         where = {
             "mailbox": key.mailbox,
             "uidvalidity": key.uidvalidity,
             "uid": key.uid,
             "dedupe_key": dedupe_key(parsed.message_id, parsed.sha256),
+            "message_id": parsed.message_id,
         }
-        rows = session.execute(_KNOWN, where).all()
-        rows.sort(key=lambda row: not row.at_key)  # where it sat on the server first
-        return Inbound(rows[0].id, rows[0].message_id) if rows else None
+        rows = sorted(run(session, _KNOWN, where), key=lambda row: row.id)
+        stored = [row for row in rows if row.at_key] or [row for row in rows if row.same_bytes]
+        copies = [row for row in rows if row.status == "processed" and parsed.message_id]
+        return (
+            Inbound(stored[0].id, stored[0].message_id) if stored else None,
+            (copies[0].id, copies[0].case_id) if copies else None,
+        )
 
     def _store(self, session: Session, key: MessageKey, parsed: ParsedMessage) -> tuple[Inbound, bool]:
-        existing = self._known(session, key, parsed)
+        existing, copy_of = self._known(session, key, parsed)
         if existing is not None:
             return existing, False
         row = {
@@ -550,7 +577,7 @@ class Intake:
             "sender_email": parsed.sender.email if parsed.sender else None,
             "subject": parsed.subject[:1000],
         }
-        inbound = Inbound(insert_row(session, InboundMessage, row), parsed.message_id)
+        inbound = Inbound(insert_row(session, InboundMessage, row), parsed.message_id, copy_of=copy_of)
         if parsed.attachments:
             # Nobody reads them back in this transaction: rows, not objects.
             insert_rows(
@@ -581,9 +608,8 @@ class Intake:
         )
         if parsed.problems:
             step.note("parse problems: " + "; ".join(parsed.problems[:10]))
-        copy_of = _earlier_copy(session, inbound)
-        if copy_of is not None:
-            copy_id, inbound.case_id = copy_of
+        if inbound.copy_of is not None:
+            copy_id, inbound.case_id = inbound.copy_of
             step.finish("duplicate", f"another copy of message {copy_id} (same Message-ID): not taken twice")
         for run_step in STEPS:
             if step.done:
@@ -596,29 +622,19 @@ class Intake:
     def _quarantine(
         self, session: Session, message: SourceMessage, parsed: ParsedMessage, exc: Exception
     ) -> _Committed | None:
-        """Keep the raw message with the reason, in the batch's transaction; None if even that fails."""
-        if isinstance(exc, Unprocessable):
-            reason, detail = str(exc), ""
-            log.info("message quarantined: %s", reason)
-        else:
-            reason = f"could not be processed ({type(exc).__name__}): a coordinator or engineer should look"
-            detail = traceback.format_exc()
-            # The exception's text may quote the message: the type at ERROR, the traceback at DEBUG
-            # (and on the quarantine entry, behind login).
-            log.error("intake failed on a message (%s); quarantined", type(exc).__name__)
-            log.debug("intake traceback", exc_info=True)
+        """Keep the raw message with the reason, in the batch's transaction; None if even that fails.
+        (A message the steps found Unprocessable is quarantined by `_process` itself.)"""
+        reason = f"could not be processed ({type(exc).__name__}): a coordinator or engineer should look"
+        detail = traceback.format_exc()
+        # The exception's text may quote the message: the type at ERROR, the traceback at DEBUG
+        # (and on the quarantine entry, behind login).
+        log.error("intake failed on a message (%s); quarantined", type(exc).__name__)
+        log.debug("intake traceback", exc_info=True)
         for store in (self._store, _store_bare):
             try:
                 with session.begin_nested():
                     inbound, _fresh = store(session, message.key, parsed)
-                    quarantined = {"status": "quarantined", "reasons": [*parsed.problems[:10], reason]}
-                    session.execute(_SAVE_INBOUND, {"inbound_id": inbound.id, **quarantined})
-                    if session.execute(_QUARANTINED, {"inbound_id": inbound.id}).first() is None:
-                        insert_rows(
-                            session,
-                            QuarantineEntry,
-                            [{"inbound_message_id": inbound.id, "reason": reason, "detail": detail}],
-                        )
+                    _mark_quarantined(session, inbound.id, parsed, reason, detail)
                 return _Committed("quarantined")
             except OperationalError:
                 raise
@@ -645,10 +661,17 @@ def _count(result: _Committed) -> None:
             metrics.INTAKE_LAG.set(lag)
 
 
+def _mark_quarantined(session: Session, inbound_id: int, parsed: ParsedMessage, reason: str, detail: str) -> None:
+    quarantined = {"status": "quarantined", "reasons": [*parsed.problems[:10], reason]}
+    run(session, _SAVE_INBOUND, {"inbound_id": inbound_id, **quarantined})
+    if run(session, _QUARANTINED, {"inbound_id": inbound_id}).first() is None:
+        insert_rows(session, QuarantineEntry, [{"inbound_message_id": inbound_id, "reason": reason, "detail": detail}])
+
+
 def _store_bare(session: Session, key: MessageKey, parsed: ParsedMessage) -> tuple[Inbound, bool]:
     """Store only the raw bytes and keys: for a message whose decoded fields the database refused."""
     dkey = dedupe_key(None, parsed.sha256)
-    existing = session.execute(_BY_DEDUPE_KEY, {"dedupe_key": dkey}).scalar()
+    existing = run(session, _BY_DEDUPE_KEY, {"dedupe_key": dkey}).scalar()
     if existing is not None:
         return Inbound(existing, None), False
     row = {
@@ -663,7 +686,7 @@ def _earlier_copy(session: Session, inbound: Inbound) -> tuple[int, int | None] 
     the earlier copy's id and case."""
     if not inbound.message_id:
         return None
-    for row in session.execute(_SAME_MESSAGE_ID, {"message_id": inbound.message_id}):
+    for row in run(session, _SAME_MESSAGE_ID, {"message_id": inbound.message_id}):
         if row.id != inbound.id and row.status == "processed":
             return row.id, row.case_id
     return None
@@ -687,6 +710,7 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             entry = session.get(QuarantineEntry, entry_id)
             assert entry is not None
             inbound = Inbound(entry.inbound_message_id, message_id)
+            inbound.copy_of = _earlier_copy(session, inbound)
             intake._run(session, inbound, parsed)
             entry.resolved_at = utcnow()
             entry.attempts += 1

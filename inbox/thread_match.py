@@ -17,7 +17,7 @@ from models.cases import Case
 from models.mail import InboundMessage
 from models.outbox import OutboxMessage
 from models.references import find_references
-from models.rows import table
+from models.rows import run, table
 
 CASE, INBOUND, OUTBOX = table(Case), table(InboundMessage), table(OutboxMessage)
 
@@ -46,7 +46,7 @@ def cases_by_message_ids(session: Session, ids: list[str]) -> set[int]:
     """Cases that own any of these Message-IDs, as mail we sent or mail we stored."""
     if not ids:
         return set()
-    return set(session.execute(_CASES_OF_MESSAGE_IDS, {"ids": ids}).scalars())
+    return set(run(session, _CASES_OF_MESSAGE_IDS, {"ids": ids}).scalars())
 
 
 def match_thread(session: Session, msg: ParsedMessage) -> ThreadMatch:
@@ -64,7 +64,7 @@ def match_thread(session: Session, msg: ParsedMessage) -> ThreadMatch:
         )
     sender = msg.sender.email if msg.sender else ""
     for reference in find_references(msg.subject):
-        case_id = session.execute(_CASE_BY_REFERENCE, {"reference": reference}).scalar()
+        case_id = run(session, _CASE_BY_REFERENCE, {"reference": reference}).scalar()
         if case_id is None:
             continue
         if sender and case_id in case_ids_for_email(session, sender):

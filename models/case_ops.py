@@ -18,7 +18,7 @@ from models.cases import Case, InboxItem, TimelineEvent
 from models.contacts import Contact, ContactPoint, Party
 from models.outbox_ops import suppress
 from models.references import new_reference
-from models.rows import insert_row, insert_rows, table, with_defaults
+from models.rows import insert_row, insert_rows, run, table, with_defaults
 from models.staff import AuditEvent
 from models.types import utcnow
 
@@ -31,9 +31,7 @@ PARTY = table(Party)
 # A new case, or nothing when its reference is taken (no row back): no savepoint needed to retry.
 _NEW_CASE: dict[str, Insert] = {
     "sqlite": sqlite.insert(CASE).on_conflict_do_nothing(index_elements=["reference"]).returning(CASE.c.id),
-    "postgresql": postgresql.insert(CASE)
-    .on_conflict_do_nothing(index_elements=["reference"])
-    .returning(CASE.c.id),
+    "postgresql": postgresql.insert(CASE).on_conflict_do_nothing(index_elements=["reference"]).returning(CASE.c.id),
 }
 _TOUCH_CASE = (
     update(CASE)
@@ -125,7 +123,7 @@ def open_case(
             "created_at": now,
             "updated_at": now,
         }
-        case_id = session.execute(_NEW_CASE[session.get_bind().dialect.name], with_defaults(Case, row)).scalar()
+        case_id = run(session, _NEW_CASE[session.get_bind().dialect.name], with_defaults(Case, row)).scalar()
         if case_id is None:
             continue
         audit(session, actor=actor, action="case.opened", entity="case", entity_id=case_id)
@@ -135,7 +133,7 @@ def open_case(
 
 def touch_case(session: Session, case_id: int) -> str | None:
     """Something happened on the case now: its updated_at moves; returns its reference (None: no case)."""
-    return session.execute(_TOUCH_CASE, {"case_id": case_id, "now": utcnow()}).scalar()
+    return run(session, _TOUCH_CASE, {"case_id": case_id, "now": utcnow()}).scalar()
 
 
 def ensure_contact(
@@ -151,7 +149,7 @@ def ensure_contact(
     else:
         contact_id = owner
         if name:  # a name only where the contact has none yet
-            session.execute(_NAME_IF_NONE, {"contact_id": owner, "new_name": name})
+            run(session, _NAME_IF_NONE, {"contact_id": owner, "new_name": name})
     missing = [(kind, value) for kind, value in wanted.items() if kind not in known]
     insert_rows(session, ContactPoint, [{"contact_id": contact_id, "kind": k, "value": v} for k, v in missing])
     return ContactRef(contact_id)
@@ -161,7 +159,7 @@ def _contact_points(session: Session, wanted: dict[str, str]) -> dict[str, int]:
     """The points already stored among these (kind -> the contact id owning it), in one query."""
     if not wanted:
         return {}
-    rows = session.execute(_POINT_OWNERS, {"email": wanted.get("email"), "phone": wanted.get("phone")})
+    rows = run(session, _POINT_OWNERS, {"email": wanted.get("email"), "phone": wanted.get("phone")})
     return {kind: contact_id for kind, contact_id in rows}
 
 
@@ -187,13 +185,13 @@ def add_parties_to_new_case(
 
 def case_ids_for_email(session: Session, email: str) -> list[int]:
     """Cases on which this address belongs to a party."""
-    return list(session.execute(_CASES_OF_EMAIL, {"email": email.lower()}).scalars())
+    return list(run(session, _CASES_OF_EMAIL, {"email": email.lower()}).scalars())
 
 
 def mark_undeliverable(session: Session, address: str, reason: str, case_id: int | None) -> None:
     """A bounce: the address is not written to again, and the case shows why."""
     address = address.lower()
-    session.execute(_UNDELIVERABLE, {"address": address, "now": utcnow(), "reason": reason[:500]})
+    run(session, _UNDELIVERABLE, {"address": address, "now": utcnow(), "reason": reason[:500]})
     suppress(session, "email", address, f"undeliverable: {reason[:200]}")
     if case_id is not None:
         add_timeline(session, case_id, "bounce", f"Email to {address} could not be delivered: {reason[:300]}")

@@ -16,6 +16,4 @@ OUTBOX_FAILED = Counter("mdesk_outbox_failed", "Outbox messages failed for good"
 INTAKE_LAG = Gauge(
     "mdesk_intake_lag_seconds", "From a message's Date header to its case step committed", registry=REGISTRY
 )
-OUTBOX_LAG = Gauge(
-    "mdesk_outbox_lag_seconds", "How long the oldest due outbox message has waited", registry=REGISTRY
-)
+OUTBOX_LAG = Gauge("mdesk_outbox_lag_seconds", "How long the oldest due outbox message has waited", registry=REGISTRY)
