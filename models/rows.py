@@ -97,8 +97,8 @@ class Rows(list):
             raise exc.NoResultFound("expected one row") if not self else exc.MultipleResultsFound("more than one row")
         return self[0][0]
 
-    def scalars(self) -> list[Any]:
-        return [row[0] for row in self]
+    def scalars(self) -> Rows:
+        return Rows(row[0] for row in self)
 
     def all(self) -> list[Any]:
         return list(self)
