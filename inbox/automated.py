@@ -30,6 +30,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import sys
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import Message
@@ -37,6 +39,7 @@ from email.parser import HeaderParser
 from email.utils import getaddresses
 
 from inbox.message import ParsedMessage
+from inbox.parse import content_type
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +89,37 @@ def _lead_text(text: str) -> str:
     return "\n".join(line for line in head.splitlines() if not line.lstrip().startswith(">"))
 
 
+# Most body patterns below are case-insensitive alternations that the regex engine must try at
+# every position of the lead text (no literal prefix to skip ahead with), and together they were a
+# third of all classify time. Nearly all mail contains none of their key words, so each pattern is
+# gated by a plain substring test on a case-folded copy of the text. The fold must keep every match:
+# under re.IGNORECASE, "ı" matches "i", "ſ" matches "s" and "İ" matches "i", which str.lower() leaves
+# alone or turns into "i" plus U+0307 (these three are the only characters re.IGNORECASE equates with
+# an ASCII letter that str.lower() does not turn into that letter), so they are mapped after lowering.
+# Dropping every U+0307 may only open a gate more often, never less. Each pattern's needles are words
+# every one of its branches must contain.
+
+
+def _gate_fold(text: str) -> str:
+    low = text.lower()
+    if not low.isascii():  # str.translate would cost more than all the gates save on non-ASCII text
+        low = low.replace("\u0131", "i").replace("\u017f", "s").replace("\u0307", "")
+    return low
+
+
+@dataclass(frozen=True, slots=True)
+class _Gated:
+    """A case-insensitive pattern that runs only when one of its needles is in the folded text."""
+
+    rx: re.Pattern[str]
+    needles: tuple[str, ...]
+
+    def search(self, text: str, folded: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        if not any(needle in folded for needle in self.needles):
+            return None
+        return self.rx.search(text, pos, endpos)
+
+
 _REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w.-]+)", re.I)
 _ENCLOSURES = ("message/rfc822", "message/global", "message/partial", "message/external-body")
 
@@ -104,7 +138,7 @@ def _own_parts(msg: ParsedMessage) -> Iterator[Message]:
         part = stack.pop()
         seen += 1
         yield part
-        if part.get_content_type() in _ENCLOSURES:
+        if content_type(part) in _ENCLOSURES:
             continue
         try:
             payload = part.get_payload()
@@ -127,6 +161,10 @@ class Facts:
     own_types: frozenset[str]  # content types of the message's own parts (not of enclosed mail)
     lead: str  # the sender's own words: first few KB, quoted history removed
     tail: str  # the last couple of KB of a long body (list and newsletter footers live there)
+    # Case-folded copies for the cheap gates of _Gated (folded once here, read by several rules).
+    lead_low: str = ""
+    tail_low: str = ""
+    subject_low: str = ""
 
     @classmethod
     def of(cls, msg: ParsedMessage) -> Facts:
@@ -138,7 +176,7 @@ class Facts:
             m = _REPORT_TYPE.search(top)
             report = m.group(1) if m else ""
         if msg.message is not None:
-            own = frozenset(p.get_content_type() for p in _own_parts(msg))
+            own = frozenset(content_type(p) for p in _own_parts(msg))
         else:
             own = frozenset(ct.lower() for ct in msg.content_types or ())
         text = msg.text or ""
@@ -146,18 +184,24 @@ class Facts:
         # parent answering our acknowledgement quotes "This is an automatic acknowledgement");
         # our own cut at quote markers is the second.
         own_words = msg.new_text if (msg.new_text or "").strip() else text
+        subject = " ".join((msg.subject or "").split())
+        lead = _lead_text(own_words)
+        tail = _lead_text(text[-_TAIL_CHARS:]) if len(text) > _HEAD_CHARS else ""
         return cls(
             msg=msg,
             headers=headers,
-            subject=" ".join((msg.subject or "").split()),
+            subject=subject,
             sender=sender,
             sender_local=sender.rsplit("@", 1)[0] if "@" in sender else sender,
             sender_name=((msg.sender.name if msg.sender else "") or "").strip().strip("\"'").lower(),
             return_path=msg.return_path,
             report_type=report,
             own_types=own,
-            lead=_lead_text(own_words),
-            tail=_lead_text(text[-_TAIL_CHARS:]) if len(text) > _HEAD_CHARS else "",
+            lead=lead,
+            tail=tail,
+            lead_low=_gate_fold(lead),
+            tail_low=_gate_fold(tail),
+            subject_low=_gate_fold(subject),
         )
 
     def header(self, name: str) -> str:
@@ -304,18 +348,22 @@ def bounce_subject(f: Facts) -> str | None:
 
 # The opening words of the standard bounce texts (Postfix, qmail, Exim, sendmail, Exchange, Gmail):
 # nobody types these, so they count whoever the sender is (in the lead text only).
-_BOUNCE_SIGNATURE = re.compile(
-    r"""(?:
-        this\s+is\s+the\s+mail\s+system\s+at\s+host
-      | this\s+is\s+the\s+qmail-send\s+program
-      | created\s+automatically\s+by\s+mail\s+delivery\s+software
-      | the\s+following\s+addresses\s+had\s+permanent\s+fatal\s+errors
-      | delivery\s+has\s+failed\s+to\s+these\s+recipients\s+or\s+(?:groups|distribution\s+lists)
-      | this\s+is\s+an\s+automatically\s+generated\s+delivery\s+status\s+notification
-      | delivery\s+to\s+the\s+following\s+recipients?\s+failed\s+permanently
-      | your\s+message\s+did\s+not\s+reach\s+some\s+or\s+all\s+of\s+the\s+intended\s+recipients
-    )""",
-    re.IGNORECASE | re.VERBOSE,
+_BOUNCE_SIGNATURE = _Gated(
+    re.compile(
+        r"""(?:
+            this\s+is\s+the\s+mail\s+system\s+at\s+host
+          | this\s+is\s+the\s+qmail-send\s+program
+          | created\s+automatically\s+by\s+mail\s+delivery\s+software
+          | the\s+following\s+addresses\s+had\s+permanent\s+fatal\s+errors
+          | delivery\s+has\s+failed\s+to\s+these\s+recipients\s+or\s+(?:groups|distribution\s+lists)
+          | this\s+is\s+an\s+automatically\s+generated\s+delivery\s+status\s+notification
+          | delivery\s+to\s+the\s+following\s+recipients?\s+failed\s+permanently
+          | your\s+message\s+did\s+not\s+reach\s+some\s+or\s+all\s+of\s+the\s+intended\s+recipients
+        )""",
+        re.IGNORECASE | re.VERBOSE,
+    ),
+    # mail system at host, qmail, mail delivery, permanent fatal errors, intended recipients
+    ("host", "qmail", "delivery", "permanent", "intended"),
 )
 # Failure wording that a person could use too; it counts only from a null or mail-system sender.
 _BOUNCE_WORDS = re.compile(
@@ -354,7 +402,7 @@ def _null_sender(f: Facts) -> bool:
 def bounce_text(f: Facts) -> str | None:
     """A delivery failure told in words: a standard MTA bounce preamble in the lead text, or
     failure wording from a null or mail-system sender (qmail, Lotus, Novell, carrier bounces)."""
-    m = _BOUNCE_SIGNATURE.search(f.lead)
+    m = _BOUNCE_SIGNATURE.search(f.lead, f.lead_low)
     if m:
         return f"body says {_said(m)}"
     if _null_sender(f) or _is_mail_system(f) or _POSTMASTER_LOCAL.match(f.sender_local):
@@ -454,15 +502,19 @@ def auto_reply_subject(f: Facts) -> str | None:
 
 
 # What only an autoresponder says about its own message.
-_SELF_DECLARED = re.compile(
-    r"""(?:
-        this\s+is\s+an?\s+(?:auto(?:matic|mated)?|auto-generated|automatically\s+generated)[\s-]*
-            (?:reply|response|message|acknowledge?ment|e-?mail|notification|confirmation)
-      | (?:this|the)\s+(?:e-?mail|message|reply|response)\s+(?:is|was|has\s+been)\s+(?:sent\s+|generated\s+)?
-            automatically
-      | (?:automatic|automated|auto)[\s-]+(?:reply|response)\s*:
-    )""",
-    re.IGNORECASE | re.VERBOSE,
+_SELF_DECLARED = _Gated(
+    re.compile(
+        r"""(?:
+            this\s+is\s+an?\s+(?:auto(?:matic|mated)?|auto-generated|automatically\s+generated)[\s-]*
+                (?:reply|response|message|acknowledge?ment|e-?mail|notification|confirmation)
+          | (?:this|the)\s+(?:e-?mail|message|reply|response)\s+(?:is|was|has\s+been)\s+(?:sent\s+|generated\s+)?
+                automatically
+          | (?:automatic|automated|auto)[\s-]+(?:reply|response)\s*:
+        )""",
+        re.IGNORECASE | re.VERBOSE,
+    ),
+    # auto, automatic, automated, automatically
+    ("auto",),
 )
 
 
@@ -475,26 +527,30 @@ _SELF_DECLARED_WITHIN = 1000
 def self_declared_auto_reply(f: Facts) -> str | None:
     """The opening of the body says so: "This is an automatic reply", "This message was sent
     automatically"."""
-    m = _SELF_DECLARED.search(f.lead, 0, _SELF_DECLARED_WITHIN)
+    m = _SELF_DECLARED.search(f.lead, f.lead_low, 0, _SELF_DECLARED_WITHIN)
     return f"body says {_said(m)}" if m else None
 
 
 # The out-of-office and acknowledgement sentences. A person can write them too ("I am out of
 # the office until Monday but wanted to send the form"), so they count only with a machine envelope.
-_AWAY_TEXT = re.compile(
-    rf"""(?:
-        (?:i\s+am|i'?m|i\s+will\s+be)\s+(?:currently\s+)?(?:{_AWAY}|away\s+from\s+(?:the|my)\s+(?:office|desk))
-            \b.{{0,80}}(?:until|returning|back|from|limited\s+access|no\s+access)
-      | i\s+will\s+(?:respond|reply|get\s+back\s+to\s+you)\s+(?:to\s+your\s+(?:e-?mail|message)\s+)?
-            (?:as\s+soon\s+as\s+possible\s+)?(?:on|upon|when|after)\s+my\s+return
-      | thank\s+you\s+for\s+(?:your|you)\s+(?:e-?mail|message)\.?\s+(?:i|we)\s+(?:will|am|'m|shall|are|have)\s+
-            (?:endeavour|endeavor|currently|out|away|on\s+leave|be\s+(?:out|away|back)|received)
-      | (?:we|i)\s+(?:have|'ve)\s+received\s+your\s+(?:e-?mail|message|enquiry|inquiry|request)
-      | thank\s+you\s+for\s+(?:your\s+(?:e-?mail|message|enquiry|inquiry)|contacting)\b.{{0,200}}?
-            (?:we|i)\s+(?:will|aim\s+to|shall|'ll|endeavour\s+to)\s+(?:respond|reply|get\s+back|be\s+in\s+touch|contact\s+you)
-      | out\s+of\s+(?:the\s+)?office | abwesend | absent(?:e)?\s+du\s+bureau
-    )""",
-    re.IGNORECASE | re.VERBOSE | re.DOTALL,
+_AWAY_TEXT = _Gated(
+    re.compile(
+        rf"""(?:
+            (?:i\s+am|i'?m|i\s+will\s+be)\s+(?:currently\s+)?(?:{_AWAY}|away\s+from\s+(?:the|my)\s+(?:office|desk))
+                \b.{{0,80}}(?:until|returning|back|from|limited\s+access|no\s+access)
+          | i\s+will\s+(?:respond|reply|get\s+back\s+to\s+you)\s+(?:to\s+your\s+(?:e-?mail|message)\s+)?
+                (?:as\s+soon\s+as\s+possible\s+)?(?:on|upon|when|after)\s+my\s+return
+          | thank\s+you\s+for\s+(?:your|you)\s+(?:e-?mail|message)\.?\s+(?:i|we)\s+(?:will|am|'m|shall|are|have)\s+
+                (?:endeavour|endeavor|currently|out|away|on\s+leave|be\s+(?:out|away|back)|received)
+          | (?:we|i)\s+(?:have|'ve)\s+received\s+your\s+(?:e-?mail|message|enquiry|inquiry|request)
+          | thank\s+you\s+for\s+(?:your\s+(?:e-?mail|message|enquiry|inquiry)|contacting)\b.{{0,200}}?
+                (?:we|i)\s+(?:will|aim\s+to|shall|'ll|endeavour\s+to)\s+(?:respond|reply|get\s+back|be\s+in\s+touch|contact\s+you)
+          | out\s+of\s+(?:the\s+)?office | abwesend | absent(?:e)?\s+du\s+bureau
+        )""",
+        re.IGNORECASE | re.VERBOSE | re.DOTALL,
+    ),
+    # each branch in order; out of office also covers the last-but-two
+    ("office", "away", "leave", "holiday", "vacation", "return", "thank", "received", "abwesend", "absent"),
 )
 
 
@@ -526,7 +582,7 @@ def out_of_office_text(f: Facts) -> str | None:
     envelope = _machine_envelope(f)
     if envelope is None:
         return None
-    m = _AWAY_TEXT.search(f.lead) or _AWAY_TEXT.search(f.subject)
+    m = _AWAY_TEXT.search(f.lead, f.lead_low) or _AWAY_TEXT.search(f.subject, f.subject_low)
     return f"{envelope} and the text says {_said(m)}" if m else None
 
 
@@ -601,18 +657,38 @@ def out_of_office_letter(f: Facts) -> str | None:
     return f"out-of-office letter: {_said(away, 50)} ({', '.join(marks)})"
 
 
-_CHALLENGE = re.compile(
-    r"""(?:
-        (?:confirm|verify|prove)\s+(?:that\s+)?you\s+are\s+(?:a\s+)?(?:human|real\s+person|not\s+a\s+(?:robot|spammer))
-      | (?:sender|e-?mail\s+address)\s+verification\s+(?:request|required|needed)
-      | (?:added|add\s+yourself|have\s+your\s+address\s+added)\s+to\s+(?:the\s+recipient'?s?\s+|my\s+)?
-        (?:allowed|approved|accepted|guest|white)\s*(?:senders?\s+)?list
-      | your\s+(?:message|e-?mail)\b.{0,80}?\s(?:has\s+been|was|is\s+being)\s+
-        (?:waitlisted|held\s+(?:for|pending)\s+(?:verification|confirmation|approval)|quarantined\s+pending)
-      | this\s+account\s+is\s+protected\s+by\b
-      | (?:challenge|anti-?spam)[\s-]+(?:response|verification)\s+(?:system|service|request)
-    )""",
-    re.IGNORECASE | re.VERBOSE,
+_CHALLENGE = _Gated(
+    re.compile(
+        r"""(?:
+            (?:confirm|verify|prove)\s+(?:that\s+)?you\s+are\s+(?:a\s+)?(?:human|real\s+person|not\s+a\s+(?:robot|spammer))
+          | (?:sender|e-?mail\s+address)\s+verification\s+(?:request|required|needed)
+          | (?:added|add\s+yourself|have\s+your\s+address\s+added)\s+to\s+(?:the\s+recipient'?s?\s+|my\s+)?
+            (?:allowed|approved|accepted|guest|white)\s*(?:senders?\s+)?list
+          | your\s+(?:message|e-?mail)\b.{0,80}?\s(?:has\s+been|was|is\s+being)\s+
+            (?:waitlisted|held\s+(?:for|pending)\s+(?:verification|confirmation|approval)|quarantined\s+pending)
+          | this\s+account\s+is\s+protected\s+by\b
+          | (?:challenge|anti-?spam)[\s-]+(?:response|verification)\s+(?:system|service|request)
+        )""",
+        re.IGNORECASE | re.VERBOSE,
+    ),
+    # confirm/verify/prove, verification, added to the allowed/approved (prove)/accepted/guest/white list,
+    # waitlisted/held/quarantined, protected, challenge/anti-spam
+    (
+        "confirm",
+        "verify",
+        "prove",
+        "verification",
+        "allowed",
+        "accepted",
+        "guest",
+        "white",
+        "waitlisted",
+        "held",
+        "quarantined",
+        "protected",
+        "challenge",
+        "spam",
+    ),
 )
 
 
@@ -620,7 +696,7 @@ _CHALLENGE = re.compile(
 def challenge_response(f: Facts) -> str | None:
     """Challenge-response anti-spam systems (Boxbe, Bluebottle, SpamArrest, ...) ask the sender to
     prove they are human; answering them with an acknowledgement would loop."""
-    m = _CHALLENGE.search(f.lead)
+    m = _CHALLENGE.search(f.lead, f.lead_low)
     return f"challenge-response: {_said(m)}" if m else None
 
 
@@ -849,28 +925,51 @@ def notification_system(f: Facts) -> str | None:
 
 # What a newsletter says to its reader. Not "opt out" or "unsubscribe me", which a person writes
 # (a parent may well "opt out of mediation").
-_UNSUBSCRIBE = re.compile(
-    r"""(?:
-        (?:click|tap)\s+here\s+to\s+unsubscribe | here\s+to\s+unsubscribe
-      | to\s+unsubscribe(?:\s*,|\s+from\s+(?:this|these|our|future|all)
-                         |\s+(?:click|visit|please|go\s+to|follow|send|use))
-      | \bunsubscribe\s+(?:here|now|link|from\s+(?:this|our|these|further|all|future|the))
-      | \bunsubscribe\s*[|\u00b7\u2022] | [|\u00b7\u2022]\s*unsubscribe\b
-      | (?:no\s+longer\s+wish|do\s+not\s+wish|don'?t\s+want)\s+to\s+receive\s+(?:these|such|our|further|future|this)
-      | you\s+(?:are\s+)?receiv(?:e|ing)\s+this\s+(?:e-?mail|message|newsletter)\s+because
-      | (?:view|read|open)\s+(?:this\s+(?:e-?mail|message|newsletter)\s+)?(?:in|with)\s+(?:your|a|the)\s+
-            (?:web\s+)?browser
-      | to\s+stop\s+receiving\s+(?:these|such|our)\s+e-?mails
-      | manage\s+your\s+(?:e-?mail\s+)?(?:preferences|subscriptions?)
-      | this\s+(?:e-?mail|message|newsletter)\s+(?:does\s+not|doesn'?t|is\s+not)\s+display(?:ing)?\s+
-            (?:correctly|properly)
-      | having\s+trouble\s+(?:viewing|reading)\s+this\s+(?:e-?mail|message)
-      | wenn\s+diese\s+(?:e-?mail|nachricht|mail)\s+nicht\s+(?:richtig|korrekt)\s+(?:dargestellt|angezeigt)
-      | newsletter\s+(?:abbestellen|abmelden) | hier\s+abmelden
-      | si\s+ce\s+(?:message|courriel|mail)\s+ne\s+s'affiche\s+pas | se\s+d.sinscrire | se\s+d.sabonner
-      | darse\s+de\s+baja | cancelar\s+(?:la\s+)?suscripci.n
-    )""",
-    re.IGNORECASE | re.VERBOSE,
+_UNSUBSCRIBE = _Gated(
+    re.compile(
+        r"""(?:
+            (?:click|tap)\s+here\s+to\s+unsubscribe | here\s+to\s+unsubscribe
+          | to\s+unsubscribe(?:\s*,|\s+from\s+(?:this|these|our|future|all)
+                             |\s+(?:click|visit|please|go\s+to|follow|send|use))
+          | \bunsubscribe\s+(?:here|now|link|from\s+(?:this|our|these|further|all|future|the))
+          | \bunsubscribe\s*[|\u00b7\u2022] | [|\u00b7\u2022]\s*unsubscribe\b
+          | (?:no\s+longer\s+wish|do\s+not\s+wish|don'?t\s+want)\s+to\s+receive\s+(?:these|such|our|further|future|this)
+          | you\s+(?:are\s+)?receiv(?:e|ing)\s+this\s+(?:e-?mail|message|newsletter)\s+because
+          | (?:view|read|open)\s+(?:this\s+(?:e-?mail|message|newsletter)\s+)?(?:in|with)\s+(?:your|a|the)\s+
+                (?:web\s+)?browser
+          | to\s+stop\s+receiving\s+(?:these|such|our)\s+e-?mails
+          | manage\s+your\s+(?:e-?mail\s+)?(?:preferences|subscriptions?)
+          | this\s+(?:e-?mail|message|newsletter)\s+(?:does\s+not|doesn'?t|is\s+not)\s+display(?:ing)?\s+
+                (?:correctly|properly)
+          | having\s+trouble\s+(?:viewing|reading)\s+this\s+(?:e-?mail|message)
+          | wenn\s+diese\s+(?:e-?mail|nachricht|mail)\s+nicht\s+(?:richtig|korrekt)\s+(?:dargestellt|angezeigt)
+          | newsletter\s+(?:abbestellen|abmelden) | hier\s+abmelden
+          | si\s+ce\s+(?:message|courriel|mail)\s+ne\s+s'affiche\s+pas | se\s+d.sinscrire | se\s+d.sabonner
+          | darse\s+de\s+baja | cancelar\s+(?:la\s+)?suscripci.n
+        )""",
+        re.IGNORECASE | re.VERBOSE,
+    ),
+    # each branch in order ("received" is in most bounces, so not "receiv": wish/want to receive,
+    # receiving this ... because, stop receiving)
+    (
+        "unsubscribe",
+        "wish",
+        "want",
+        "because",
+        "receiving",
+        "browser",
+        "manage",
+        "display",
+        "trouble",
+        "wenn",
+        "newsletter",
+        "abmelden",
+        "affiche",
+        "sinscrire",
+        "sabonner",
+        "baja",
+        "cancelar",
+    ),
 )
 _FORWARD_SUBJECT = re.compile(r"^(?:fw|fwd|wg|tr|vs|rv|doorst)\s*:", re.I)
 
@@ -882,28 +981,32 @@ def unsubscribe_footer(f: Facts) -> str | None:
     or forwards a newsletter to us is a person."""
     if f.msg.in_reply_to or f.msg.references or f.msg.forwarded or _FORWARD_SUBJECT.match(f.subject):
         return None
-    m = _UNSUBSCRIBE.search(f.lead) or _UNSUBSCRIBE.search(f.tail)
+    m = _UNSUBSCRIBE.search(f.lead, f.lead_low) or _UNSUBSCRIBE.search(f.tail, f.tail_low)
     return f"newsletter wording: {_said(m, 50)}" if m else None
 
 
 # Whole sentences only: a council's disclaimer says "Please do not reply to this email address if
 # you are not the intended recipient", which is a person's mail.
 _SENTENCE_END = r"\s*(?:[.!]|,?\s+(?:as|because|since)\s|\s*$)"
-_DO_NOT_REPLY = re.compile(
-    r"(?:please\s+)?do\s+not\s+(?:reply|respond)\s+(?:directly\s+)?to\s+this\s+(?:e-?mail|message)(?:\s+address)?"
-    + _SENTENCE_END
-    + r"|this\s+(?:e-?mail\s+address|mailbox|inbox)\s+is\s+(?:not\s+monitored|unattended|unmonitored)"
-    + _SENTENCE_END
-    + r"|this\s+(?:e-?mail|message)\s+(?:was\s+|has\s+been\s+)?(?:automatically\s+generated|sent\s+from\s+an?\s+"
-    r"(?:unmonitored|automated))",
-    re.I | re.M,
+_DO_NOT_REPLY = _Gated(
+    re.compile(
+        r"(?:please\s+)?do\s+not\s+(?:reply|respond)\s+(?:directly\s+)?to\s+this\s+(?:e-?mail|message)(?:\s+address)?"
+        + _SENTENCE_END
+        + r"|this\s+(?:e-?mail\s+address|mailbox|inbox)\s+is\s+(?:not\s+monitored|unattended|unmonitored)"
+        + _SENTENCE_END
+        + r"|this\s+(?:e-?mail|message)\s+(?:was\s+|has\s+been\s+)?(?:automatically\s+generated|sent\s+from\s+an?\s+"
+        r"(?:unmonitored|automated))",
+        re.I | re.M,
+    ),
+    # do not reply/respond, not monitored/unattended/unmonitored, automatically/automated
+    ("reply", "respond", "monitored", "unattended", "automat"),
 )
 
 
 @rule(AUTO_GENERATED)
 def do_not_reply_text(f: Facts) -> str | None:
     """A notification that says nobody reads its mailbox ("Please do not reply to this email")."""
-    m = _DO_NOT_REPLY.search(f.lead)
+    m = _DO_NOT_REPLY.search(f.lead, f.lead_low)
     return f"body says {_said(m, 50)}" if m else None
 
 
@@ -1069,7 +1172,7 @@ def _dsn_actions(msg: ParsedMessage) -> list[str]:
     """The Action: field of every per-recipient block of the report's delivery-status parts."""
     actions: list[str] = []
     for part in _own_parts(msg):
-        if part.get_content_type() in _DSN_PARTS:
+        if content_type(part) in _DSN_PARTS:
             actions += [a.lower() for a in _ACTION.findall(_part_text(part))]
     return actions
 
@@ -1119,8 +1222,22 @@ def classify(msg: ParsedMessage) -> Verdict:
 # What intake needs from a bounce.
 
 
+# A delivery-status part is read by classify (its Action fields), by bounced_recipients and by
+# original_message_id, and each of those classifies again: re-serialising its blocks (as_string folds
+# every header through email.header) was a fifth of the work on a bounce. The text is remembered per
+# part object, so it lives and dies with that one message's tree.
+_part_texts: weakref.WeakKeyDictionary[Message, str] = weakref.WeakKeyDictionary()
+
+
 def _part_text(part: Message) -> str:
     """A part's content as text, whatever the parser made of it (message/* payloads are lists)."""
+    known = _part_texts.get(part)
+    if known is None:
+        known = _part_texts[part] = _read_part_text(part)
+    return known
+
+
+def _read_part_text(part: Message) -> str:
     try:
         payload = part.get_payload()
         if isinstance(payload, list):
@@ -1173,21 +1290,22 @@ def _returned_cut(text: str) -> str:
     return text[: m.start()] if m else text
 
 
-def bounced_recipients(msg: ParsedMessage) -> list[str]:
+def bounced_recipients(msg: ParsedMessage, *, verdict: Verdict | None = None) -> list[str]:
     """The addresses a bounce says could not be reached, lower case, in order, without repeats.
 
     From the delivery-status parts (Final-/Original-Recipient of each block whose Action is not
     delayed, delivered, relayed or expanded: a delay is not a failure), X-Failed-Recipients, and
     the usual text forms of non-standard bounces. Empty when the message is not a final bounce.
+    A caller that has already classified `msg` may pass that verdict, so it is not worked out again.
     """
     try:
-        return _bounced_recipients(msg)
+        return _bounced_recipients(msg, verdict)
     except Exception:
         log.warning("bounced_recipients failed", exc_info=True)
         return []
 
 
-def _bounced_recipients(msg: ParsedMessage) -> list[str]:
+def _bounced_recipients(msg: ParsedMessage, verdict: Verdict | None) -> list[str]:
     found: list[str] = []
 
     def add(addr: str) -> None:
@@ -1196,7 +1314,7 @@ def _bounced_recipients(msg: ParsedMessage) -> list[str]:
             found.append(addr)
 
     for part in _own_parts(msg):
-        if part.get_content_type() not in _DSN_PARTS:
+        if content_type(part) not in _DSN_PARTS:
             continue
         for block in re.split(r"\n\s*\n", _part_text(part)):
             action = _ACTION.search(block)
@@ -1209,7 +1327,8 @@ def _bounced_recipients(msg: ParsedMessage) -> list[str]:
         add(addr)
     if found:
         return found
-    verdict = classify(msg)
+    if verdict is None:
+        verdict = classify(msg)
     if verdict.kind != BOUNCE or verdict.delay:
         return []
     ours = {a.email.lower() for a in msg.to or [] if a and a.email}
@@ -1227,14 +1346,15 @@ def _bounced_recipients(msg: ParsedMessage) -> list[str]:
 _MESSAGE_ID = re.compile(r"^message-id\s*:\s*<?([^>\s]+)>?", re.I | re.M)
 
 
-def original_message_id(msg: ParsedMessage) -> str | None:
+def original_message_id(msg: ParsedMessage, *, verdict: Verdict | None = None) -> str | None:
     """The Message-ID (without angle brackets) of the mail that bounced, so intake can find its case.
 
     From the returned message/rfc822 or text/rfc822-headers part, then a copy of the headers in
     the bounce text, then In-Reply-To / References (many MTAs and most auto-replies set them).
+    A caller that has already classified `msg` may pass that verdict, so it is not worked out again.
     """
     try:
-        return _original_message_id(msg)
+        return _original_message_id(msg, verdict)
     except Exception:
         log.warning("original_message_id failed", exc_info=True)
         return None
@@ -1244,10 +1364,10 @@ def _clean_id(value: object) -> str:
     return str(value or "").strip().strip("<>").strip()
 
 
-def _original_message_id(msg: ParsedMessage) -> str | None:
+def _original_message_id(msg: ParsedMessage, verdict: Verdict | None) -> str | None:
     own = msg.message_id
     for part in _own_parts(msg):
-        ctype = part.get_content_type()
+        ctype = content_type(part)
         if ctype in ("message/rfc822", "message/global"):
             payload = part.get_payload()
             inner = payload[0] if isinstance(payload, list) and payload else None
@@ -1261,7 +1381,7 @@ def _original_message_id(msg: ParsedMessage) -> str | None:
             mid = _clean_id(HeaderParser().parsestr(_part_text(part)).get("message-id"))
             if mid and mid != own:
                 return mid
-    if classify(msg).kind is not None:
+    if (verdict if verdict is not None else classify(msg)).kind is not None:
         m = _MESSAGE_ID.search((msg.text or "")[:_BOUNCE_TEXT_LIMIT])
         if m and m.group(1) != own:
             return m.group(1)

@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
@@ -182,6 +182,9 @@ def _make_source(
     )
 
 
+_REGEX_SYNTAX = re.compile(r"[\\.^$*+?{}\[\]|()]")  # a needle without any of these is plain text
+
+
 class _Rx:
     """A pattern with a cheap gate: it runs only when every needle group has a hit in the lower-cased
     text. Most cues need a word ("mediat", "certificate", "assess") that most emails lack, and one scan
@@ -195,7 +198,13 @@ class _Rx:
     ) -> None:
         self.rx = re.compile(pattern)
         groups = [(n,) if isinstance(n, str) else n for n in needles]
-        self.gates = tuple(re.compile("|".join(group)) for group in groups)
+        # Each gate: its pattern (the key its hit is remembered under, shared by cues with the same
+        # needles) and, when every needle is plain text, the needles themselves: `in` finds a word
+        # several times faster than a regex scan, and gates are most of the scanning extraction does.
+        self.gates = tuple(
+            (re.compile("|".join(group)), None if any(_REGEX_SYNTAX.search(n) for n in group) else group)
+            for group in groups
+        )
         # A word every match contains: the pattern then runs only in windows around it (reach = chars
         # before, after), not from every position of the text. Lookarounds still see the whole text.
         self.anchor = re.compile(anchor, re.IGNORECASE) if anchor else None
@@ -203,10 +212,12 @@ class _Rx:
 
     def ready(self, src: Source) -> bool:
         hits = src.gate_hits
-        for gate in self.gates:
+        for gate, words in self.gates:
             hit = hits.get(gate)
             if hit is None:
-                hit = hits[gate] = gate.search(src.low) is not None
+                low = src.low
+                hit = any(word in low for word in words) if words is not None else gate.search(low) is not None
+                hits[gate] = hit
             if not hit:
                 return False
         return True
@@ -1937,6 +1948,13 @@ def _own_postcodes() -> frozenset[str]:
     return frozenset(codes)
 
 
+@lru_cache(maxsize=16)
+def _own_e164(own_phones: tuple[str, ...]) -> frozenset[str]:
+    """Our offices' numbers in E.164. They come from configuration, the same for every message, and
+    phonenumbers.parse made converting them a tenth of all extraction time."""
+    return frozenset(filter(None, (_to_e164(p) for p in own_phones)))
+
+
 _OUR_LA = re.compile(
     r"(?i)\bour\s+(?:decision|la\b|local authority|authority|council|panel|send?\s+(?:team|service|panel)"
     r"|(?:sen|send|statutory)\s+(?:assessment\s+)?(?:team|service|panel))"
@@ -1966,7 +1984,7 @@ def build_context(msg: ParsedMessage, own_addresses: Sequence[str] = (), own_pho
         msg=msg,
         sources=sources,
         fields=parse_fields(sources),
-        own_phones=frozenset(filter(None, (_to_e164(p) for p in own_phones))),
+        own_phones=_own_e164(tuple(own_phones)),
         own_emails=frozenset(own_emails),
         own_domains=own_domains,
         own_postcodes=postcodes,

@@ -170,17 +170,53 @@ _CHARSET_ALIASES = {
 # Labels that mean "no real charset": read as UTF-8 when the bytes allow, else windows-1252. The
 # ASCII ones are honest (8-bit bytes under them are a sender's slip); the others are reported.
 _ASCII_LABELS = {"", "us-ascii", "ascii", "us_ascii", "ansi_x3.4-1968", "7bit"}
-_NO_CHARSET = _ASCII_LABELS | {"x-unknown", "unknown", "unknown-8bit", "x-user-defined", "none", "default",
-                               "8bit", "charset"}
+_NO_CHARSET = _ASCII_LABELS | {
+    "x-unknown",
+    "unknown",
+    "unknown-8bit",
+    "x-user-defined",
+    "none",
+    "default",
+    "8bit",
+    "charset",
+}
 # Python codecs that are not text charsets a mail could mean (they transform or execute escapes).
-_NOT_MAIL_CODECS = {"unicode_escape", "raw_unicode_escape", "idna", "punycode", "undefined", "mbcs",
-                    "oem", "palmos", "rot_13", "uu_codec", "base64_codec", "hex_codec", "zlib_codec",
-                    "bz2_codec", "quopri_codec"}
+_NOT_MAIL_CODECS = {
+    "unicode_escape",
+    "raw_unicode_escape",
+    "idna",
+    "punycode",
+    "undefined",
+    "mbcs",
+    "oem",
+    "palmos",
+    "rot_13",
+    "uu_codec",
+    "base64_codec",
+    "hex_codec",
+    "zlib_codec",
+    "bz2_codec",
+    "quopri_codec",
+}
 # Charsets in which ASCII bytes need not mean ASCII text (7-bit stateful encodings, and UTF-16/32
 # whose NUL-padded bytes can all be ASCII).
-_SEVEN_BIT_CODECS = {"utf-7", "iso2022_jp", "iso2022_jp_1", "iso2022_jp_2", "iso2022_jp_2004",
-                     "iso2022_jp_3", "iso2022_jp_ext", "iso2022_kr", "hz", "utf-16", "utf-16-le",
-                     "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"}
+_SEVEN_BIT_CODECS = {
+    "utf-7",
+    "iso2022_jp",
+    "iso2022_jp_1",
+    "iso2022_jp_2",
+    "iso2022_jp_2004",
+    "iso2022_jp_3",
+    "iso2022_jp_ext",
+    "iso2022_kr",
+    "hz",
+    "utf-16",
+    "utf-16-le",
+    "utf-16-be",
+    "utf-32",
+    "utf-32-le",
+    "utf-32-be",
+}
 _codec_cache: dict[str, str | None] = {}
 # When the declared charset fails, the bytes are most often in its regional sibling (Japanese mailers
 # label Shift_JIS as ISO-2022-JP: zammad mail093).
@@ -467,9 +503,7 @@ def _first_sender(addresses: list[Address]) -> Address | None:
     return addresses[0] if addresses else None
 
 
-def _sender(
-    msg: Message, headers: _Headers, charsets: Charsets, problems: list[str]
-) -> Address | None:
+def _sender(msg: Message, headers: _Headers, charsets: Charsets, problems: list[str]) -> Address | None:
     """From; when it gives no address (spam and some gateways omit it or send `From: "name" <>`), the
     address replies would go to: Reply-To, then Sender, then the mbox envelope line. A display name
     from From is kept."""
@@ -569,7 +603,8 @@ def _raw_get(part: Message, name: str) -> str | None:
 _content_types: weakref.WeakKeyDictionary[Message, str] = weakref.WeakKeyDictionary()
 
 
-def _content_type(part: Message) -> str:
+def content_type(part: Message) -> str:
+    """The part's MIME type, lower case; worked out once per part object (classify asks again)."""
     known = _content_types.get(part)
     if known is not None:
         return known
@@ -600,8 +635,7 @@ def _is_attachment(part: Message) -> bool:
     return _disposition(part) == "attachment"
 
 
-_KNOWN_CTE = {"", "7bit", "8bit", "binary", "base64", "quoted-printable", "x-uuencode", "uuencode",
-              "x-uue", "uue"}
+_KNOWN_CTE = {"", "7bit", "8bit", "binary", "base64", "quoted-printable", "x-uuencode", "uuencode", "x-uue", "uue"}
 
 
 def _payload_bytes(part: Message, problems: list[str]) -> bytes:
@@ -621,7 +655,7 @@ def _payload_bytes(part: Message, problems: list[str]) -> bytes:
             problems.append(f"unknown Content-Transfer-Encoding '{cte[:30]}'; body read as is")
         data = part.get_payload(decode=True)
     except Exception:
-        problems.append(f"{_content_type(part)} part could not be decoded; raw body kept")
+        problems.append(f"{content_type(part)} part could not be decoded; raw body kept")
         payload = part.get_payload()
         return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
     return data if isinstance(data, bytes) else b""
@@ -633,10 +667,10 @@ _META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?([\w.:-]{1,40
 def _part_text(part: Message, problems: list[str]) -> str:
     data = _payload_bytes(part, problems)
     if len(data) > MAX_TEXT_CHARS:
-        problems.append(f"{_content_type(part)} part longer than {MAX_TEXT_CHARS} bytes; the rest ignored")
+        problems.append(f"{content_type(part)} part longer than {MAX_TEXT_CHARS} bytes; the rest ignored")
         data = data[:MAX_TEXT_CHARS]
     charset = _charset_of(part)
-    ctype = _content_type(part)
+    ctype = content_type(part)
     if not charset and ctype == "text/html" and not data.isascii():
         meta = _META_CHARSET.search(data, 0, 4096)
         charset = meta.group(1).decode("ascii") if meta else None
@@ -667,7 +701,7 @@ class _Reader:
 
     def readable(self, part: Message) -> str:
         text = self.text_of(part)
-        if _content_type(part) == "text/html":
+        if content_type(part) == "text/html":
             try:
                 return html_to_text(text)
             except Exception:
@@ -680,7 +714,7 @@ class _Reader:
     def body(self, part: Message, depth: int = 0) -> _Body:
         if depth > MAX_MIME_DEPTH:
             return _Body()
-        ctype = _content_type(part)
+        ctype = content_type(part)
         maintype, _, subtype = ctype.partition("/")
         if maintype == "message":
             return _Body()  # forwarded or report data, never the body of this message
@@ -712,7 +746,7 @@ class _Reader:
         renderings = [p for c in choices for p in (*c.leaves, *c.renderings)]
         readable = [c for c in choices if any(self.text_of(p).strip() for p in c.leaves)]
         for choice in readable:  # RFC 2046 orders alternatives plainest first: take plain unless empty
-            if all(_content_type(p) == "text/plain" for p in choice.leaves):
+            if all(content_type(p) == "text/plain" for p in choice.leaves):
                 return _Body(choice.leaves, html, renderings)
         if readable:  # else the richest alternative that has something in it
             return _Body(readable[-1].leaves, html or readable[-1].html, renderings)
@@ -727,7 +761,7 @@ class _Reader:
             if _is_attachment(child):
                 continue
             if body.leaves:
-                if _content_type(child) in ("text/plain", "text/html") and not _filename(child):
+                if content_type(child) in ("text/plain", "text/html") and not _filename(child):
                     body.leaves.append(child)
                     body.renderings.append(child)
                 continue
@@ -806,7 +840,7 @@ def _walk(msg: Message, problems: list[str]) -> list[Message]:
         if len(out) >= MAX_PARTS:
             problems.append(f"more than {MAX_PARTS} MIME parts; the rest ignored")
             break
-        ctype = _content_type(part)
+        ctype = content_type(part)
         if not (ctype.startswith("multipart/") or ctype in _FORWARDED_TYPES):
             continue
         children = part.get_payload()
@@ -845,6 +879,32 @@ class _VerbatimHeaders(email.policy.Compat32):
 
 
 _VERBATIM = _VerbatimHeaders(linesep="\n")
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")  # email.generator's NLCRE
+
+
+def _with_line_ends(lines: str, linesep: str) -> str:
+    """What email.generator's _write_lines writes, as one string: every line end made `linesep`, and
+    nothing added after the last line end. With "\n" and no CR that is the text itself."""
+    if linesep == "\n" and "\r" not in lines:
+        return lines
+    return _LINE_ENDS.sub(linesep, lines)
+
+
+class _WholeBodyBytesGenerator(BytesGenerator):
+    """The stock generator writes a body line by line, two writes per line (most of the time spent
+    re-serialising forwarded messages); this writes the same bytes at once."""
+
+    def _write_lines(self, lines: str) -> None:
+        if lines:
+            self.write(_with_line_ends(lines, self._NL))
+
+
+class _WholeBodyGenerator(Generator):
+    """The text twin of _WholeBodyBytesGenerator, for parts the bytes generator cannot write."""
+
+    def _write_lines(self, lines: str) -> None:
+        if lines:
+            self.write(_with_line_ends(lines, self._NL))
 
 
 def _message_bytes(part: Message, problems: list[str]) -> bytes:
@@ -854,13 +914,13 @@ def _message_bytes(part: Message, problems: list[str]) -> bytes:
         return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
     try:
         out = io.BytesIO()
-        BytesGenerator(out, mangle_from_=False, policy=_VERBATIM).flatten(inner)
+        _WholeBodyBytesGenerator(out, mangle_from_=False, policy=_VERBATIM).flatten(inner)
         return out.getvalue()
     except Exception:
         pass
     try:  # a damaged part can hold text the bytes generator cannot write; the text generator can
         text = io.StringIO()
-        Generator(text, mangle_from_=False, policy=_VERBATIM).flatten(inner)
+        _WholeBodyGenerator(text, mangle_from_=False, policy=_VERBATIM).flatten(inner)
         return text.getvalue().encode("utf-8", "surrogateescape")
     except Exception:
         problems.append("forwarded message could not be re-serialised; its attachment is empty")
@@ -868,7 +928,7 @@ def _message_bytes(part: Message, problems: list[str]) -> bytes:
 
 
 def _attachment(part: Message, payload: bytes) -> Attachment:
-    ctype = _content_type(part)
+    ctype = content_type(part)
     cid = _raw_get(part, "content-id")
     cid = (unfold(cid).strip("<>") or None) if cid else None
     filename = _filename(part)
@@ -1024,7 +1084,7 @@ def _build(raw: bytes, problems: list[str]) -> ParsedMessage:
         return_path=_return_path(unfold(headers.raw["return-path"][0]) if "return-path" in headers.raw else None),
         date=_parse_date(unfold(date_raw) if date_raw is not None else None, problems),
         headers=headers.decoded,
-        content_types=[_content_type(part) for part in parts],
+        content_types=[content_type(part) for part in parts],
         text=text,
         html=html,
         new_text=split.new_text,
@@ -1046,7 +1106,7 @@ def _collect_part(
     problems: list[str],
 ) -> None:
     """Sort one walked part: forwarded message, report data, attachment, or nothing (containers, body)."""
-    ctype = _content_type(part)
+    ctype = content_type(part)
     if ctype in _FORWARDED_TYPES:
         found = _forwarded_of(part, reader, problems)
         if found is not None:
@@ -1067,10 +1127,29 @@ def _fallback_message(raw: bytes, problems: list[str]) -> ParsedMessage:
     """What is left when even the tolerant path failed: the bytes as text, so nothing is lost."""
     text = raw[:MAX_TEXT_CHARS].decode("utf-8", errors="replace")
     return ParsedMessage(
-        raw=raw, sha256=hashlib.sha256(raw).hexdigest(), message_id=None, in_reply_to=[], references=[],
-        subject="", sender=None, reply_to=[], to=[], cc=[], return_path=None, date=None, headers={},
-        content_types=[], text=text, html=None, new_text=text, quoted_text="", signature="",
-        forwarded=[], attachments=[], problems=problems, message=None,
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        message_id=None,
+        in_reply_to=[],
+        references=[],
+        subject="",
+        sender=None,
+        reply_to=[],
+        to=[],
+        cc=[],
+        return_path=None,
+        date=None,
+        headers={},
+        content_types=[],
+        text=text,
+        html=None,
+        new_text=text,
+        quoted_text="",
+        signature="",
+        forwarded=[],
+        attachments=[],
+        problems=problems,
+        message=None,
     )
 
 
