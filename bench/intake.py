@@ -2,14 +2,16 @@
 
 Appends N messages (default 2,000; a realistic mix: referrals, person-written replies and forwards,
 machine mail, with their real sizes) to a local Dovecot (pymap where Dovecot is absent), then in one
-run measures:
+run measures, in --rounds interleaved rounds (default 3; the machine is shared and noisy, so each
+round runs both, and the best round of each is compared):
   - baseline: FETCH BODY.PEEK[] of every message plus `email.message_from_bytes(policy.default)`;
-  - intake: the same messages through the watcher and the full pipeline into SQLite, to completion;
+  - intake: the same messages through the watcher and the full pipeline into a new SQLite database,
+    to completion (between rounds the processed flags are taken off again);
   - the ratio intake / baseline (target >= 0.5) and the peak RSS of this process (target < 200 MB);
   - IDLE latency: 50 single messages, each from APPEND to its case step committed (p50, p95; target
     p95 < 1.5 s).
 Intake runs with `--workers` reading processes (settings.intake_workers; default 2, 0: none).
-Usage: python bench/intake.py [-n 2000] [--latency 50] [--workers 2]
+Usage: python bench/intake.py [-n 2000] [--rounds 3] [--latency 50] [--workers 2]
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2, help="intake_workers: reading processes (0: none)")
     args = parser.parse_args()
@@ -75,12 +78,12 @@ def main() -> None:
         sys.exit("no IMAP server could start: " + "; ".join(reasons))
     work = Path(tempfile.mkdtemp(prefix="mdesk-bench-"))
     try:
-        run(server, work, args.n, args.latency, args.workers)
+        run(server, work, args.n, args.rounds, args.latency, args.workers)
     finally:
         server.cleanup()
 
 
-def run(server, work: Path, n: int, latency_count: int, workers: int) -> None:
+def run(server, work: Path, n: int, rounds: int, latency_count: int, workers: int) -> None:
     user, password = server.user("bench")
     pool = material()
     messages = [unique(raw, i) for i, raw in zip(range(n), itertools.cycle(pool), strict=False)]
@@ -93,45 +96,40 @@ def run(server, work: Path, n: int, latency_count: int, workers: int) -> None:
     size_mb = sum(map(len, messages)) / 1e6
     print(f"server: {server.kind}; {n} messages, {size_mb:.1f} MB appended in {append_seconds:.1f} s")
 
-    # Baseline: fetch and parse, nothing else.
-    start = time.perf_counter()
-    client.select_folder("INBOX", readonly=True)
-    uids = client.search("ALL")
-    for chunk in range(0, len(uids), 50):
-        for data in client.fetch(uids[chunk : chunk + 50], [b"BODY.PEEK[]"]).values():
-            email.message_from_bytes(data[b"BODY[]"], policy=email.policy.default)
-    baseline = time.perf_counter() - start
+    best_baseline = best_intake = float("inf")
+    for round_no in range(1, rounds + 1):
+        baseline = fetch_and_parse(client)
+        settings = Settings(
+            _env_file=None,
+            var_dir=work / f"round-{round_no}",
+            imap_host=server.host,
+            imap_port=server.port,
+            imap_user=user,
+            imap_password=password,
+            imap_security="none",
+            intake_workers=workers,
+        )
+        handled, ours = intake_round(settings)
+        if handled != n:
+            sys.exit(f"round {round_no}: intake handled {handled} of {n} messages")
+        print(
+            f"round {round_no}: baseline {n / baseline:5.0f} msg/s, intake {n / ours:5.0f} msg/s,"
+            f" ratio {baseline / ours:.2f}"
+        )
+        best_baseline, best_intake = min(best_baseline, baseline), min(best_intake, ours)
+        if round_no < rounds:
+            unmark(client, settings)  # the latency run after the last round starts from an empty queue
     client.logout()
-
-    settings = Settings(
-        _env_file=None,
-        var_dir=work,
-        imap_host=server.host,
-        imap_port=server.port,
-        imap_user=user,
-        imap_password=password,
-        imap_security="none",
-        intake_workers=workers,
-    )
-    engine = db.make_engine(settings.effective_database_url)
-    db.upgrade(engine)
-    intake = Intake(engine, settings)
-    start = time.perf_counter()
-    intake.start_workers()  # as the daemon does at start-up
-    if workers:
-        print(f"{workers} reading worker(s) started in {time.perf_counter() - start:.2f} s (not counted below)")
-    watcher = MailboxWatcher(ImapSource.from_settings(settings))
-    start = time.perf_counter()
-    handled = watcher.drain_once(intake.handle, handle_batch=intake.handle_batch, read_ahead=intake.read_ahead)
-    ours = time.perf_counter() - start
-    intake.close()
-    print(f"baseline (FETCH BODY.PEEK[] + policy.default parse): {n / baseline:7.0f} msg/s")
+    print(f"baseline (FETCH BODY.PEEK[] + policy.default parse): {n / best_baseline:7.0f} msg/s (best of {rounds})")
     print(
-        f"intake end to end (fetch, pipeline, commit, mark):    {handled / ours:7.0f} msg/s ({handled} handled,"
+        f"intake end to end (fetch, pipeline, commit, mark):    {n / best_intake:7.0f} msg/s (best of {rounds},"
         f" intake_workers={workers})"
     )
-    print(f"ratio intake / baseline: {baseline / ours * handled / n:.2f}  (target >= 0.5)")
+    print(f"ratio intake / baseline: {best_baseline / best_intake:.2f}  (target >= 0.5)")
 
+    settings = settings.model_copy(update={"var_dir": work / "latency"})
+    engine = db.make_engine(settings.effective_database_url)
+    db.upgrade(engine)
     latencies = idle_latency(server, settings, engine, user, password, latency_count)
     p50 = statistics.median(latencies)
     p95 = statistics.quantiles(latencies, n=20)[18] if len(latencies) >= 20 else max(latencies)
@@ -139,6 +137,38 @@ def run(server, work: Path, n: int, latency_count: int, workers: int) -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # Reading workers are separate processes (about 28 MB each, plus the forkserver): not in this figure.
     print(f"peak RSS of the intake process: {peak:.0f} MB (target < 200; reading workers not included)")
+
+
+def fetch_and_parse(client: IMAPClient) -> float:
+    """The baseline: every message fetched as intake fetches it and parsed by the standard library."""
+    start = time.perf_counter()
+    client.select_folder("INBOX", readonly=True)
+    uids = client.search("ALL")
+    for chunk in range(0, len(uids), 50):
+        for data in client.fetch(uids[chunk : chunk + 50], [b"BODY.PEEK[]"]).values():
+            email.message_from_bytes(data[b"BODY[]"], policy=email.policy.default)
+    return time.perf_counter() - start
+
+
+def intake_round(settings: Settings) -> tuple[int, float]:
+    """Every waiting message through intake into a new database: (handled, seconds)."""
+    engine = db.make_engine(settings.effective_database_url)
+    db.upgrade(engine)
+    intake = Intake(engine, settings)
+    intake.start_workers()  # as the daemon does at start-up: not counted
+    watcher = MailboxWatcher(ImapSource.from_settings(settings))
+    start = time.perf_counter()
+    handled = watcher.drain_once(intake.handle, handle_batch=intake.handle_batch, read_ahead=intake.read_ahead)
+    seconds = time.perf_counter() - start
+    intake.close()
+    engine.dispose()
+    return handled, seconds
+
+
+def unmark(client: IMAPClient, settings: Settings) -> None:
+    """Take intake's processed flag off every message, so the next round finds them all waiting."""
+    client.select_folder("INBOX")
+    client.remove_flags(client.search("ALL"), [ImapSource.from_settings(settings).processed_flag])
 
 
 def idle_latency(server, settings, engine, user, password, count: int) -> list[float]:

@@ -183,7 +183,7 @@ def step_bounce(step: Step) -> None:
     """A bounce of our own mail marks the address undeliverable on the case it was about."""
     if step.verdict is None or step.verdict.kind != "bounce":
         return
-    original = step.ahead.original_message_id if step.ahead else original_message_id(step.parsed)
+    original = step.ahead.original_message_id if step.ahead else original_message_id(step.parsed, verdict=step.verdict)
     ours = _our_message(step.session, original)
     case_id = ours.case_id if ours else None
     step.inbound.case_id = case_id
@@ -198,7 +198,7 @@ def step_bounce(step: Step) -> None:
             )
         step.finish("bounce", "a delay warning: nothing is undeliverable yet")
         return
-    bounced = step.ahead.bounced if step.ahead else bounced_recipients(step.parsed)
+    bounced = step.ahead.bounced if step.ahead else bounced_recipients(step.parsed, verdict=step.verdict)
     recipients = bounced or ([ours.to] if ours else [])
     if ours is not None:
         # Only the addresses we actually wrote to: a bounce cannot make a stranger undeliverable.

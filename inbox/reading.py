@@ -7,6 +7,8 @@ would have computed themselves, so they take it instead of calling the functions
 back pickled, without the parsed MIME tree (`ParsedMessage.message`): the two bounce facts that
 need the tree are worked out in the worker too. A message the worker could not read (None) is read
 by the steps themselves, as without workers, so a failure quarantines it exactly as before.
+Messages travel to the workers PER_TASK at a time: a task costs the pool about as much as reading a
+small message, so one task a message spent a fifth of the workers' time on the pool itself.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
 from inbox.automated import Verdict, bounced_recipients, classify, original_message_id
@@ -29,6 +31,9 @@ from models.la_directory import load_directory
 from models.offices import own_phone_numbers
 
 log = logging.getLogger("mdesk.inbox.reading")
+
+PER_TASK = 8  # messages a worker reads per task
+MAX_AHEAD = 2000  # readings announced and not yet asked for that are kept
 
 
 @dataclass(slots=True)
@@ -57,13 +62,19 @@ def read(raw: bytes, own_addresses: tuple[str, ...]) -> Reading | None:
                 parsed, directory=load_directory(), own_addresses=own_addresses, own_phones=own_phone_numbers()
             )
         elif verdict.kind == "bounce":
-            bounced, original = bounced_recipients(parsed), original_message_id(parsed)
+            bounced = bounced_recipients(parsed, verdict=verdict)
+            original = original_message_id(parsed, verdict=verdict)
         parsed.message = None  # the tree does not pickle; nothing after this needs it
         parsed.raw = b""  # the caller has the bytes: `with_raw` puts them back instead of a copy
         return Reading(parsed, verdict, referral, bounced, original)
     except Exception:
         log.warning("reading a message ahead failed; intake reads it itself", exc_info=True)
         return None
+
+
+def read_many(raws: list[bytes], own_addresses: tuple[str, ...]) -> list[Reading | None]:
+    """In a worker: `read` for each of several messages, one task for the pool."""
+    return [read(raw, own_addresses) for raw in raws]
 
 
 def _warm() -> None:
@@ -83,6 +94,16 @@ def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
     os._exit(0)
 
 
+@dataclass(slots=True)
+class _Pending:
+    """One message submitted for reading: the task reading it and its place in that task."""
+
+    key: MessageKey
+    raw: bytes
+    future: Future | None  # None: no pool (intake reads the message itself)
+    index: int
+
+
 class Readers:
     """A pool of `workers` processes (forkserver), started on first use and shut down by `close`.
 
@@ -97,30 +118,38 @@ class Readers:
         self.own_addresses = own_addresses
         self._pool: ProcessPoolExecutor | None = None
         self._restarts = 0
-        self._ahead: dict[MessageKey, tuple[bytes, Future]] = {}  # submitted by read_ahead
+        self._ahead: dict[MessageKey, _Pending] = {}  # submitted by read_ahead
 
     def read_ahead(self, messages: Sequence[SourceMessage]) -> None:
-        """Start reading messages that `read_all` will be asked for soon (the watcher's whole fetch)."""
-        pool = self._get_pool()
-        self._forget_ahead()
-        if pool is not None:
-            self._ahead = {m.key: (m.raw, pool.submit(read, m.raw, self.own_addresses)) for m in messages}
+        """Start reading messages that `read_all` will be asked for soon (a whole fetch of the
+        watcher's), besides those announced before and not asked for yet."""
+        self._ahead.update((pending.key, pending) for pending in self._submit(messages))
+        # Announced and never asked for (their batch failed, say): forgotten, oldest first.
+        while len(self._ahead) > MAX_AHEAD:
+            del self._ahead[next(iter(self._ahead))]
 
     def read_all(self, messages: Sequence[SourceMessage]) -> Iterator[Reading | None]:
         """The readings in order, each as soon as it is ready; all are submitted at once (or were,
         by read_ahead), so the later ones are computed while the caller works on the earlier ones."""
+        known = [self._ahead.pop(message.key, None) for message in messages]
+        # Read ahead only if it was these very bytes; the rest are submitted now.
+        fresh = iter(self._submit([m for m, p in zip(messages, known, strict=True) if p is None or p.raw is not m.raw]))
+        pending = [p if p is not None and p.raw is m.raw else next(fresh) for m, p in zip(messages, known, strict=True)]
+        return self._results(pending)
+
+    def _submit(self, messages: Sequence[SourceMessage]) -> list[_Pending]:
         pool = self._get_pool()
-        futures: list[tuple[bytes, Future | None]] = []
-        for message in messages:
-            raw, future = self._ahead.pop(message.key, (None, None))
-            if future is None or raw is not message.raw:
-                future = pool.submit(read, message.raw, self.own_addresses) if pool is not None else None
-            futures.append((message.raw, future))
-        return self._results(futures)
+        out: list[_Pending] = []
+        for start in range(0, len(messages), PER_TASK):
+            chunk = messages[start : start + PER_TASK]
+            future = pool.submit(read_many, [m.raw for m in chunk], self.own_addresses) if pool is not None else None
+            out += [_Pending(m.key, m.raw, future, index) for index, m in enumerate(chunk)]
+        return out
 
     def _forget_ahead(self) -> None:
-        for _raw, future in self._ahead.values():
-            future.cancel()
+        for pending in self._ahead.values():
+            if pending.future is not None:
+                pending.future.cancel()
         self._ahead = {}
 
     def start(self) -> None:
@@ -130,19 +159,24 @@ class Readers:
             for future in [pool.submit(_warm) for _ in range(self.workers)]:
                 future.result()
 
-    def _results(self, futures: list[tuple[bytes, Future | None]]) -> Iterator[Reading | None]:
+    def _results(self, pending: list[_Pending]) -> Iterator[Reading | None]:
         try:
-            for raw, future in futures:
-                yield self._result(future, raw) if future is not None else None
+            for item in pending:
+                yield self._result(item.future, item.index, item.raw) if item.future is not None else None
         finally:
-            for _raw, future in futures:
-                if future is not None:
-                    future.cancel()
+            # Work nobody will ask for (the caller stopped early), unless a later message read
+            # ahead shares the task.
+            shared = {id(ahead.future) for ahead in self._ahead.values()}
+            for item in pending:
+                if item.future is not None and id(item.future) not in shared:
+                    item.future.cancel()
 
-    def _result(self, future: Future, raw: bytes) -> Reading | None:
+    def _result(self, future: Future, index: int, raw: bytes) -> Reading | None:
         try:
-            reading = future.result()
+            reading = future.result()[index]
             return reading.with_raw(raw) if reading is not None else None
+        except CancelledError:
+            return None  # read in process instead; the pool is fine
         except Exception:  # a worker died (BrokenProcessPool) or the result did not pickle
             log.warning("a reading worker failed; intake reads the message itself", exc_info=True)
             self._discard()

@@ -14,7 +14,10 @@ understand); it is treated like False so the message is never lost, and logged.
 (CHUNK at a time, `stop` checked between chunks) and returns how many of them, from the start of the
 list, are committed; that prefix is marked with one call (`mark_processed_many`), and anything short
 of the whole chunk backs off exactly like a False from `handle`. `read_ahead(messages)`, when given,
-is told each whole fetch before its chunks are handed over (intake starts reading them in workers).
+is told each whole fetch before its chunks are handed over (intake starts reading them in workers);
+the watcher then fetches the next window at once, before handling this one, and tells read_ahead of
+it too, so the workers are never left waiting while this process talks to the server. The window
+fetched ahead is only held: it is marked, like any other, after its own commit.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -78,6 +81,8 @@ class MailboxWatcher:
         self._handler_failing = False
         self._marked: set[MessageKey] = set()  # marked in the previous round of this connection
         self._read_ahead: ReadAhead | None = None
+        self._fetched: list[SourceMessage] = []  # the next window, fetched ahead (see _fetch_ahead)
+        self._announced: set[MessageKey] = set()  # the window read_ahead was last told of
 
     # -- forever ----------------------------------------------------------------------------------
 
@@ -91,9 +96,7 @@ class MailboxWatcher:
     ) -> None:
         self._read_ahead = read_ahead
         finished = threading.Event()
-        relay = threading.Thread(
-            target=self._relay_stop, args=(stop, finished), name="mdesk-watch-stop", daemon=True
-        )
+        relay = threading.Thread(target=self._relay_stop, args=(stop, finished), name="mdesk-watch-stop", daemon=True)
         relay.start()
         try:
             while not stop.is_set():
@@ -131,11 +134,10 @@ class MailboxWatcher:
         self.state = "connecting"
         self.source.connect()
         self._marked = set()
+        self._fetched = []
         self._set_ok("connected")
         if self._outage_logged:
-            log.info(
-                "mailbox connected again: %s (%d failed attempts)", self.source.name, self._reconnect.attempts
-            )
+            log.info("mailbox connected again: %s (%d failed attempts)", self.source.name, self._reconnect.attempts)
         else:
             log.info("mailbox connected: %s", self.source.name)
         self._outage_logged = False
@@ -158,7 +160,7 @@ class MailboxWatcher:
 
     def _round(self, handle: Handler, stop: threading.Event, handle_batch: BatchHandler | None) -> None:
         """One batch: handle what is pending, or wait for news when nothing is."""
-        batch = self.source.pending(self.batch)
+        batch = self._next_window()
         self._set_ok("connected")
         self._reconnect.reset()  # a round trip worked: the next outage starts from a short delay
         if not batch:
@@ -186,14 +188,14 @@ class MailboxWatcher:
             self._retry.reset()
         return True
 
-    def _process_chunks(
-        self, batch: list[SourceMessage], handle_batch: BatchHandler, stop: threading.Event
-    ) -> bool:
+    def _process_chunks(self, batch: list[SourceMessage], handle_batch: BatchHandler, stop: threading.Event) -> bool:
         """Commit and mark CHUNK messages at a time; False when intake committed less (back off)."""
         self._check_marks_stuck(batch)
         self._announce(batch)
+        self._fetch_ahead({m.key for m in batch})
         for start in range(0, len(batch), CHUNK):
             if stop.is_set():  # finish the current chunk, not the batch
+                self._fetched = []
                 return True
             chunk = batch[start : start + CHUNK]
             committed = [m.key for m in chunk[: self._handle_many(handle_batch, chunk)]]
@@ -202,14 +204,34 @@ class MailboxWatcher:
                 self._marked.update(committed)
                 self._retry.reset()
             if len(committed) < len(chunk):
+                self._fetched = []  # after the back-off, the next round asks the server afresh
                 return False
         return True
 
+    def _next_window(self, exclude: Collection[MessageKey] = ()) -> list[SourceMessage]:
+        """The window fetched ahead, if any; else what the source has pending now."""
+        fetched, self._fetched = self._fetched, []
+        return fetched or self.source.pending(self.batch, exclude=exclude)
+
+    def _fetch_ahead(self, held: Collection[MessageKey]) -> None:
+        """Fetch the next window now (leaving out `held`, the messages in hand) and announce it, so
+        the reading workers go on to it without waiting for this process to finish the current one.
+        Without read_ahead nothing would overlap: the next window is fetched when it is needed."""
+        if self._read_ahead is None or not held:
+            return
+        self._fetched = self.source.pending(self.batch, exclude=held)
+        self._announce(self._fetched)
+
     def _announce(self, batch: list[SourceMessage]) -> None:
+        """Tell read_ahead of the messages in this window it was not told of as the last one."""
         if self._read_ahead is None:
             return
+        new = [m for m in batch if m.key not in self._announced]
+        self._announced = {m.key for m in batch}
+        if not new:
+            return  # the window fetched ahead, already announced
         try:
-            self._read_ahead(batch)
+            self._read_ahead(new)
         except Exception:  # only an optimisation: the chunks are read when handed over
             log.warning("read_ahead failed", exc_info=True)
 
@@ -289,11 +311,12 @@ class MailboxWatcher:
         try:
             self._connect()
             while True:
-                fresh = [m for m in self.source.pending(self.batch) if m.key not in handled]
+                fresh = [m for m in self._next_window(exclude=handled) if m.key not in handled]
                 if not fresh:
                     return len(handled)
                 if handle_batch is not None:
                     self._announce(fresh)
+                    self._fetch_ahead(handled | {m.key for m in fresh})
                     for start in range(0, len(fresh), CHUNK):
                         chunk = fresh[start : start + CHUNK]
                         committed = [m.key for m in chunk[: self._handle_many(handle_batch, chunk)]]

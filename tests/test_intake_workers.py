@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from inbox import intake as intake_module
 from inbox.intake import Intake
+from inbox.reading import Readers
 from inbox.sources.base import MessageKey, SourceMessage
 from models.cases import Case, TimelineEvent
 from models.mail import InboundMessage, QuarantineEntry
@@ -68,6 +69,22 @@ def test_workers_read_a_mixed_batch_with_the_outcomes_of_reading_in_process(engi
         events = session.exec(select(TimelineEvent).where(TimelineEvent.case_id == case_id)).all()
         assert any(e.kind == "bounce" and "User unknown" in e.summary for e in events)
         assert any("Automatic auto reply" in e.summary for e in events)
+
+
+def test_messages_read_ahead_are_all_read_by_workers_whatever_the_chunks_handed_over():
+    readers = Readers(2, ("referrals@mediation-desk.example.org",))
+    try:
+        messages = batch_of(*(mailfactory.referral(sender=f"parent{n}@example.com") for n in range(40)))
+        readers.read_ahead(messages[:25])
+        readers.read_ahead(messages[25:])  # the next window, announced before the first is handed over
+        readings = []
+        for start in range(0, len(messages), 3):  # chunks that straddle the workers' tasks
+            readings += list(readers.read_all(messages[start : start + 3]))
+    finally:
+        readers.close()
+    assert all(reading is not None for reading in readings)  # None: read in process instead
+    assert [r.parsed.sender.email for r in readings] == [f"parent{n}@example.com" for n in range(40)]
+    assert readers._ahead == {}
 
 
 _KILLED_PARENT = """

@@ -74,9 +74,7 @@ def make_source(imap_account: ImapAccount) -> Iterator[Callable[..., ImapSource]
         if not imap_account.server.keeps_keywords:
             options["processed_folder"] = "Processed"
         options.update(overrides)
-        source = ImapSource(
-            imap_account.host, imap_account.port, imap_account.user, imap_account.password, **options
-        )
+        source = ImapSource(imap_account.host, imap_account.port, imap_account.user, imap_account.password, **options)
         made.append(source)
         return source
 
@@ -373,9 +371,7 @@ def test_watcher_handles_each_message_exactly_once_and_marks_it(imap_account, ma
     assert check.pending() == []  # all marked
 
 
-def test_watcher_reconnects_after_a_server_restart_and_logs_it_once(
-    imap_account, make_source, run_watcher, caplog
-):
+def test_watcher_reconnects_after_a_server_restart_and_logs_it_once(imap_account, make_source, run_watcher, caplog):
     caplog.set_level(logging.INFO, logger="mdesk.inbox.watch")
     handler = Recorder()
     watcher = MailboxWatcher(make_source(), backoff_first=0.2, backoff_cap=1.0)
@@ -646,3 +642,53 @@ def test_watcher_with_a_batch_handler_takes_chunks_and_marks_them(imap_account, 
     check = make_source()
     check.connect()
     assert check.pending() == []
+
+
+def test_pending_leaves_out_the_keys_the_caller_holds(imap_account, source, drop_folder, maildir):
+    uids = [imap_account.append(mail(n)) for n in range(4)]
+    held = {m.key for m in source.pending(limit=2)}
+    assert [m.key.uid for m in source.pending(limit=2, exclude=held)] == [str(u) for u in uids[2:]]
+    for n in range(3):
+        drop_folder.drop(mail(n))
+    first = drop_folder.pending(limit=1)
+    rest = drop_folder.pending(exclude={m.key for m in first})
+    assert len(rest) == 2 and first[0].key not in {m.key for m in rest}
+
+
+def test_watcher_fetches_the_next_window_ahead_and_announces_each_message_once(imap_account, make_source):
+    needs_keywords(imap_account.server)
+    count = 70  # windows of 30: 30, 30, 10
+    uids = [imap_account.append(mail(n)) for n in range(count)]
+    events: list[tuple[str, list[str]]] = []
+
+    def read_ahead(messages: list[SourceMessage]) -> None:
+        events.append(("announced", [m.key.uid for m in messages]))
+
+    def handle_batch(messages: list[SourceMessage]) -> int:
+        events.append(("handled", [m.key.uid for m in messages]))
+        return len(messages)
+
+    watcher = MailboxWatcher(make_source(), batch=30)
+    assert watcher.drain_once(Recorder(), handle_batch=handle_batch, read_ahead=read_ahead) == count
+
+    announced = [uid for kind, keys in events if kind == "announced" for uid in keys]
+    handled = [uid for kind, keys in events if kind == "handled" for uid in keys]
+    assert announced == handled == [str(u) for u in uids]  # each once, in order
+    # The second window was on its way to the readers before the first was handed to intake.
+    assert [kind for kind, _keys in events[:3]] == ["announced", "announced", "handled"]
+    check = make_source()
+    check.connect()
+    assert check.pending() == []
+
+
+def test_a_window_fetched_ahead_is_left_unmarked_when_intake_stops(imap_account, make_source):
+    needs_keywords(imap_account.server)
+    uids = [imap_account.append(mail(n)) for n in range(8)]
+    handler = BatchRecorder(limit=2)  # the database went away after two
+
+    watcher = MailboxWatcher(make_source(), batch=4)
+    assert watcher.drain_once(Recorder(), handle_batch=handler, read_ahead=lambda messages: None) == 2
+    assert [PROCESSED in imap_account.flags(uid) for uid in uids] == [True, True] + [False] * 6
+    rest = BatchRecorder()
+    assert MailboxWatcher(make_source()).drain_once(Recorder(), handle_batch=rest) == 6
+    assert [key.uid for call in rest.calls for key in call] == [str(u) for u in uids[2:]]

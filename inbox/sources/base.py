@@ -9,6 +9,7 @@ out again; intake is idempotent on the key and the Message-ID, which makes that 
 from __future__ import annotations
 
 import imaplib
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,8 +49,9 @@ class MailSource(Protocol):
     def close(self) -> None:
         """Release the connection; never raises."""
 
-    def pending(self, limit: int = 200) -> list[SourceMessage]:
-        """Messages not yet marked processed, oldest first."""
+    def pending(self, limit: int = 200, exclude: Collection[MessageKey] = ()) -> list[SourceMessage]:
+        """Messages not yet marked processed, oldest first; `exclude`: keys the caller holds already
+        (fetched and not yet marked), left out before `limit` applies."""
 
     def mark_processed(self, key: MessageKey) -> None:
         """Mark a committed message so it is never pending again; idempotent."""

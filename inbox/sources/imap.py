@@ -14,7 +14,7 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -71,9 +71,7 @@ class ImapSource:
         self._processed_folder_ready = False
         self._interrupted = threading.Event()
         if security == "none" and not _is_loopback(host):
-            log.warning(
-                "IMAP to %s is configured without TLS: the password crosses the network in clear", host
-            )
+            log.warning("IMAP to %s is configured without TLS: the password crosses the network in clear", host)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ImapSource:
@@ -163,12 +161,15 @@ class ImapSource:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def pending(self, limit: int = 200) -> list[SourceMessage]:
+    def pending(self, limit: int = 200, exclude: Collection[MessageKey] = ()) -> list[SourceMessage]:
         try:
             # Re-SELECT each round: cheap, and it gives the folder's current UIDVALIDITY, so keys
             # never pair a new UID with an old validity if the folder was recreated meanwhile.
             self._select()
-            uids = sorted(self._require().search(self._criteria()))[:limit]
+            uids = sorted(self._require().search(self._criteria()))
+            if exclude:
+                uids = [uid for uid in uids if self._key(uid) not in exclude]
+            uids = uids[:limit]
             uids = self._within_budget(uids)
             return self._fetch(uids)
         except BaseException:

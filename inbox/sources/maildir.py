@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,11 +60,14 @@ class MaildirSource:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def pending(self, limit: int = 200) -> list[SourceMessage]:
+    def pending(self, limit: int = 200, exclude: Collection[MessageKey] = ()) -> list[SourceMessage]:
         # Taken before the listing: wait() compares against it, so a drop that lands after the
         # listing but before wait() starts still wakes it.
         self._listed = self._signature()
-        entries = sorted(self._pending_entries(), key=lambda e: (e.mtime_ns, e.base))[:limit]
+        entries = sorted(self._pending_entries(), key=lambda e: (e.mtime_ns, e.base))
+        if exclude:
+            entries = [e for e in entries if MessageKey(self.mailbox_id, 0, e.base) not in exclude]
+        entries = entries[:limit]
         out: list[SourceMessage] = []
         total = 0
         for entry in entries:
