@@ -7,7 +7,8 @@ round runs both, and the best round of each is compared):
   - baseline: FETCH BODY.PEEK[] of every message plus `email.message_from_bytes(policy.default)`;
   - intake: the same messages through the watcher and the full pipeline into a new SQLite database,
     to completion (between rounds the processed flags are taken off again);
-  - the ratio intake / baseline (target >= 0.5) and the peak RSS of this process (target < 200 MB);
+  - the ratio intake / baseline (target >= 0.5) and the peak RSS of this process (target < 200 MB),
+    and beside it that of the reading workers (each its own process, Linux only);
   - IDLE latency: 50 single messages, each from APPEND to its case step committed (p50, p95; target
     p95 < 1.5 s).
 Intake runs with `--workers` reading processes (settings.intake_workers; default 2, 0: none).
@@ -17,10 +18,12 @@ Usage: python bench/intake.py [-n 2000] [--rounds 3] [--latency 50] [--workers 2
 from __future__ import annotations
 
 import argparse
+import contextlib
 import email
 import email.policy
 import itertools
 import logging
+import os
 import re
 import resource
 import statistics
@@ -135,8 +138,9 @@ def run(server, work: Path, n: int, rounds: int, latency_count: int, workers: in
     p95 = statistics.quantiles(latencies, n=20)[18] if len(latencies) >= 20 else max(latencies)
     print(f"IDLE latency APPEND -> committed over {len(latencies)}: p50 {p50:.3f} s, p95 {p95:.3f} s (target < 1.5)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # Reading workers are separate processes (about 28 MB each, plus the forkserver): not in this figure.
-    print(f"peak RSS of the intake process: {peak:.0f} MB (target < 200; reading workers not included)")
+    workers_text = ", ".join(f"{mb:.0f}" for mb in WORKER_PEAKS_MB) or "none measured"
+    print(f"peak RSS of the intake process: {peak:.0f} MB (target < 200)")
+    print(f"peak RSS of the reading processes (workers and their forkserver): {workers_text} MB")
 
 
 def fetch_and_parse(client: IMAPClient) -> float:
@@ -150,6 +154,31 @@ def fetch_and_parse(client: IMAPClient) -> float:
     return time.perf_counter() - start
 
 
+WORKER_PEAKS_MB: list[float] = []  # the reading workers' and forkserver's peak RSS, in the largest round
+
+
+def descendants_peak_rss_mb() -> list[float]:
+    """VmHWM of the forkserver and the reading workers below this process, from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    me, peaks = os.getpid(), []
+    for pid in parents:
+        ancestor = parents.get(pid)
+        while ancestor not in (None, 0, 1, me):
+            ancestor = parents.get(ancestor)
+        if ancestor == me:
+            with contextlib.suppress(OSError):
+                if b"multiprocessing" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    continue  # the IMAP server this script started, not a reading process
+                status = Path(f"/proc/{pid}/status").read_text()
+                peaks += [int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")]
+    return sorted(peaks, reverse=True)
+
+
 def intake_round(settings: Settings) -> tuple[int, float]:
     """Every waiting message through intake into a new database: (handled, seconds)."""
     engine = db.make_engine(settings.effective_database_url)
@@ -160,6 +189,9 @@ def intake_round(settings: Settings) -> tuple[int, float]:
     start = time.perf_counter()
     handled = watcher.drain_once(intake.handle, handle_batch=intake.handle_batch, read_ahead=intake.read_ahead)
     seconds = time.perf_counter() - start
+    peaks = descendants_peak_rss_mb()
+    if sum(peaks) > sum(WORKER_PEAKS_MB):
+        WORKER_PEAKS_MB[:] = peaks
     intake.close()
     engine.dispose()
     return handled, seconds

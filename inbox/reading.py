@@ -13,9 +13,12 @@ small message, so one task a message spent a fifth of the workers' time on the p
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import multiprocessing.context
 import os
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
@@ -92,6 +95,38 @@ def _start_worker() -> None:
 def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
     parent.join()
     os._exit(0)
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """multiprocessing has every new worker import the program's __main__ (main.py: the CLI, web
+    app and database, about 50 MB a worker), which reading never uses. Without a file or spec on
+    __main__ it imports nothing; both are put back as soon as the process has been launched."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
+class _LeanProcess(multiprocessing.context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj):  # multiprocessing's name
+        with _main_module_hidden():
+            return multiprocessing.context.ForkServerProcess._Popen(process_obj)
+
+
+class _LeanForkServer(multiprocessing.context.ForkServerContext):
+    """The forkserver start method, with workers that skip importing __main__."""
+
+    Process = _LeanProcess
 
 
 @dataclass(slots=True)
@@ -184,7 +219,7 @@ class Readers:
 
     def _get_pool(self) -> ProcessPoolExecutor | None:
         if self._pool is None and self._restarts <= self.RESTARTS:
-            context = multiprocessing.get_context("forkserver")
+            context = _LeanForkServer()
             context.set_forkserver_preload(["inbox.reading"])
             self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker)
         return self._pool

@@ -126,3 +126,35 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+_HEAVY_MAIN = """
+import os, sys
+if __name__ != "__main__":  # imported again, as multiprocessing does in its workers by default
+    open(os.environ["MARKER"], "a").write(f"imported in {os.getpid()}\\n")
+from inbox.reading import Readers
+from tests import mailfactory
+from inbox.sources.base import MessageKey, SourceMessage
+if __name__ == "__main__":
+    file_before = sys.modules["__main__"].__file__
+    readers = Readers(2, ("referrals@mediation-desk.example.org",))
+    readers.start()
+    message = SourceMessage(MessageKey("m", 1, "1"), mailfactory.referral())
+    [reading] = readers.read_all([message])
+    readers.close()
+    print(reading is not None, sys.modules["__main__"].__file__ == file_before, flush=True)
+"""
+
+
+def test_workers_do_not_import_the_programs_main_module(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script, marker = tmp_path / "heavy_main.py", tmp_path / "imported.txt"
+    script.write_text(_HEAVY_MAIN)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "MARKER": str(marker)}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60)
+    assert done.stdout.split() == ["True", "True"], done.stderr[-2000:]  # read by a worker; __main__ intact
+    assert not marker.exists(), marker.read_text()
