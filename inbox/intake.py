@@ -183,10 +183,8 @@ def step_bounce(step: Step) -> None:
     """A bounce of our own mail marks the address undeliverable on the case it was about."""
     if step.verdict is None or step.verdict.kind != "bounce":
         return
-    if step.ahead:
-        original = step.ahead.original_message_id
-    else:
-        original = original_message_id(step.parsed, verdict=step.verdict)
+    ahead = step.ahead
+    original = ahead.original_message_id if ahead else original_message_id(step.parsed, verdict=step.verdict)
     ours = _our_message(step.session, original)
     case_id = ours.case_id if ours else None
     step.inbound.case_id = case_id

@@ -1,9 +1,12 @@
 """Sending a composed email: over SMTP, or recorded to a folder (the embedded default).
 
-A transport either returns a provider id or raises one of two errors, and the dispatcher needs
-nothing else: `TransientSendError` (4xx replies, refused/reset/dropped connections, timeouts: try
-again later) or `PermanentSendError` (5xx replies, with the server's code and text: never retry).
-Both are defined in `models.outbox_claims`, shared with the SMS transport, and re-exported here.
+A transport either returns a provider id or raises one of three errors, and the dispatcher needs
+nothing else: `TransportUnavailable` (the server cannot be reached, or refuses our TLS, login or
+envelope sender: nothing can be sent until that changes, the message is not at fault),
+`TransientSendError` (a 4xx reply to this message, or a connection dropped while sending it: try
+again later) or `PermanentSendError` (a 5xx reply to this message, with the server's code and text:
+never retry; `undeliverable` set when the server says the recipient's mailbox does not exist).
+They are defined in `models.outbox_claims`, shared with the SMS transport, and re-exported here.
 
 `SmtpTransport.batch()` keeps one connection open for a run of sends; outside a batch every send
 opens and closes its own. A transport is used by one worker at a time (it holds that connection).
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 from inbox.compose import sender_address
-from models.outbox_claims import PermanentSendError, TransientSendError
+from models.outbox_claims import PermanentSendError, TransientSendError, TransportUnavailable
 from models.settings import Settings
 from models.types import utcnow
 
@@ -33,6 +36,7 @@ __all__ = [
     "PermanentSendError",
     "SmtpTransport",
     "TransientSendError",
+    "TransportUnavailable",
     "transport_from_settings",
 ]
 
@@ -130,7 +134,7 @@ class SmtpTransport:
         with _as_send_errors():
             if self._batch_depth:
                 return self._send_in_batch(msg)
-            with self._connect() as smtp:
+            with self._open() as smtp:
                 return self._deliver(smtp, msg)
 
     def _send_in_batch(self, msg: EmailMessage) -> str:
@@ -161,7 +165,7 @@ class SmtpTransport:
             if code != 250:
                 self._close_connection()
         if self._connection is None:
-            self._connection = self._connect()
+            self._connection = self._open()
         return self._connection
 
     def _close_connection(self) -> None:
@@ -172,6 +176,18 @@ class SmtpTransport:
             connection.quit()
         except (smtplib.SMTPException, OSError):
             connection.close()
+
+    def _open(self) -> smtplib.SMTP:
+        """A connection ready to send (connected, secured, logged in); any failure on the way
+        means nothing can be sent now: TransportUnavailable, with the server's reply if it gave one."""
+        try:
+            return self._connect()
+        except TransportUnavailable:
+            raise
+        except smtplib.SMTPResponseException as exc:  # greeting, EHLO, STARTTLS or AUTH refused
+            raise TransportUnavailable(_reply_text(exc.smtp_code, exc.smtp_error), code=exc.smtp_code) from exc
+        except (smtplib.SMTPException, OSError) as exc:  # refused, unreachable, timed out, TLS failed
+            raise TransportUnavailable(f"SMTP connection failed: {type(exc).__name__}: {exc}") from exc
 
     def _connect(self) -> smtplib.SMTP:
         log.debug("SMTP: connecting to %s:%s (%s)", self.host, self.port, self.security)
@@ -195,7 +211,7 @@ class SmtpTransport:
         smtp.ehlo()
         if not smtp.has_extn("starttls"):
             # Never fall back to plaintext: a missing STARTTLS is a misconfiguration or a downgrade.
-            raise PermanentSendError(
+            raise TransportUnavailable(
                 f"SMTP server {self.host}:{self.port} does not offer STARTTLS; refusing to send in plaintext"
             )
         smtp.starttls(context=self.ssl_context)
@@ -225,8 +241,13 @@ def _as_send_errors() -> Iterator[None]:
     except smtplib.SMTPRecipientsRefused as exc:
         address, (code, reply) = next(iter(exc.recipients.items()))
         log.debug("SMTP: recipient %s refused", address)
-        raise _by_code(code, reply) from exc
-    except smtplib.SMTPResponseException as exc:  # sender, data, helo, auth, connect refusals
+        error = _by_code(code, reply)
+        if isinstance(error, PermanentSendError) and _mailbox_does_not_exist(str(error)):
+            error.undeliverable = address
+        raise error from exc
+    except smtplib.SMTPSenderRefused as exc:  # our envelope sender (or "authenticate first"): ours to fix
+        raise TransportUnavailable(_reply_text(exc.smtp_code, exc.smtp_error), code=exc.smtp_code) from exc
+    except smtplib.SMTPResponseException as exc:  # the message refused at DATA
         raise _by_code(exc.smtp_code, exc.smtp_error) from exc
     except smtplib.SMTPServerDisconnected as exc:
         raise TransientSendError(f"SMTP server disconnected: {exc}") from exc
@@ -238,9 +259,29 @@ def _as_send_errors() -> Iterator[None]:
         raise TransientSendError(f"SMTP connection failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _by_code(code: int, reply: bytes | str) -> TransientSendError | PermanentSendError:
+def _reply_text(code: int, reply: bytes | str) -> str:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-    message = f"{code} {text}".strip()
+    return f"{code} {text}".strip()
+
+
+# RFC 3463: 5.1.x is about the address (bad mailbox, bad domain, bad syntax, moved); other classes
+# (5.7.x policy, 5.2.x mailbox full, 5.3.x/5.4.x the servers) say nothing against the address.
+_ENHANCED_CODE = re.compile(r"\b([245])\.(\d{1,3})\.\d{1,3}\b")
+_NO_SUCH_MAILBOX = re.compile(
+    r"unknown|no such|does not exist|doesn't exist|not found|invalid (?:recipient|mailbox|address)", re.I
+)
+
+
+def _mailbox_does_not_exist(reply: str) -> bool:
+    """A 5xx refusal of a recipient that says the mailbox is not there (not a policy refusal)."""
+    enhanced = _ENHANCED_CODE.search(reply)
+    if enhanced:
+        return enhanced.group(1) == "5" and enhanced.group(2) == "1"
+    return reply.startswith(("550", "551", "553")) and _NO_SUCH_MAILBOX.search(reply) is not None
+
+
+def _by_code(code: int, reply: bytes | str) -> TransientSendError | PermanentSendError:
+    message = _reply_text(code, reply)
     if 400 <= code < 500 or code < 0:  # smtplib uses -1 for "no proper reply"
         return TransientSendError(message, code=code)
     return PermanentSendError(message, code=code)

@@ -59,12 +59,20 @@ class TransientSendError(Exception):
         self.code = code
 
 
-class PermanentSendError(Exception):
-    """Will never succeed as it is: a 5xx reply. The message carries the server's code and text."""
+class TransportUnavailable(TransientSendError):
+    """Nothing can be sent now, through no fault of the message: our relay is down or refuses our
+    connection, TLS, login or envelope sender (a configuration to fix). Retried with backoff and
+    never given up on: a family's acknowledgement must not be lost to our own outage."""
 
-    def __init__(self, message: str, *, code: int | None = None) -> None:
+
+class PermanentSendError(Exception):
+    """Will never succeed as it is: a 5xx reply. The message carries the server's code and text;
+    `undeliverable` is the address when the server said that mailbox does not exist."""
+
+    def __init__(self, message: str, *, code: int | None = None, undeliverable: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.undeliverable = undeliverable
 
 
 # --- claiming -------------------------------------------------------------------------------------
@@ -240,8 +248,10 @@ def record_retry(
     backoff: timedelta | None = None,
     *,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    give_up: bool = True,
 ) -> None:
-    """A transient failure: back to pending, due after the backoff; failed once attempts run out.
+    """A transient failure: back to pending, due after the backoff; failed once attempts run out
+    (unless `give_up` is False: the transport, not the message, failed).
 
     `backoff` None: `retry_delay(row.attempts)`.
     """
@@ -249,9 +259,11 @@ def record_retry(
     row = _row(session, row_id)
     if _already_sent(row):
         return
-    if row.attempts >= max_attempts:
+    if give_up and row.attempts >= max_attempts:
         _fail(session, row, f"gave up after {row.attempts} attempts: {error}", now)
         return
+    # An outage of our own that goes on says so on the case once, not at every retry.
+    same_outage = not give_up and row.last_error == error
     row.status = PENDING
     row.due_at = now + (backoff if backoff is not None else retry_delay(row.attempts))
     row.last_error = error
@@ -265,6 +277,8 @@ def record_retry(
         row.due_at.isoformat(),
         redact(error),
     )
+    if same_outage:
+        return
     _note_on_case(
         session,
         row,

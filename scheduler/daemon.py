@@ -118,8 +118,10 @@ class Daemon:
                 metrics.OUTBOX_FAILED.labels("email").inc(stats.failed)
                 if stats.claimed < self.settings.outbox_batch or self.stop.is_set():
                     break
-            self.health.transport.state = "ok"
-            self.health.transport.detail = self.settings.email_transport_kind
+            unavailable = dispatcher.unavailable.get("email")
+            # Sends failing at our end (relay down, login refused) are a failing transport, not "ok".
+            self.health.transport.state = "failing" if unavailable else "ok"
+            self.health.transport.detail = unavailable or self.settings.email_transport_kind
         except Exception as exc:  # a failed round is retried on the next tick
             self.health.transport.state = "failing"
             self.health.transport.detail = type(exc).__name__

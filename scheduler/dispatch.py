@@ -4,8 +4,11 @@ One `run_once` is one pass: claim a batch (committed), then for each row in turn
 
     suppressed address  -> record_suppressed           (nothing sent)
     compose/render fails -> record_failed              (permanent: the template or the row is wrong)
+    TransportUnavailable -> record_retry, never failed (our relay is down or refuses our login: the
+                           message is not at fault; `unavailable` says so for /healthz until a send works)
     TransientSendError  -> record_retry                (pending again after a backoff; failed at the cap)
-    PermanentSendError  -> record_failed               (with the server's code and reason)
+    PermanentSendError  -> record_failed               (with the server's code and reason; a mailbox the
+                           server says does not exist is marked undeliverable and suppressed, as a bounce)
     sent                -> record_sent, committed at once, before the next row is touched
 
 No database transaction is held open while talking to a server. Rows of a channel with no
@@ -29,12 +32,14 @@ from sqlmodel import Session
 
 from inbox.compose import TemplateError, render_email, sender_address
 from inbox.transports import EmailTransport
+from models.case_ops import mark_undeliverable
 from models.db import session_scope
 from models.outbox import FAILED, SENDING, OutboxMessage
 from models.outbox_claims import (
     DEFAULT_LEASE,
     PermanentSendError,
     TransientSendError,
+    TransportUnavailable,
     claim_due,
     record_failed,
     record_retry,
@@ -95,6 +100,8 @@ class Dispatcher:
         self.templates_dir = templates_dir
         self.lease = lease
         self.sent = self.failed = self.retried = self.suppressed = self.skipped = 0
+        # channel -> why its transport cannot send now (redacted); gone once a send works again
+        self.unavailable: dict[str, str] = {}
         self._senders: dict[str, Callable[[OutboxMessage], str]] = {"email": self._send_email}
         if sms_transport is not None:
             self._senders["sms"] = sms_transport.send
@@ -142,10 +149,20 @@ class Dispatcher:
             return "suppressed"
         try:
             provider_id = self._senders[row.channel](row)
-        except (TemplateError, PermanentSendError) as exc:
+        except PermanentSendError as exc:
+            with session_scope(self.engine) as session:
+                record_failed(session, row_id, str(exc), now)
+                if exc.undeliverable:
+                    # The server says the mailbox does not exist: like a bounce, never written to again.
+                    mark_undeliverable(session, exc.undeliverable, str(exc), case_id=None)
+            return "failed"
+        except TemplateError as exc:
             with session_scope(self.engine) as session:
                 record_failed(session, row_id, str(exc), now)
             return "failed"
+        except TransportUnavailable as exc:
+            self.unavailable[row.channel] = redact(str(exc))
+            return self._record_retry(row_id, str(exc), now, give_up=False)
         except TransientSendError as exc:
             return self._record_retry(row_id, str(exc), now)
         except Exception as exc:
@@ -154,6 +171,7 @@ class Dispatcher:
             error = f"internal error: {type(exc).__name__}: {redact(str(exc))}"
             log.error("dispatch: outbox %s: %s\n%s", row_id, error, "".join(traceback.format_tb(exc.__traceback__)))
             return self._record_retry(row_id, error, now)
+        self.unavailable.pop(row.channel, None)
         with session_scope(self.engine) as session:
             record_sent(session, row_id, provider_id, now)
         return "sent"
@@ -191,9 +209,11 @@ class Dispatcher:
             row.message_id = make_message_id(domain)
             return row.message_id
 
-    def _record_retry(self, row_id: int, error: str, now: datetime) -> Outcome:
+    def _record_retry(self, row_id: int, error: str, now: datetime, *, give_up: bool = True) -> Outcome:
         with session_scope(self.engine) as session:
-            record_retry(session, row_id, error, now, max_attempts=self.settings.outbox_max_attempts)
+            record_retry(
+                session, row_id, error, now, max_attempts=self.settings.outbox_max_attempts, give_up=give_up
+            )
             gave_up = session.get(OutboxMessage, row_id).status == FAILED
         return "failed" if gave_up else "retried"
 

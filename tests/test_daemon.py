@@ -163,6 +163,21 @@ def test_referrals_become_cases_and_families_get_one_acknowledgement_each(
     assert "stopped" in (tmp_path / "daemon.log").read_text()
 
 
+def test_healthz_says_the_transport_is_failing_while_the_smtp_server_is_down(
+    daemon, env, database, imap_account, smtp_server
+):
+    smtp_server.stop()
+    imap_account.append(mailfactory.referral(sender="Waiting Parent <waiting@example.com>"))
+    daemon.start()
+    failing = wait_for(
+        lambda: (t := daemon.health()["transport"])["state"] == "failing" and t, what="transport failing"
+    )
+    assert "SMTP connection failed" in failing["detail"]
+    with Session(database) as session:
+        [ack] = session.exec(select(OutboxMessage)).all()
+        assert ack.status == "pending" and ack.sent_at is None  # kept for the retry, not failed
+
+
 def test_sigkill_at_random_moments_loses_nothing_and_sends_nothing_twice(
     daemon, env, database, imap_account, smtp_server
 ):

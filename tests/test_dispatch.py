@@ -21,12 +21,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from inbox.transports import ConsoleTransport, SmtpTransport
+from models.case_ops import ensure_contact
 from models.cases import Case, TimelineEvent
+from models.contacts import ContactPoint
 from models.db import make_engine, session_scope, upgrade
 from models.offices import offices_for
 from models.outbox import FAILED, PENDING, SENDING, SENT, SUPPRESSED, OutboxMessage
 from models.outbox_claims import claim_due, record_retry, record_sent, redact, retry_delay
-from models.outbox_ops import enqueue, make_message_id, suppress
+from models.outbox_ops import enqueue, is_suppressed, make_message_id, suppress
 from models.settings import Settings
 from models.types import utcnow
 from scheduler.dispatch import Dispatcher
@@ -302,6 +304,66 @@ def test_550_fails_with_the_servers_reason_and_is_never_retried(
     assert dispatcher.run_once(now=utcnow() + timedelta(days=1)).claimed == 0
     assert smtp_server.messages == []
     assert outbox_row(engine, row_id).attempts == 1
+
+
+def test_a_mailbox_the_server_says_does_not_exist_is_marked_undeliverable_and_not_written_to_again(
+    engine: Engine, dispatcher: Dispatcher, smtp_server: SmtpTestServer
+) -> None:
+    with session_scope(engine) as session:
+        ensure_contact(session, email=PARENT, name="Sam Parent")
+    _case_id, row_id = open_case(engine)
+    smtp_server.set_rcpt_replies(PARENT, f"550 5.1.1 <{PARENT}>: Recipient address rejected: User unknown")
+
+    assert dispatcher.run_once().failed == 1
+
+    assert outbox_row(engine, row_id).status == FAILED
+    with Session(engine) as session:
+        assert is_suppressed(session, "email", PARENT)
+        point = session.exec(select(ContactPoint).where(ContactPoint.value == PARENT)).one()
+        assert point.undeliverable_at is not None and "User unknown" in point.undeliverable_reason
+    _later_case, later_row = open_case(engine)  # e.g. a session confirmation to the same family
+    assert dispatcher.run_once().suppressed == 1
+    assert outbox_row(engine, later_row).status == SUPPRESSED
+    assert smtp_server.messages == []
+
+
+def test_a_policy_refusal_fails_the_row_but_leaves_the_address_alone(
+    engine: Engine, dispatcher: Dispatcher, smtp_server: SmtpTestServer
+) -> None:
+    _case_id, row_id = open_case(engine)
+    smtp_server.set_rcpt_replies(PARENT, "550 5.7.1 Relaying denied")
+    assert dispatcher.run_once().failed == 1
+    assert outbox_row(engine, row_id).last_error == "550 5.7.1 Relaying denied"
+    with Session(engine) as session:
+        assert not is_suppressed(session, "email", PARENT)
+
+
+def test_a_login_our_relay_refuses_keeps_acknowledgements_waiting_until_it_is_fixed(
+    engine: Engine, tmp_path: Path, make_smtp_server
+) -> None:
+    server = make_smtp_server(users={"desk": "s3cret"})
+    settings = make_settings(tmp_path, outbox_max_attempts=3)
+
+    def dispatcher_with(password: str) -> Dispatcher:
+        transport = SmtpTransport(server.host, server.port, "none", "desk", password, timeout=5, envelope_from=SENDER)
+        return Dispatcher(engine, settings, email_transport=transport, worker="w")
+
+    case_id, row_id = open_case(engine)
+    misconfigured = dispatcher_with("wrong")
+    now = utcnow()
+    for _ in range(6):  # twice the attempts a message's own 4xx would get
+        assert misconfigured.run_once(now=now).retried == 1
+        now += timedelta(hours=2)
+    row = outbox_row(engine, row_id)
+    assert (row.status, row.attempts) == (PENDING, 6)  # never given up: the family is not at fault
+    assert "535" in misconfigured.unavailable["email"]
+    assert [e.kind for e in timeline(engine, case_id)] == ["delivery_retry"]  # said once, not six times
+
+    fixed = dispatcher_with("s3cret")
+    assert fixed.run_once(now=now).sent == 1
+    assert fixed.unavailable == {}
+    assert outbox_row(engine, row_id).status == SENT
+    assert len(server.messages) == 1
 
 
 def test_a_template_that_cannot_render_fails_the_row(

@@ -16,6 +16,7 @@ from inbox.transports import (
     PermanentSendError,
     SmtpTransport,
     TransientSendError,
+    TransportUnavailable,
     queue_id,
     transport_from_settings,
 )
@@ -86,7 +87,30 @@ def test_a_550_recipient_is_permanent_with_the_servers_words(smtp_server: SmtpTe
         plain(smtp_server).send(make_message())
     assert str(caught.value) == f"550 5.1.1 <{PARENT}>: Recipient address rejected: User unknown"
     assert caught.value.code == 550
+    assert caught.value.undeliverable == PARENT  # the mailbox does not exist: never write to it again
     assert smtp_server.messages == []
+
+
+@pytest.mark.parametrize(
+    "reply, undeliverable",
+    [
+        ("550 5.1.1 <x>: Recipient address rejected: User unknown in local recipient table", True),
+        ("550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", True),
+        ("553 5.1.3 Bad recipient address syntax", True),
+        ("550 No such user here", True),
+        ("550 5.7.1 Relaying denied", False),  # our relay's policy, not the family's address
+        ("552 5.2.2 Mailbox full", False),  # the mailbox exists
+        ("554 5.7.1 Message rejected as spam", False),
+        ("550 Administrative prohibition", False),
+    ],
+)
+def test_only_a_refusal_that_says_the_mailbox_is_not_there_marks_the_address(
+    smtp_server: SmtpTestServer, reply: str, undeliverable: bool
+) -> None:
+    smtp_server.set_rcpt_replies(PARENT, reply)
+    with pytest.raises(PermanentSendError) as caught:
+        plain(smtp_server).send(make_message())
+    assert caught.value.undeliverable == (PARENT if undeliverable else None)
 
 
 def test_a_450_recipient_is_transient_and_a_later_try_succeeds(smtp_server: SmtpTestServer) -> None:
@@ -99,9 +123,9 @@ def test_a_450_recipient_is_transient_and_a_later_try_succeeds(smtp_server: Smtp
     assert len(smtp_server.messages) == 1
 
 
-def test_server_down_is_transient() -> None:
+def test_server_down_makes_the_transport_unavailable() -> None:
     transport = SmtpTransport(HOST, free_port(), "none", timeout=5, envelope_from=SENDER)
-    with pytest.raises(TransientSendError, match="ConnectionRefusedError"):
+    with pytest.raises(TransportUnavailable, match="ConnectionRefusedError"):
         transport.send(make_message())
 
 
@@ -110,7 +134,7 @@ def test_a_server_that_never_answers_is_transient() -> None:
         listener.bind((HOST, 0))
         listener.listen()
         transport = SmtpTransport(HOST, listener.getsockname()[1], "none", timeout=0.5, envelope_from=SENDER)
-        with pytest.raises(TransientSendError):
+        with pytest.raises(TransportUnavailable):
             transport.send(make_message())
 
 
@@ -191,17 +215,18 @@ def test_login_when_a_user_is_configured(make_smtp_server) -> None:
     assert len(server.messages) == 1
 
 
-def test_wrong_password_is_refused_with_the_servers_code(make_smtp_server) -> None:
+def test_wrong_password_makes_the_transport_unavailable_with_the_servers_code(make_smtp_server) -> None:
+    # Our configuration is wrong, not the family's message: retried (never failed) until it is fixed.
     server = make_smtp_server(users={"desk": "s3cret"})
-    with pytest.raises(PermanentSendError, match="535") as caught:
+    with pytest.raises(TransportUnavailable, match="535") as caught:
         plain(server, user="desk", password="wrong").send(make_message())
     assert caught.value.code == 535
     assert server.messages == []
 
 
-def test_no_login_against_a_server_requiring_auth_is_refused(make_smtp_server) -> None:
+def test_no_login_against_a_server_requiring_auth_makes_the_transport_unavailable(make_smtp_server) -> None:
     server = make_smtp_server(users={"desk": "s3cret"})
-    with pytest.raises(PermanentSendError, match="530"):
+    with pytest.raises(TransportUnavailable, match="530"):
         plain(server).send(make_message())
 
 
@@ -245,9 +270,11 @@ def test_implicit_tls(make_smtp_server, tls_certificate) -> None:
     assert len(server.messages) == 1
 
 
-def test_no_starttls_offered_fails_permanently_and_never_sends_plaintext(smtp_server: SmtpTestServer) -> None:
+def test_no_starttls_offered_makes_the_transport_unavailable_and_never_sends_plaintext(
+    smtp_server: SmtpTestServer,
+) -> None:
     transport = SmtpTransport(smtp_server.host, smtp_server.port, "starttls", timeout=5, envelope_from=SENDER)
-    with pytest.raises(PermanentSendError, match="does not offer STARTTLS"):
+    with pytest.raises(TransportUnavailable, match="does not offer STARTTLS"):
         transport.send(make_message())
     assert smtp_server.messages == []
 
