@@ -8,7 +8,7 @@ Message-ID recorded now, and In-Reply-To/References of the mail it answers.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -18,6 +18,7 @@ from models.case_ops import NewCase, add_timeline
 from models.offices import offices_for
 from models.outbox_ops import automatic_sent_recently, enqueue_id, is_suppressed, make_message_id
 from models.settings import Settings
+from models.types import utcnow
 
 
 def acknowledge(
@@ -27,12 +28,28 @@ def acknowledge(
     msg: ParsedMessage,
     referral: Referral,
     inbound_id: int,
+    received_at: datetime | None = None,
 ) -> str:
-    """Queue the acknowledgement for a new case, or say why not. Returns the reason recorded."""
+    """Queue the acknowledgement for a new case, or say why not. Returns the reason recorded.
+
+    `received_at`: when the mailbox got the mail (not its Date header, which the sender sets)."""
     to = case.referrer_email or ""
     domain = settings.mail_from.rpartition("@")[2].lower()
     if not to or to.rpartition("@")[2] == domain:
         return "no acknowledgement: no address of the sender's to answer"
+    max_age = timedelta(hours=settings.ack_max_age_hours)
+    if received_at is not None and settings.ack_max_age_hours > 0 and utcnow() - received_at > max_age:
+        # Mail from before intake ran (a mailbox with history) or a long outage: "we have your
+        # referral" weeks later would alarm a family more than help; a coordinator decides.
+        days = (utcnow() - received_at).days
+        add_timeline(
+            session,
+            case.id,
+            "note",
+            f"No acknowledgement sent: the email reached the mailbox {days} day(s) ago, "
+            f"longer ago than {settings.ack_max_age_hours} hours. Contact the family if needed.",
+        )
+        return f"no acknowledgement: received {days} day(s) ago"
     if is_suppressed(session, "email", to):
         return "no acknowledgement: the address is marked undeliverable"
     hours = settings.auto_reply_window_hours

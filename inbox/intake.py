@@ -20,6 +20,7 @@ import logging
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.engine import Engine, Row
@@ -142,6 +143,7 @@ class Step:
     match: ThreadMatch | None = None
     case: NewCase | None = None
     ahead: Reading | None = None  # what a worker read from the bytes already (inbox/reading.py)
+    received_at: datetime | None = None  # when the mailbox got it (SourceMessage.received_at)
     new_case: bool = False
     done: bool = False
     reasons: list[str] = field(default_factory=list)
@@ -290,7 +292,17 @@ def step_place(step: Step) -> None:
 def step_acknowledge(step: Step) -> None:
     if not step.new_case or step.case is None or step.referral is None:
         return
-    step.note(acknowledge(step.session, step.settings, step.case, step.parsed, step.referral, step.inbound.id))
+    step.note(
+        acknowledge(
+            step.session,
+            step.settings,
+            step.case,
+            step.parsed,
+            step.referral,
+            step.inbound.id,
+            received_at=step.received_at,
+        )
+    )
     step.done = True
 
 
@@ -504,7 +516,7 @@ class Intake:
         if not fresh:
             return _Committed("known")  # only marked again
         try:
-            self._run(session, inbound, parsed, ahead)
+            self._run(session, inbound, parsed, ahead, received_at=message.received_at)
         except Unprocessable as exc:
             # Raised before any step wrote (see Unprocessable): the stored message is quarantined
             # as it is, in this transaction, without rolling the batch back.
@@ -598,7 +610,15 @@ class Intake:
             )
         return inbound, True
 
-    def _run(self, session: Session, inbound: Inbound, parsed: ParsedMessage, ahead: Reading | None = None) -> None:
+    def _run(
+        self,
+        session: Session,
+        inbound: Inbound,
+        parsed: ParsedMessage,
+        ahead: Reading | None = None,
+        *,
+        received_at: datetime | None = None,
+    ) -> None:
         step = Step(
             session=session,
             settings=self.settings,
@@ -606,6 +626,7 @@ class Intake:
             inbound=inbound,
             parsed=parsed,
             ahead=ahead,
+            received_at=received_at,
         )
         if parsed.problems:
             step.note("parse problems: " + "; ".join(parsed.problems[:10]))
@@ -703,7 +724,7 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             return f"quarantine entry {entry_id} was already resolved"
         stored = session.get(InboundMessage, entry.inbound_message_id)
         assert stored is not None
-        raw, message_id = stored.raw, stored.message_id
+        raw, message_id, received_at = stored.raw, stored.message_id, stored.received_at
     parsed = parse_message(raw)
     intake = Intake(engine, settings)
     try:
@@ -712,7 +733,7 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             assert entry is not None
             inbound = Inbound(entry.inbound_message_id, message_id)
             inbound.copy_of = _earlier_copy(session, inbound)
-            intake._run(session, inbound, parsed)
+            intake._run(session, inbound, parsed, received_at=received_at)
             entry.resolved_at = utcnow()
             entry.attempts += 1
             outcome, reasons = inbound.outcome, inbound.reasons[-2:]

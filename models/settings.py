@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         "messages before it (2 on a machine with 2+ cores); 0: all in the intake process.",
     )
     auto_reply_window_hours: int = Field(24, description="At most one automatic message per address in it.")
+    ack_max_age_hours: int = Field(
+        168,
+        description="Mail that reached the mailbox longer ago than this (a mailbox with history, a long "
+        "outage) still opens its case, but gets no acknowledgement; 0: no limit.",
+    )
     outbox_max_attempts: int = 8
     outbox_batch: int = 50
     outbox_lease_seconds: int = Field(

@@ -5,6 +5,8 @@ Messages go through `Intake.handle` exactly as a source hands them over (a key a
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import Session, select
 
@@ -16,6 +18,7 @@ from models.contacts import ContactPoint
 from models.mail import InboundMessage, QuarantineEntry
 from models.outbox import OutboxMessage
 from models.outbox_ops import is_suppressed
+from models.types import utcnow
 from tests import mailfactory
 
 _uids = iter(range(1, 10_000))
@@ -164,6 +167,21 @@ def test_one_automatic_message_per_address_per_window(engine, intake):
     assert len(cases(engine)) == 2 and len(outbox(engine)) == 1
     second = cases(engine)[1]
     assert any("No acknowledgement sent" in e.summary for e in timeline(engine, second.id))
+
+
+def test_mail_that_reached_the_mailbox_long_ago_opens_a_case_without_an_acknowledgement(engine, intake):
+    # Pointing the daemon at a mailbox with history must not write to every family who ever wrote.
+    key = MessageKey("imap://test@localhost/INBOX", 1, str(next(_uids)))
+    weeks_ago = utcnow() - timedelta(days=30)
+    assert intake.handle(SourceMessage(key, mailfactory.referral(sender="old@example.com"), weeks_ago))
+    recent = MessageKey("imap://test@localhost/INBOX", 1, str(next(_uids)))
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    assert intake.handle(SourceMessage(recent, mailfactory.referral(sender="new@example.com"), an_hour_ago))
+
+    old, new = cases(engine)
+    assert [(ack.to, ack.case_id) for ack in outbox(engine)] == [("new@example.com", new.id)]
+    assert any("reached the mailbox 30 day(s) ago" in e.summary for e in timeline(engine, old.id))
+    assert old.status == "new" and old.referrer_email == "old@example.com"  # still there for a coordinator
 
 
 def test_a_family_outside_the_served_councils_gets_the_kind_other_reply(engine, intake):

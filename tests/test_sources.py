@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,21 @@ def test_pending_returns_raw_bytes_with_uidvalidity_in_uid_order(imap_account, s
     assert {m.key.mailbox for m in got} == {source.mailbox_id}
     assert source.mailbox_id.endswith(f"@{imap_account.host}:{imap_account.port}/INBOX")
     assert imap_account.user not in source.name  # name goes to logs and /healthz
+
+
+def test_pending_says_when_the_mailbox_got_each_message(imap_account, source, drop_folder):
+    # The server's INTERNALDATE, not the Date header: intake does not acknowledge mail from long ago.
+    long_ago = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
+    imap_account.client.append("INBOX", mail(1), msg_time=long_ago)
+    imap_account.append(mail(2))
+    old, new = source.pending()
+    assert old.received_at == long_ago
+    assert new.received_at is not None and abs(new.received_at - datetime.now(UTC)) < timedelta(minutes=5)
+
+    path = drop_folder.drop(mail(3))
+    os.utime(path, (long_ago.timestamp(), long_ago.timestamp()))
+    [dropped] = drop_folder.pending()
+    assert dropped.received_at == long_ago
 
 
 def test_pending_respects_the_limit_oldest_first(imap_account, source):

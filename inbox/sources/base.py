@@ -11,6 +11,7 @@ from __future__ import annotations
 import imaplib
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -35,6 +36,9 @@ class MessageKey:
 class SourceMessage:
     key: MessageKey
     raw: bytes
+    # When the mailbox got it (IMAP INTERNALDATE, the Maildir file's time), aware; None: unknown.
+    # Unlike the Date header, the sender cannot set it.
+    received_at: datetime | None = None
 
     def __repr__(self) -> str:  # raw is personal data: keep it out of logs and tracebacks
         return f"SourceMessage(key={self.key!r}, size={len(self.raw)})"

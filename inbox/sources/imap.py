@@ -15,6 +15,7 @@ import ssl
 import threading
 import time
 from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
@@ -203,12 +204,12 @@ class ImapSource:
         out: list[SourceMessage] = []
         for start in range(0, len(uids), FETCH_CHUNK):
             chunk = uids[start : start + FETCH_CHUNK]
-            data = client.fetch(chunk, ["BODY.PEEK[]"])
+            data = client.fetch(chunk, ["BODY.PEEK[]", "INTERNALDATE"])
             for uid in chunk:
                 raw = data.get(uid, {}).get(b"BODY[]")
                 if raw is None:  # expunged by someone else between SEARCH and FETCH
                     continue
-                out.append(SourceMessage(self._key(uid), bytes(raw)))
+                out.append(SourceMessage(self._key(uid), bytes(raw), _aware(data[uid].get(b"INTERNALDATE"))))
         return out
 
     def _key(self, uid: int) -> MessageKey:
@@ -321,6 +322,11 @@ class ImapSource:
             if not responses and time.monotonic() - started < slice_ / 2:
                 return False
         return False
+
+
+def _aware(value: object) -> datetime | None:
+    """INTERNALDATE in UTC (imapclient gives it in local time without a zone, which astimezone assumes)."""
+    return value.astimezone(UTC) if isinstance(value, datetime) else None
 
 
 def _has_news(responses: list[tuple], name: str) -> bool:

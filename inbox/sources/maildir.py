@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from inbox.sources.base import MessageKey, SourceError, SourceMessage
@@ -78,7 +79,8 @@ class MaildirSource:
             except FileNotFoundError:  # marked or removed by someone else since the listing
                 continue
             self._paths[entry.base] = entry.path
-            out.append(SourceMessage(MessageKey(self.mailbox_id, 0, entry.base), raw))
+            received = datetime.fromtimestamp(entry.mtime_ns / 1e9, UTC)  # delivery time, as Maildir readers take it
+            out.append(SourceMessage(MessageKey(self.mailbox_id, 0, entry.base), raw, received))
             total += len(raw)
         return out
 
