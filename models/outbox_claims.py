@@ -43,6 +43,10 @@ DEFAULT_LEASE = timedelta(minutes=5)
 DEFAULT_MAX_ATTEMPTS = 8
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
+# Our own transport down (TransportUnavailable): tried again sooner, so mail flows soon after it is
+# back; one connection attempt per dispatch round fails every row of the round at once.
+OUTAGE_RETRY_BASE = timedelta(seconds=15)
+OUTAGE_RETRY_CAP = timedelta(minutes=5)
 # A claim round that lost every candidate to another worker looks again, this many times at most.
 _CLAIM_ROUNDS = 10
 
@@ -248,24 +252,28 @@ def record_retry(
     backoff: timedelta | None = None,
     *,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    give_up: bool = True,
+    outage: bool = False,
 ) -> None:
-    """A transient failure: back to pending, due after the backoff; failed once attempts run out
-    (unless `give_up` is False: the transport, not the message, failed).
+    """A transient failure: back to pending, due after the backoff; failed once attempts run out.
+    `outage`: our transport failed, not the message (TransportUnavailable): never failed, and
+    retried on the shorter outage backoff.
 
-    `backoff` None: `retry_delay(row.attempts)`.
+    `backoff` None: `retry_delay(row.attempts)` (or its outage variant).
     """
     now = now or utcnow()
     row = _row(session, row_id)
     if _already_sent(row):
         return
-    if give_up and row.attempts >= max_attempts:
+    if not outage and row.attempts >= max_attempts:
         _fail(session, row, f"gave up after {row.attempts} attempts: {error}", now)
         return
     # An outage of our own that goes on says so on the case once, not at every retry.
-    same_outage = not give_up and row.last_error == error
+    same_outage = outage and row.last_error == error
+    if backoff is None:
+        limits = {"base": OUTAGE_RETRY_BASE, "cap": OUTAGE_RETRY_CAP} if outage else {}
+        backoff = retry_delay(row.attempts, **limits)
     row.status = PENDING
-    row.due_at = now + (backoff if backoff is not None else retry_delay(row.attempts))
+    row.due_at = now + backoff
     row.last_error = error
     session.add(row)
     log.warning(

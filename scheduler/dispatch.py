@@ -4,8 +4,9 @@ One `run_once` is one pass: claim a batch (committed), then for each row in turn
 
     suppressed address  -> record_suppressed           (nothing sent)
     compose/render fails -> record_failed              (permanent: the template or the row is wrong)
-    TransportUnavailable -> record_retry, never failed (our relay is down or refuses our login: the
-                           message is not at fault; `unavailable` says so for /healthz until a send works)
+    TransportUnavailable -> record_retry, never failed, every 15 s up to 5 min (our relay is down or
+                           refuses our login: the message is not at fault; `unavailable` says so for
+                           /healthz until a send works)
     TransientSendError  -> record_retry                (pending again after a backoff; failed at the cap)
     PermanentSendError  -> record_failed               (with the server's code and reason; a mailbox the
                            server says does not exist is marked undeliverable and suppressed, as a bounce)
@@ -162,7 +163,7 @@ class Dispatcher:
             return "failed"
         except TransportUnavailable as exc:
             self.unavailable[row.channel] = redact(str(exc))
-            return self._record_retry(row_id, str(exc), now, give_up=False)
+            return self._record_retry(row_id, str(exc), now, outage=True)
         except TransientSendError as exc:
             return self._record_retry(row_id, str(exc), now)
         except Exception as exc:
@@ -209,11 +210,9 @@ class Dispatcher:
             row.message_id = make_message_id(domain)
             return row.message_id
 
-    def _record_retry(self, row_id: int, error: str, now: datetime, *, give_up: bool = True) -> Outcome:
+    def _record_retry(self, row_id: int, error: str, now: datetime, *, outage: bool = False) -> Outcome:
         with session_scope(self.engine) as session:
-            record_retry(
-                session, row_id, error, now, max_attempts=self.settings.outbox_max_attempts, give_up=give_up
-            )
+            record_retry(session, row_id, error, now, max_attempts=self.settings.outbox_max_attempts, outage=outage)
             gave_up = session.get(OutboxMessage, row_id).status == FAILED
         return "failed" if gave_up else "retried"
 

@@ -163,7 +163,7 @@ def test_referrals_become_cases_and_families_get_one_acknowledgement_each(
     assert "stopped" in (tmp_path / "daemon.log").read_text()
 
 
-def test_healthz_says_the_transport_is_failing_while_the_smtp_server_is_down(
+def test_smtp_server_down_then_up_healthz_says_so_and_the_acknowledgement_goes_once(
     daemon, env, database, imap_account, smtp_server
 ):
     smtp_server.stop()
@@ -176,6 +176,11 @@ def test_healthz_says_the_transport_is_failing_while_the_smtp_server_is_down(
     with Session(database) as session:
         [ack] = session.exec(select(OutboxMessage)).all()
         assert ack.status == "pending" and ack.sent_at is None  # kept for the retry, not failed
+
+    smtp_server.start()
+    wait_for(lambda: smtp_server.messages, timeout=45, what="the acknowledgement after the outage")
+    wait_for(lambda: daemon.health()["transport"]["state"] == "ok", what="transport ok again")
+    assert [m.rcpt_tos for m in smtp_server.messages] == [["waiting@example.com"]]
 
 
 def test_sigkill_at_random_moments_loses_nothing_and_sends_nothing_twice(
