@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from inbox.automated import unanswerable
 from inbox.message import ParsedMessage
 from inbox.referral import Referral
 from models.case_ops import NewCase, add_timeline
@@ -35,7 +36,7 @@ def acknowledge(
     `received_at`: when the mailbox got the mail (not its Date header, which the sender sets)."""
     to = case.referrer_email or ""
     domain = settings.mail_from.rpartition("@")[2].lower()
-    if not to or to.rpartition("@")[2] == domain:
+    if not to or to.rpartition("@")[2] == domain or unanswerable(to):
         return "no acknowledgement: no address of the sender's to answer"
     max_age = timedelta(hours=settings.ack_max_age_hours)
     if received_at is not None and settings.ack_max_age_hours > 0 and utcnow() - received_at > max_age:

@@ -706,9 +706,12 @@ def challenge_response(f: Facts) -> str | None:
 
 @rule(AUTO_GENERATED)
 def auto_submitted_generated(f: Facts) -> str | None:
-    """RFC 3834: any Auto-Submitted value other than "no" means no person sent it."""
+    """RFC 3834: any Auto-Submitted value other than "no" means no person sent it - except a web
+    form's notification relaying a person's enquiry (the person wrote it; we answer them, not it)."""
     keyword = _auto_submitted(f)
     if keyword and keyword != "no" and not keyword.startswith(("auto-replied", "auto-notified")):
+        if _form_submission(f):
+            return None
         return f"Auto-Submitted: {keyword}"
     return None
 
@@ -790,15 +793,46 @@ _NOREPLY = re.compile(
 )
 
 
+def unanswerable(address: str) -> bool:
+    """An address nobody reads: no-reply (noreply@, do-not-reply@...) or a program's (root@,
+    notifications@...). A web form's notification from one is answered at the address typed in it."""
+    local = address.lower().rsplit("@", 1)[0]
+    return bool(_NOREPLY.search(local) or _SYSTEM_LOCAL.match(local))
+
+
+def _answerable(email: str, f: Facts) -> bool:
+    """Someone else's address that a person reads: not the sender's, nor one this mail went to (us)."""
+    recipients = {a.email for a in (*f.msg.to, *f.msg.cc)}
+    return "@" in email and email != f.sender and email not in recipients and not unanswerable(email)
+
+
+# A web form's notification: the form's own labelled fields, one of them the person's address.
+# html_text renders a table row as "label | value", so either separator counts.
+_FORM_EMAIL = re.compile(
+    r"^[ \t*-]*(?:your\s+|contact\s+|parent(?:'s)?\s+|sender(?:'s)?\s+)?e-?mail(?:\s+address)?\s*[:|]\s*"
+    r"<?(?:mailto:)?([\w.+'-]+@[\w-]+(?:\.[\w-]+)+)",
+    re.I | re.M,
+)
+_FORM_FIELD = re.compile(
+    r"^[ \t*-]*(?:your\s+|full\s+|first\s+|contact\s+)?(?:name|phone|telephone|mobile|message|enquiry|"
+    r"comments?|subject|postcode|local\s+authority)(?:\s+number)?\s*(?:\([^)\n]{0,30}\))?\s*[:|]",
+    re.I | re.M,
+)
+
+
+def _form_submission(f: Facts) -> bool:
+    """The body is a form's submission: labelled fields, one an address of the person who filled
+    it in (not the sender's, not a no-reply), and at least one more field."""
+    m = _FORM_EMAIL.search(f.lead)
+    return m is not None and _answerable(m.group(1).lower(), f) and _FORM_FIELD.search(f.lead) is not None
+
+
 def _relays_a_person(f: Facts) -> bool:
-    """A no-reply From that still asks for answers: a Reply-To naming someone else's real mailbox
-    (web forms and "on behalf of" services put the person there; RFC 5322 3.6.2)."""
-    for addr in f.msg.reply_to or ():
-        email = (addr.email or "").lower()
-        local = email.rsplit("@", 1)[0]
-        if "@" in email and email != f.sender and not _NOREPLY.search(local) and not _SYSTEM_LOCAL.match(local):
-            return True
-    return False
+    """A machine From that carries a person's words and asks for answers to them: a Reply-To naming
+    someone else's real mailbox (web forms and "on behalf of" services put the person there; RFC
+    5322 3.6.2), or a web form's submission naming the person's address in its fields. Taking
+    either for machine mail would lose a referral."""
+    return any(_answerable((a.email or "").lower(), f) for a in f.msg.reply_to or ()) or _form_submission(f)
 
 
 @rule(AUTO_GENERATED)
@@ -828,8 +862,8 @@ _SYSTEM_LOCAL = re.compile(
 @rule(AUTO_GENERATED)
 def system_sender(f: Facts) -> str | None:
     """Sender is a program's or a broadcast desk's mailbox (root@, cron@, oracle@, newsletter@,
-    news@, notifications@, alerts@, marketing@, ...)."""
-    if f.sender_local and _SYSTEM_LOCAL.match(f.sender_local):
+    news@, notifications@, alerts@, marketing@, ...), unless it relays a person's web form."""
+    if f.sender_local and _SYSTEM_LOCAL.match(f.sender_local) and not _form_submission(f):
         return f"sender {f.sender_local}@ is a system or broadcast mailbox"
     return None
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 import phonenumbers
 
+from inbox.automated import unanswerable
 from inbox.message import ParsedMessage
 from inbox.referral import Evidence, Referral
 
@@ -134,7 +135,7 @@ class Ctx:
     ref_date: date | None
     sender_name: str
     sender_email: str
-    sender_is_us: bool  # a website form relayed from our own address
+    sender_is_us: bool  # a website form relayed from our own address or a form service's no-reply one
     writes_for_la: bool = False  # the body speaks as the council ("our decision", "our panel")
     role: str | None = None
     directory: Directory | None = None
@@ -1976,7 +1977,11 @@ def build_context(msg: ParsedMessage, own_addresses: Sequence[str] = (), own_pho
     postcodes = _own_postcodes()
     sender = msg.sender
     sender_email = (sender.email if sender else "").lower()
-    sender_is_us = bool(sender_email) and (sender_email in own_emails or sender_email.rpartition("@")[2] in own_domains)
+    # A form relayed by our own website, or by a form service's address nobody reads: the person
+    # who wrote it is in its fields (and Reply-To), not in From.
+    sender_is_us = bool(sender_email) and (
+        sender_email in own_emails or sender_email.rpartition("@")[2] in own_domains or unanswerable(sender_email)
+    )
     sources = build_sources(msg, frozenset(own_emails), postcodes, sender_is_us=sender_is_us)
     body = " ".join(src.norm for src in sources if src.name in ("body", "forwarded"))
     return Ctx(

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from inbox.acknowledge import acknowledge
-from inbox.automated import Verdict, bounced_recipients, classify, original_message_id
+from inbox.automated import Verdict, bounced_recipients, classify, original_message_id, unanswerable
 from inbox.extract import extract_referral
 from inbox.message import ParsedMessage
 from inbox.parse import parse_message
@@ -382,15 +382,20 @@ def _open_case_from(step: Step, *, related_case_id: int | None) -> NewCase:
 
 
 def _referrer_email(step: Step) -> str:
-    """Who we answer: the referral's own address when the mail came from our own systems (a web form)."""
+    """Who we answer: the referral's own address when the mail came from our own systems (our web
+    form); else a Reply-To naming someone outside; else, from an address nobody reads (a form
+    service's no-reply), the address typed into the form; else the sender."""
     sender = step.parsed.sender
     assert sender is not None
     ours = own_domain(step.settings)
-    if sender.email.rpartition("@")[2] == ours and step.referral and step.referral.referrer_email:
-        return step.referral.referrer_email.lower()
+    typed = step.referral.referrer_email.lower() if step.referral and step.referral.referrer_email else None
+    if sender.email.rpartition("@")[2] == ours and typed:
+        return typed
     for reply_to in step.parsed.reply_to:
         if "@" in reply_to.email and not reply_to.email.endswith("@" + ours):
             return reply_to.email
+    if typed and unanswerable(sender.email):
+        return typed
     return sender.email
 
 

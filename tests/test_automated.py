@@ -779,6 +779,32 @@ def test_web_form_relay_with_reply_to_is_a_person() -> None:
     assert verdict_of(raw).kind is None
 
 
+_FORM = (
+    "You have received a new enquiry via the website contact form.\n\nName: Jane Parent\n"
+    "Email: jane.parent@example.com\nPhone: 07700 900 111\nLocal authority (if known): Barnet\n\n"
+    "Message:\nWe would like mediation about our son's EHC plan.\n"
+)
+
+
+@pytest.mark.parametrize(
+    "sender, headers",
+    [
+        ("Website <noreply@forms.example.net>", {}),
+        ("WordPress <wordpress@kids-mediation.example.org>", {"Auto-Submitted": "auto-generated"}),
+        ("Forms <notifications@formservice.example.com>", {}),
+    ],
+)
+def test_web_form_without_reply_to_is_a_person(sender: str, headers: dict[str, str]) -> None:
+    # The form's service sends it, but a parent wrote it: machine mail would never open a case.
+    assert verdict_of(mail(_FORM, subject="New enquiry from website", sender=sender, headers=headers)).kind is None
+
+
+def test_a_notification_naming_only_our_own_address_stays_machine_mail() -> None:
+    body = f"Your account details\n\nName: Referrals desk\nEmail: {OURS}\n"
+    raw = mail(body, subject="Account updated", sender="noreply@service.example.com")
+    assert verdict_of(raw).kind == AUTO_GENERATED
+
+
 def test_no_reply_with_a_no_reply_reply_to_is_machine_mail() -> None:
     raw = mail("Your order.", sender="noreply@shop.example.com", headers={"Reply-To": "donotreply@shop.example.com"})
     assert verdict_of(raw).kind == AUTO_GENERATED

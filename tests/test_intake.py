@@ -216,6 +216,18 @@ def test_a_web_form_is_answered_at_the_address_the_family_typed(engine, intake):
     assert reply.to == "rhian.parry@example.org"
 
 
+def test_a_form_services_no_reply_notification_opens_a_case_answered_at_the_typed_address(engine, intake):
+    body = (
+        "New submission from the contact form\n\nName: Aled Hughes\nEmail: aled.hughes@example.org\n"
+        "Phone: 07700 900 222\nLocal authority: Barnet\n\nMessage:\nWe need mediation about my son's plan.\n"
+    )
+    sender = "Contact form <noreply@forms.example.net>"
+    deliver(intake, mailfactory.message(sender=sender, subject="New form submission", body=body))
+    [case] = cases(engine)
+    [reply] = outbox(engine)
+    assert (case.referrer_email, reply.to, reply.case_id) == ("aled.hughes@example.org",) * 2 + (case.id,)
+
+
 def test_mail_without_a_sender_is_quarantined_with_its_reason_and_intake_goes_on(engine, intake, settings):
     raw = b"To: referrals@mediation-desk.example.org\r\nSubject: help\r\n\r\nPlease call me back.\r\n"
     assert deliver(intake, raw)
