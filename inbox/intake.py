@@ -78,10 +78,6 @@ _KNOWN = select(
     _SAME_BYTES.label("same_bytes"),
 ).where(or_(_AT_KEY, _SAME_BYTES, INBOUND.c.message_id == bindparam("message_id")))
 _BY_DEDUPE_KEY = select(INBOUND.c.id).where(INBOUND.c.dedupe_key == bindparam("dedupe_key"))
-# By Message-ID alone, the status filtered here: SQLite would otherwise pick the status index.
-_SAME_MESSAGE_ID = select(INBOUND.c.id, INBOUND.c.case_id, INBOUND.c.status).where(
-    INBOUND.c.message_id == bindparam("message_id")
-)
 _SAVE_INBOUND = update(INBOUND).where(INBOUND.c.id == bindparam("inbound_id"))  # SET: the columns given
 _OUR_MESSAGE = (
     select(OUTBOX.c.case_id, OUTBOX.c.to).where(OUTBOX.c.message_id.in_(bindparam("ids", expanding=True))).limit(1)
@@ -708,17 +704,6 @@ def _store_bare(session: Session, key: MessageKey, parsed: ParsedMessage) -> tup
     return Inbound(insert_row(session, InboundMessage, row), None), True
 
 
-def _earlier_copy(session: Session, inbound: Inbound) -> tuple[int, int | None] | None:
-    """A second copy of a message we already took (same Message-ID, other bytes: e.g. To and Cc):
-    the earlier copy's id and case."""
-    if not inbound.message_id:
-        return None
-    for row in run(session, _SAME_MESSAGE_ID, {"message_id": inbound.message_id}):
-        if row.id != inbound.id and row.status == "processed":
-            return row.id, row.case_id
-    return None
-
-
 def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
     """Run a quarantined message through the steps again; on success the entry is resolved."""
     with session_scope(engine) as session:
@@ -730,14 +715,16 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
         stored = session.get(InboundMessage, entry.inbound_message_id)
         assert stored is not None
         raw, message_id, received_at = stored.raw, stored.message_id, stored.received_at
+        key = MessageKey(stored.mailbox, stored.uidvalidity, stored.uid)
     parsed = parse_message(raw)
     intake = Intake(engine, settings)
     try:
         with session_scope(engine) as session:
             entry = session.get(QuarantineEntry, entry_id)
             assert entry is not None
-            inbound = Inbound(entry.inbound_message_id, message_id)
-            inbound.copy_of = _earlier_copy(session, inbound)
+            # An earlier copy taken meanwhile (this one, quarantined, is not "processed").
+            copy_of = intake._known(session, key, parsed)[1] if message_id else None
+            inbound = Inbound(entry.inbound_message_id, message_id, copy_of=copy_of)
             intake._run(session, inbound, parsed, received_at=received_at)
             entry.resolved_at = utcnow()
             entry.attempts += 1

@@ -259,6 +259,26 @@ def test_an_unexpected_error_quarantines_the_message_and_a_retry_after_the_fix_p
     assert len(cases(engine)) == 1 and len(outbox(engine)) == 1
 
 
+def test_a_retry_of_a_copy_taken_meanwhile_joins_that_case_instead_of_opening_another(
+    engine, intake, settings, monkeypatch
+):
+    real = intake_module.extract_referral
+    monkeypatch.setattr(intake_module, "extract_referral", lambda *a, **k: 1 / 0)
+    assert deliver(intake, mailfactory.referral(message_id="<twice@example.com>"))  # quarantined
+    monkeypatch.setattr(intake_module, "extract_referral", real)
+    # The other copy (same Message-ID, other bytes: the family wrote To and Cc) goes through.
+    other = mailfactory.referral(message_id="<twice@example.com>", headers={"Cc": "office@example.com"})
+    assert deliver(intake, other)
+    [case] = cases(engine)
+    with Session(engine) as session:
+        entry = session.exec(select(QuarantineEntry)).one()
+    assert retry_quarantined(engine, settings, entry.id).startswith("processed: duplicate")
+    assert [c.id for c in cases(engine)] == [case.id] and len(outbox(engine)) == 1
+    with Session(engine) as session:
+        retried = session.get(InboundMessage, entry.inbound_message_id)
+        assert (retried.outcome, retried.case_id) == ("duplicate", case.id)
+
+
 def test_a_reply_naming_two_cases_goes_to_triage_not_to_a_guess(engine, intake):
     deliver(intake, mailfactory.referral(sender="a@example.com"))
     deliver(intake, mailfactory.referral(sender="b@example.com"))
