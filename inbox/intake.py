@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from inbox.acknowledge import acknowledge
-from inbox.automated import Verdict, bounced_recipients, classify, original_message_id, unanswerable
+from inbox.classify import Verdict, bounced_recipients, classify, original_message_id, unanswerable
 from inbox.extract import extract_referral
 from inbox.message import ParsedMessage
 from inbox.parse import parse_message
