@@ -7,7 +7,6 @@ the broken rule is one more row in the rule table (the table is data)."""
 from __future__ import annotations
 
 import logging
-import uuid
 
 import pytest
 from sqlmodel import Session, select
@@ -15,35 +14,17 @@ from sqlmodel import Session, select
 from inbox.classify import Rule
 from inbox.classify import engine as classify_engine
 from inbox.intake import Intake
-from inbox.sources.base import MessageKey, SourceMessage
 from models import metrics
-from models.cases import Case, InboxItem
+from models.cases import InboxItem
 from models.mail import InboundMessage
-from models.outbox import OutboxMessage
 from models.types import utcnow
 from tests import mailfactory
-
-_uids = iter(range(1, 10_000))
-
-
-def deliver(intake: Intake, raw: bytes, *, uid: int | None = None) -> bool:
-    key = MessageKey("imap://test@localhost/INBOX", 1, str(uid if uid is not None else next(_uids)))
-    return intake.handle(SourceMessage(key, raw))
+from tests.test_intake import cases, deliver, outbox
 
 
 @pytest.fixture
 def intake(engine, settings) -> Intake:
     return Intake(engine, settings)
-
-
-def cases(engine) -> list[Case]:
-    with Session(engine) as session:
-        return list(session.exec(select(Case).order_by(Case.id)))
-
-
-def outbox(engine) -> list[OutboxMessage]:
-    with Session(engine) as session:
-        return list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
 def rule_hits(rule: str) -> float:
@@ -114,38 +95,17 @@ def test_machine_mail_stays_machine_mail_when_another_rule_raises(engine, intake
     assert stored.rules and "classification incomplete" in stored.reasons[0]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine_at_0001(request, tmp_path):
-    """A database at the revision before this one (the `engine` fixture is at head already)."""
-    from sqlalchemy import text
-
-    from models import db
-    from tests.conftest import _postgres_engine
-
-    if request.param == "sqlite":
-        eng = db.make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
-        db.upgrade(eng, "0001")
-        yield eng
-        eng.dispose()
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin, eng = _postgres_engine(schema)
-    try:
-        db.upgrade(eng, "0001")
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def test_messages_taken_in_before_the_migration_have_no_rules_and_no_faults(engine_at_0001):
+def test_messages_taken_in_before_the_migration_have_no_rules_and_no_faults(engine):
+    """Down to 0001 and up again, with a row of the old shape in between."""
+    from alembic import command
     from sqlalchemy import text
 
     from models import db
 
-    with engine_at_0001.begin() as connection:
+    config = db.alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
         connection.execute(
             text(
                 "INSERT INTO inboundmessage (mailbox, uidvalidity, uid, sha256, dedupe_key, raw, size, received_at,"
@@ -153,7 +113,7 @@ def test_messages_taken_in_before_the_migration_have_no_rules_and_no_faults(engi
             ),
             {"raw": b"x", "at": utcnow()},
         )
-    db.upgrade(engine_at_0001)
-    with Session(engine_at_0001) as session:
+    db.upgrade(engine)
+    with Session(engine) as session:
         stored = session.exec(select(InboundMessage)).one()
     assert (stored.rules, stored.faults) == ([], [])
