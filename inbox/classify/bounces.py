@@ -14,7 +14,7 @@ import re
 
 from inbox.classify.facts import Facts, Gated, own_parts, part_text, said
 from inbox.classify.rule import BOUNCE, rule
-from inbox.classify.senders import is_mail_system, is_postmaster
+from inbox.classify.senders import from_is_empty, is_mail_system, is_postmaster
 from inbox.message import ParsedMessage
 from inbox.parse import content_type
 
@@ -137,7 +137,7 @@ _BOUNCE_WORDS = re.compile(
 
 def _null_sender(f: Facts) -> bool:
     """RFC 5321 4.5.5: delivery reports are sent with a null reverse-path (<>)."""
-    return f.return_path == "" or (not f.sender and bool(re.search(r"<\s*>", f.header("from"))))
+    return f.return_path == "" or (not f.sender and from_is_empty(f))
 
 
 @rule(BOUNCE)

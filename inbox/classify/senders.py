@@ -151,8 +151,16 @@ def bulk_envelope(f: Facts) -> str | None:
     return None
 
 
+_EMPTY_ADDRESS = re.compile(r"<\s*>")
+
+
+def from_is_empty(f: Facts) -> bool:
+    """From: <>, an explicitly empty address (what a null reverse-path looks like in From)."""
+    return bool(_EMPTY_ADDRESS.search(f.header("from")))
+
+
 @rule(AUTO_GENERATED)
 def empty_from(f: Facts) -> str | None:
     """From: <> (an explicitly empty address) is not a person's mail client; a bounce that has it
     is caught by the bounce rules first."""
-    return "From has an empty address <>" if re.search(r"<\s*>", f.header("from")) else None
+    return "From has an empty address <>" if from_is_empty(f) else None
