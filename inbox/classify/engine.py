@@ -98,14 +98,18 @@ def classify(msg: ParsedMessage, rules: Sequence[Rule] | None = None) -> Verdict
         if reason:
             fired[each.kind].append((each.name, reason))
     kind = next((k for k in PRECEDENCE if fired[k]), None)
-    hits = [hit for k in PRECEDENCE for hit in fired[k]]
-    names = tuple(name for name, _ in hits)
-    reasons = tuple(reason for _, reason in hits)
+    names, reasons = _in_precedence(fired)
     if kind == BOUNCE:
         why = delay_reason(facts)
         if why:
             return Verdict(kind, (*reasons, why), delay=True, rules=names, errors=tuple(errors))
     return Verdict(kind, reasons, rules=names, errors=tuple(errors))
+
+
+def _in_precedence(fired: dict[str, list[tuple[str, str]]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The names and reasons of the rules that fired, strongest kind first, table order within a kind."""
+    hits = [hit for kind in PRECEDENCE for hit in fired[kind]]
+    return tuple(name for name, _ in hits), tuple(reason for _, reason in hits)
 
 
 def _failed(each: Rule, exc: Exception) -> RuleError:
