@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from inbox.automated import unanswerable
+from inbox.classify import unanswerable
 from inbox.message import ParsedMessage
 from inbox.referral import Referral
 from models.case_ops import NewCase, add_timeline

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import phonenumbers
 
-from inbox.automated import unanswerable
+from inbox.classify import unanswerable
 from inbox.message import ParsedMessage
 from inbox.referral import Evidence, Referral
 

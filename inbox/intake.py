@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from inbox.acknowledge import acknowledge
-from inbox.automated import Verdict, bounced_recipients, classify, original_message_id, unanswerable
+from inbox.classify import Verdict, bounced_recipients, classify, original_message_id, unanswerable
 from inbox.extract import extract_referral
 from inbox.message import ParsedMessage
 from inbox.parse import parse_message
@@ -110,6 +110,8 @@ class Inbound:
     automated: str | None = None
     case_id: int | None = None
     reasons: list[str] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)  # the classifier rules that fired
+    faults: list[str] = field(default_factory=list)  # steps that failed with a bug: "classify:<rule>"
     copy_of: tuple[int, int | None] | None = None  # an earlier copy taken already: its id and case
 
     def save(self, session: Session, **more: object) -> None:
@@ -120,6 +122,8 @@ class Inbound:
             "automated": self.automated,
             "case_id": self.case_id,
             "reasons": self.reasons,
+            "rules": self.rules,
+            "faults": self.faults,
             **more,
         }
         run(session, _SAVE_INBOUND, values)
@@ -169,12 +173,17 @@ def own_domain(settings: Settings) -> str:
 
 
 def step_classify(step: Step) -> None:
-    step.verdict = step.ahead.verdict if step.ahead else classify(step.parsed)
-    step.inbound.automated = step.verdict.kind
-    if step.verdict.kind is None:
+    step.verdict = verdict = step.ahead.verdict if step.ahead else classify(step.parsed)
+    step.inbound.automated = verdict.kind
+    step.inbound.rules = list(verdict.rules)
+    if verdict.errors:
+        step.inbound.faults += [f"classify:{error.rule}" for error in verdict.errors]
+        failed = ", ".join(f"{error.rule} ({error.error})" for error in verdict.errors)
+        step.note(f"classification incomplete: rule(s) {failed} failed, a fault in our software")
+    if verdict.kind is None:
         step.note("written by a person")
         return
-    step.note(f"automated ({step.verdict.kind}): " + "; ".join(step.verdict.reasons))
+    step.note(f"automated ({verdict.kind}): " + "; ".join(verdict.reasons))
 
 
 def step_bounce(step: Step) -> None:
@@ -228,6 +237,32 @@ def step_require_sender(step: Step) -> None:
     sender = step.parsed.sender
     if sender is None or "@" not in sender.email:
         raise Unprocessable("no sender address: the message cannot be answered or placed on a case")
+
+
+def step_check_incomplete_classification(step: Step) -> None:
+    """A person's mail that some classifier rule failed on (a bug) goes on as a person's mail, and a
+    coordinator is asked to check it.
+
+    Every rule votes only for machine mail, so a failed rule can only have missed a machine sign.
+    Taking the message for machine mail would store a family's referral without a case or an
+    answer, the costlier mistake; taking machine mail for a person's costs at most one
+    acknowledgement to that address in the throttle window (inbox/acknowledge.py), carrying
+    Auto-Submitted so a well-behaved responder does not answer it. So the case is opened and
+    acknowledged as usual, and the item lets a coordinator close it if it was machine mail after all.
+    (After step_require_sender: nothing is written for a message that is then quarantined.)"""
+    if step.verdict is None or not step.verdict.errors:
+        return
+    rules = ", ".join(error.rule for error in step.verdict.errors)
+    item_id = open_inbox_item(
+        step.session,
+        kind="fault",
+        summary=(
+            "Check this email was written by a person: the automated-mail check could not run in full "
+            f"(a fault in our software, rule(s) {rules}), so it was taken as a person's email."
+        ),
+        inbound_message_id=step.inbound.id,
+    )
+    step.note(f"inbox item {item_id}: a coordinator checks it is a person's mail")
 
 
 def step_extract(step: Step) -> None:
@@ -307,6 +342,7 @@ STEPS: tuple[Callable[[Step], None], ...] = (
     step_bounce,
     step_ignore_machine_mail,
     step_require_sender,
+    step_check_incomplete_classification,
     step_extract,
     step_thread,
     step_place,
@@ -406,6 +442,8 @@ class _Committed:
 
     outcome: str
     parsed: ParsedMessage | None = None  # set for a message that went through the steps
+    rules: tuple[str, ...] = ()  # the classifier rules that fired on it
+    faults: tuple[str, ...] = ()  # the steps that failed on it with a bug
 
 
 _NOT_STORED = None  # a message that could not be stored even raw: the batch stops before it
@@ -524,7 +562,7 @@ class Intake:
             log.info("message quarantined: %s", exc)
             _mark_quarantined(session, inbound.id, parsed, str(exc), "")
             return _Committed("quarantined")
-        return _Committed(inbound.outcome or "unknown", parsed)
+        return _Committed(inbound.outcome or "unknown", parsed, tuple(inbound.rules), tuple(inbound.faults))
 
     def _fast(
         self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | None = None
@@ -677,6 +715,10 @@ def _count(result: _Committed) -> None:
     if result.outcome == "new_case":
         metrics.CASES_OPENED.inc()
     metrics.MESSAGES_IN.labels(result.outcome).inc()
+    for rule in result.rules:
+        metrics.CLASSIFIER_RULE_HITS.labels(rule).inc()
+    for step in result.faults:
+        metrics.PIPELINE_ERRORS.labels(step).inc()
     if result.parsed is not None and result.parsed.date is not None:
         lag = (utcnow() - result.parsed.date).total_seconds()
         # A Date more than a day off is a wrong clock or old mail re-sent, not intake being slow.
@@ -729,6 +771,7 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             entry.resolved_at = utcnow()
             entry.attempts += 1
             outcome, reasons = inbound.outcome, inbound.reasons[-2:]
+            committed = _Committed(outcome or "unknown", parsed, tuple(inbound.rules), tuple(inbound.faults))
     except Exception as exc:
         with session_scope(engine) as session:
             entry = session.get(QuarantineEntry, entry_id)
@@ -737,5 +780,5 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             entry.reason = str(exc) if isinstance(exc, Unprocessable) else f"still failing ({type(exc).__name__})"
             entry.detail = traceback.format_exc()
             return f"still quarantined: {entry.reason}"
-    _count(_Committed(outcome or "unknown", parsed))
+    _count(committed)
     return f"processed: {outcome} ({'; '.join(reasons)})"

@@ -1,7 +1,7 @@
 """The normalised form of one email, as the rest of intake sees it.
 
 `inbox.parse.parse_message(raw)` builds it from any bytes and never raises; what it could not
-understand is listed in `problems`. Classification (`inbox.automated`) and extraction
+understand is listed in `problems`. Classification (`inbox.classify`) and extraction
 (`inbox.extract`) read only this object, so they never touch MIME again.
 """
 

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
-from inbox.automated import Verdict, bounced_recipients, classify, original_message_id
+from inbox.classify import Verdict, bounced_recipients, classify, original_message_id
 from inbox.extract import extract_referral
 from inbox.message import ParsedMessage
 from inbox.parse import parse_message

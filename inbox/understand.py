@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from inbox.automated import Verdict, classify
+from inbox.classify import Verdict, classify
 from inbox.extract import extract_referral
 from inbox.message import ParsedMessage
 from inbox.parse import parse_message
@@ -47,9 +47,7 @@ class Understanding:
         }
 
 
-def understand(
-    raw: bytes, *, directory: Directory | None = None, own_addresses: tuple[str, ...] = ()
-) -> Understanding:
+def understand(raw: bytes, *, directory: Directory | None = None, own_addresses: tuple[str, ...] = ()) -> Understanding:
     parsed = parse_message(raw)
     verdict = classify(parsed)
     referral = None

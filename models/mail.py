@@ -38,6 +38,10 @@ class InboundMessage(SQLModel, table=True):
     subject: str | None = None
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The names of the classifier rules that fired on it (inbox/classify), beside their reasons above.
+    rules: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Steps that failed on it with a bug ("classify:<rule>"): what is missing is missing because of a fault.
+    faults: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     marked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # marked on the server
 

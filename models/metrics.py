@@ -17,3 +17,11 @@ INTAKE_LAG = Gauge(
     "mdesk_intake_lag_seconds", "From a message's Date header to its case step committed", registry=REGISTRY
 )
 OUTBOX_LAG = Gauge("mdesk_outbox_lag_seconds", "How long the oldest due outbox message has waited", registry=REGISTRY)
+# Once per message taken in (committed), for each classifier rule that fired on it.
+CLASSIFIER_RULE_HITS = Counter(
+    "mdesk_classifier_rule_hits_total", "Classifier rules that fired, by rule", ["rule"], registry=REGISTRY
+)
+# A reading step that raised: a bug, counted by step ("classify:<rule>", ...), once per message taken in.
+PIPELINE_ERRORS = Counter(
+    "mdesk_pipeline_errors_total", "Faults in a reading step (a bug), by step", ["step"], registry=REGISTRY
+)

@@ -1,4 +1,4 @@
-"""inbox.automated: each rule on a small message written here, its kind and its recorded reason,
+"""inbox.classify: each rule on a small message written here, its kind and its recorded reason,
 and the person-written mail that must stay a person's (intake opens no case for machine mail)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from inbox.automated import (
+from inbox.classify import (
     AUTO_GENERATED,
     AUTO_REPLY,
     BOUNCE,

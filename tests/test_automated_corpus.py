@@ -1,4 +1,4 @@
-"""inbox.automated over the shared corpus of real mail (../shared/corpus) and the labelled referrals.
+"""inbox.classify over the shared corpus of real mail (../shared/corpus) and the labelled referrals.
 
 None of the machine mail may be acknowledged; a person's mail taken for machine mail gets no case, so
 the human rate matters as much. Misses are printed (`pytest -s` or `-rP` shows them).
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from inbox.automated import AUTO_REPLY, BOUNCE, Verdict, bounced_recipients, classify, original_message_id
+from inbox.classify import AUTO_REPLY, BOUNCE, Verdict, bounced_recipients, classify, original_message_id
 from inbox.parse import parse_message
 
 MACHINE = ("auto_reply", "bounce", "list", "other")
