@@ -22,14 +22,6 @@ from models.rows import run, table
 CASE, INBOUND, OUTBOX = table(Case), table(InboundMessage), table(OutboxMessage)
 
 # Built once, executed with parameters (models/rows.py says why).
-_CASES_OF_MESSAGE_IDS = union(
-    select(OUTBOX.c.case_id).where(
-        OUTBOX.c.message_id.in_(bindparam("ids", expanding=True)), OUTBOX.c.case_id.is_not(None)
-    ),
-    select(INBOUND.c.case_id).where(
-        INBOUND.c.message_id.in_(bindparam("ids", expanding=True)), INBOUND.c.case_id.is_not(None)
-    ),
-)
 # Each Message-ID's cases, and for our own mail whom we wrote it to (who may answer it).
 _MESSAGES_ON_CASES = union(
     select(OUTBOX.c.message_id, OUTBOX.c.case_id, OUTBOX.c.to.label("written_to")).where(
@@ -50,13 +42,6 @@ class ThreadMatch:
     reason: str
     related_case_id: int | None = None
     candidates: tuple[int, ...] = ()
-
-
-def cases_by_message_ids(session: Session, ids: list[str]) -> set[int]:
-    """Cases that own any of these Message-IDs, as mail we sent or mail we stored."""
-    if not ids:
-        return set()
-    return set(run(session, _CASES_OF_MESSAGE_IDS, {"ids": ids}).scalars())
 
 
 def match_thread(session: Session, msg: ParsedMessage) -> ThreadMatch:
@@ -105,8 +90,8 @@ def _match_headers(session: Session, ids: list[str], sender: str) -> ThreadMatch
     if not cases_of:
         return None
     named = set().union(*cases_of.values())
-    own = {case_id for case_id in named if sender and sender in written_to.get(case_id, ())}
-    own |= named & set(case_ids_for_email(session, sender)) if sender else set()
+    parties = set(case_ids_for_email(session, sender)) if sender else set()
+    own = {case_id for case_id in named if case_id in parties or sender in written_to.get(case_id, ())}
     # A Message-ID on several cases was reused by another sender (intake takes such mail as a
     # message of its own): for it only the sender's own case counts.
     placed = set().union(*(cases if len(cases) == 1 else cases & own for cases in cases_of.values()))
