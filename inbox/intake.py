@@ -16,11 +16,15 @@ parse, classify and extract each batch while this process writes (inbox/reading.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import re
 import traceback
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.engine import Engine, Row
@@ -45,6 +49,7 @@ from models.case_ops import (
     mark_undeliverable,
     open_case,
     open_inbox_item,
+    recent_cases_of,
     touch_case,
 )
 from models.db import session_scope
@@ -68,12 +73,15 @@ _AT_KEY = and_(
 )
 _SAME_BYTES = INBOUND.c.dedupe_key == bindparam("dedupe_key")
 # In one query: the message as stored already (where it sat on the server, or the same bytes), and
-# any earlier copy with the same Message-ID (other bytes: e.g. one copy by To and one by Cc).
+# any earlier message with the same Message-ID: a copy (other bytes, same content: e.g. one copy by
+# To and one by Cc) or another message that reuses the Message-ID (content_key and sender tell).
 _KNOWN = select(
     INBOUND.c.id,
     INBOUND.c.message_id,
     INBOUND.c.case_id,
     INBOUND.c.status,
+    INBOUND.c.sender_email,
+    INBOUND.c.content_key,
     _AT_KEY.label("at_key"),
     _SAME_BYTES.label("same_bytes"),
 ).where(or_(_AT_KEY, _SAME_BYTES, INBOUND.c.message_id == bindparam("message_id")))
@@ -86,6 +94,11 @@ _QUARANTINED = select(QUARANTINE.c.id).where(QUARANTINE.c.inbound_message_id == 
 
 
 LAG_PLAUSIBLE_SECONDS = 24 * 3600
+# After a case is opened from an address, further new-case mail from it within this time goes to
+# that case's triage (unless it names another child): a flood of notifications opens one case. A
+# constant, not MDESK_AUTO_REPLY_WINDOW_HOURS: that one paces our automatic mail to an address (mail
+# loops) and may be tuned for that alone; this one says which mail opens a case.
+NEW_CASE_WINDOW = timedelta(hours=24)
 
 
 class _Isolate(Exception):
@@ -113,6 +126,7 @@ class Inbound:
     rules: list[str] = field(default_factory=list)  # the classifier rules that fired
     faults: list[str] = field(default_factory=list)  # steps that failed with a bug: "classify:<rule>"
     copy_of: tuple[int, int | None] | None = None  # an earlier copy taken already: its id and case
+    id_reused: str | None = None  # how its Message-ID was used before by another message, if it was
 
     def save(self, session: Session, **more: object) -> None:
         values = {
@@ -159,6 +173,23 @@ class Step:
 
 def dedupe_key(message_id: str | None, sha256: str) -> str:
     return hashlib.sha256(f"{message_id or ''}\0{sha256}".encode()).hexdigest()
+
+
+def content_key(parsed: ParsedMessage) -> str:
+    """What makes two deliveries one message: the same sender, subject, date, words and attachments.
+
+    Copies of one message differ in their bytes (one by To and one by Cc: other Received and
+    Delivered-To headers; a relay may re-encode the body), not in these. Another sender or other
+    content under the same Message-ID is another message, whatever its Message-ID says."""
+    fields = [
+        parsed.sender.email if parsed.sender else "",
+        " ".join(parsed.subject.split()),
+        parsed.date.isoformat() if parsed.date else "",
+        " ".join(parsed.text.split()),
+        sorted(attachment.sha256 for attachment in parsed.attachments),
+    ]
+    # JSON keeps the fields apart whatever they contain (NUL bytes, lone surrogates).
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
 
 def own_addresses(settings: Settings) -> tuple[str, ...]:
@@ -302,7 +333,7 @@ def step_place(step: Step) -> None:
         )
         step.finish("reply", f"joined case {reference}")
         return
-    if match.how in ("ambiguous", "unknown_reply"):
+    if match.how in ("ambiguous", "unknown_reply", "stranger"):
         item_id = open_inbox_item(
             step.session,
             kind="triage",
@@ -310,6 +341,10 @@ def step_place(step: Step) -> None:
             inbound_message_id=step.inbound.id,
         )
         step.finish("triage", f"not placed with confidence: inbox item {item_id} for a coordinator")
+        return
+    earlier = _earlier_case_of_sender(step)
+    if earlier is not None:
+        _hold_on_case(step, earlier)
         return
     step.case = _open_case_from(step, related_case_id=match.related_case_id)
     step.new_case = True
@@ -359,6 +394,55 @@ def _our_message(session: Session, *message_ids: str | None) -> Row | None:
     if not ids:
         return None
     return run(session, _OUR_MESSAGE, {"ids": ids}).first()
+
+
+def _earlier_case_of_sender(step: Step) -> int | None:
+    """A case opened from the same address within NEW_CASE_WINDOW that this mail is about: the one
+    naming its child, else (it names no child) the first. None: open a case (another child, or none)."""
+    recent = recent_cases_of(step.session, _referrer_email(step), utcnow() - NEW_CASE_WINDOW)
+    if not recent:
+        return None
+    child = step.referral.child_name if step.referral else None
+    if not child:
+        return recent[0][0]
+    return next((case_id for case_id, name in recent if name and _same_child(name, child)), None)
+
+
+_NAME_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def _same_child(one: str, other: str) -> bool:
+    """The same child's name, written in full or in part ("Elliot" and "Elliot Pryce"), any case."""
+    words = [set(_NAME_WORDS.findall(unicodedata.normalize("NFKC", name).casefold())) for name in (one, other)]
+    return bool(words[0] and words[1]) and (words[0] <= words[1] or words[1] <= words[0])
+
+
+def _hold_on_case(step: Step, case_id: int) -> None:
+    """New-case mail from a case's sender soon after it opened: on that case's triage, unanswered."""
+    reference = touch_case(step.session, case_id)
+    step.inbound.case_id = case_id
+    add_timeline(
+        step.session,
+        case_id,
+        "message_in",
+        f"Further email from the referrer (no new case opened): {step.parsed.subject[:200]}",
+        inbound_message_id=step.inbound.id,
+    )
+    item_id = open_inbox_item(
+        step.session,
+        kind="triage",
+        summary=(
+            "Another email from the address this case was opened from, within a day, about the same "
+            "child or none: no new case and no acknowledgement. Does it need a case of its own?"
+        ),
+        case_id=case_id,
+        inbound_message_id=step.inbound.id,
+    )
+    step.finish(
+        "triage",
+        f"new-case mail from the sender of case {reference} within {NEW_CASE_WINDOW.total_seconds() / 3600:.0f} h, "
+        f"naming no other child: on its triage (inbox item {item_id}), no new case",
+    )
 
 
 def _bounce_reason(msg: ParsedMessage) -> str:
@@ -447,6 +531,15 @@ class _Committed:
 
 
 _NOT_STORED = None  # a message that could not be stored even raw: the batch stops before it
+
+
+class _Known(NamedTuple):
+    """What `Intake._known` finds of a message in the database before it is stored."""
+
+    stored: Inbound | None  # the message itself, stored already
+    copy_of: tuple[int, int | None] | None  # an earlier processed copy of it: its id and case
+    id_reused: str | None  # its Message-ID names another message too: the note that says so
+    content: str  # its content_key
 
 
 @dataclass
@@ -593,11 +686,10 @@ class Intake:
         except Exception as exc:
             return self._quarantine(session, message, parsed, exc)
 
-    def _known(
-        self, session: Session, key: MessageKey, parsed: ParsedMessage
-    ) -> tuple[Inbound | None, tuple[int, int | None] | None]:
-        """The message as already stored (by where it sat on the server, else by its bytes), and an
-        earlier processed copy with the same Message-ID (its id and case), in one query."""
+    def _known(self, session: Session, key: MessageKey, parsed: ParsedMessage) -> _Known:
+        """The message as already stored (by where it sat on the server, else by its bytes), an
+        earlier processed copy of it (same Message-ID and content: its id and case), and whether
+        another message used its Message-ID before: in one query."""
         where = {
             "mailbox": key.mailbox,
             "uidvalidity": key.uidvalidity,
@@ -607,14 +699,29 @@ class Intake:
         }
         rows = sorted(run(session, _KNOWN, where), key=lambda row: row.id)
         stored = [row for row in rows if row.at_key] or [row for row in rows if row.same_bytes]
-        copies = [row for row in rows if row.status == "processed" and parsed.message_id]
-        return (
-            Inbound(stored[0].id, stored[0].message_id) if stored else None,
-            (copies[0].id, copies[0].case_id) if copies else None,
+        itself = Inbound(stored[0].id, stored[0].message_id) if stored else None
+        ours = content_key(parsed)
+        # Other messages under its Message-ID (not itself: a quarantined message retried is stored).
+        same_id = [row for row in rows if parsed.message_id and row.message_id == parsed.message_id]
+        same_id = [row for row in same_id if itself is None or row.id != itself.id]
+        # A row stored before content keys (None) is never taken for a copy: a message from its
+        # sender then goes to that case's triage (step_place), not silently onto it.
+        copies = [row for row in same_id if row.status == "processed" and row.content_key == ours]
+        if copies:
+            return _Known(itself, (copies[0].id, copies[0].case_id), None, ours)
+        sender = parsed.sender.email if parsed.sender else None
+        others = {row.sender_email for row in same_id if row.content_key != ours}
+        reuse = (
+            None
+            if not others
+            else "Message-ID reused by another sender"
+            if others - {sender}
+            else "Message-ID reused by another message from the same sender"
         )
+        return _Known(itself, None, reuse, ours)
 
     def _store(self, session: Session, key: MessageKey, parsed: ParsedMessage) -> tuple[Inbound, bool]:
-        existing, copy_of = self._known(session, key, parsed)
+        existing, copy_of, id_reused, content = self._known(session, key, parsed)
         if existing is not None:
             return existing, False
         row = {
@@ -624,12 +731,15 @@ class Intake:
             "message_id": parsed.message_id,
             "sha256": parsed.sha256,
             "dedupe_key": dedupe_key(parsed.message_id, parsed.sha256),
+            "content_key": content,
             "raw": parsed.raw,
             "size": len(parsed.raw),
             "sender_email": parsed.sender.email if parsed.sender else None,
             "subject": parsed.subject[:1000],
         }
-        inbound = Inbound(insert_row(session, InboundMessage, row), parsed.message_id, copy_of=copy_of)
+        inbound = Inbound(
+            insert_row(session, InboundMessage, row), parsed.message_id, copy_of=copy_of, id_reused=id_reused
+        )
         if parsed.attachments:
             # Nobody reads them back in this transaction: rows, not objects.
             insert_rows(
@@ -671,7 +781,12 @@ class Intake:
             step.note("parse problems: " + "; ".join(parsed.problems[:10]))
         if inbound.copy_of is not None:
             copy_id, inbound.case_id = inbound.copy_of
-            step.finish("duplicate", f"another copy of message {copy_id} (same Message-ID): not taken twice")
+            step.finish(
+                "duplicate", f"another copy of message {copy_id} (same Message-ID and content): not taken twice"
+            )
+        elif inbound.id_reused:
+            # Its own message: threading goes by the parties of a case, not by this Message-ID alone.
+            step.note(f"{inbound.id_reused}: taken as a message of its own")
         for run_step in STEPS:
             if step.done:
                 break
@@ -765,8 +880,8 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             entry = session.get(QuarantineEntry, entry_id)
             assert entry is not None
             # An earlier copy taken meanwhile (this one, quarantined, is not "processed").
-            copy_of = intake._known(session, key, parsed)[1] if message_id else None
-            inbound = Inbound(entry.inbound_message_id, message_id, copy_of=copy_of)
+            known = intake._known(session, key, parsed)
+            inbound = Inbound(entry.inbound_message_id, message_id, copy_of=known.copy_of, id_reused=known.id_reused)
             intake._run(session, inbound, parsed, received_at=received_at)
             entry.resolved_at = utcnow()
             entry.attempts += 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, union
+from sqlalchemy import bindparam, cast, null, select, union
 from sqlmodel import Session
 
 from inbox.message import ParsedMessage
@@ -22,47 +22,34 @@ from models.rows import run, table
 CASE, INBOUND, OUTBOX = table(Case), table(InboundMessage), table(OutboxMessage)
 
 # Built once, executed with parameters (models/rows.py says why).
-_CASES_OF_MESSAGE_IDS = union(
-    select(OUTBOX.c.case_id).where(
+# Each Message-ID's cases, and for our own mail whom we wrote it to (who may answer it).
+_MESSAGES_ON_CASES = union(
+    select(OUTBOX.c.message_id, OUTBOX.c.case_id, OUTBOX.c.to.label("written_to")).where(
         OUTBOX.c.message_id.in_(bindparam("ids", expanding=True)), OUTBOX.c.case_id.is_not(None)
     ),
-    select(INBOUND.c.case_id).where(
+    select(INBOUND.c.message_id, INBOUND.c.case_id, cast(null(), OUTBOX.c.to.type)).where(
         INBOUND.c.message_id.in_(bindparam("ids", expanding=True)), INBOUND.c.case_id.is_not(None)
     ),
 )
 _CASE_BY_REFERENCE = select(CASE.c.id).where(CASE.c.reference == bindparam("reference"))
+_REFERENCES = select(CASE.c.reference).where(CASE.c.id.in_(bindparam("ids", expanding=True))).order_by(CASE.c.id)
 
 
 @dataclass(frozen=True, slots=True)
 class ThreadMatch:
     case_id: int | None  # the case it joins; None: not placed on a case
-    how: str  # headers, reference, related, ambiguous, unknown_reply, new
+    how: str  # headers, reference, related, ambiguous, stranger, unknown_reply, new
     reason: str
     related_case_id: int | None = None
     candidates: tuple[int, ...] = ()
 
 
-def cases_by_message_ids(session: Session, ids: list[str]) -> set[int]:
-    """Cases that own any of these Message-IDs, as mail we sent or mail we stored."""
-    if not ids:
-        return set()
-    return set(run(session, _CASES_OF_MESSAGE_IDS, {"ids": ids}).scalars())
-
-
 def match_thread(session: Session, msg: ParsedMessage) -> ThreadMatch:
     ids = [i for i in (*msg.in_reply_to, *msg.references) if i and i != msg.message_id]
-    by_headers = cases_by_message_ids(session, ids)
-    if len(by_headers) == 1:
-        case_id = next(iter(by_headers))
-        return ThreadMatch(case_id, "headers", "In-Reply-To/References name a message on this case")
-    if len(by_headers) > 1:
-        return ThreadMatch(
-            None,
-            "ambiguous",
-            "its headers name messages on several cases",
-            candidates=tuple(sorted(by_headers)),
-        )
-    sender = msg.sender.email if msg.sender else ""
+    sender = msg.sender.email.lower() if msg.sender else ""
+    by_headers = _match_headers(session, ids, sender) if ids else None
+    if by_headers is not None:
+        return by_headers
     for reference in find_references(msg.subject):
         case_id = run(session, _CASE_BY_REFERENCE, {"reference": reference}).scalar()
         if case_id is None:
@@ -85,6 +72,42 @@ def match_thread(session: Session, msg: ParsedMessage) -> ThreadMatch:
                 candidates=tuple(sorted(known)),
             )
     return ThreadMatch(None, "new", "no earlier message or reference of ours")
+
+
+def _match_headers(session: Session, ids: list[str], sender: str) -> ThreadMatch | None:
+    """The case In-Reply-To/References place a message on, if its sender may join it; None: they
+    name no message of any case.
+
+    Knowing a Message-ID is no proof of anything (anyone the family wrote to has it, and a
+    Message-ID can be reused), so a message joins a case only from a party of it or from the
+    address we wrote the named message to; a stranger's goes to a coordinator, never onto the case."""
+    cases_of: dict[str, set[int]] = {}
+    written_to: dict[int, set[str]] = {}
+    for message_id, case_id, to in run(session, _MESSAGES_ON_CASES, {"ids": ids}):
+        cases_of.setdefault(message_id, set()).add(case_id)
+        if to:
+            written_to.setdefault(case_id, set()).add(to.lower())
+    if not cases_of:
+        return None
+    named = set().union(*cases_of.values())
+    parties = set(case_ids_for_email(session, sender)) if sender else set()
+    own = {case_id for case_id in named if case_id in parties or sender in written_to.get(case_id, ())}
+    # A Message-ID on several cases was reused by another sender (intake takes such mail as a
+    # message of its own): for it only the sender's own case counts.
+    placed = set().union(*(cases if len(cases) == 1 else cases & own for cases in cases_of.values()))
+    if len(placed) > 1:
+        return ThreadMatch(
+            None, "ambiguous", "its headers name messages on several cases", candidates=tuple(sorted(placed))
+        )
+    if placed and placed <= own:
+        return ThreadMatch(next(iter(placed)), "headers", "In-Reply-To/References name a message on this case")
+    references = ", ".join(run(session, _REFERENCES, {"ids": sorted(named)}).scalars())
+    return ThreadMatch(
+        None,
+        "stranger",
+        f"In-Reply-To/References name a message on {references}, but the sender is not a party of it",
+        candidates=tuple(sorted(named)),
+    )
 
 
 def _looks_like_reply(msg: ParsedMessage) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Insert, and_, bindparam, or_, select, update
@@ -55,6 +56,15 @@ _CASES_OF_EMAIL = (
     .join(POINT, POINT.c.contact_id == PARTY.c.contact_id)
     .where(POINT.c.kind == "email", POINT.c.value == bindparam("email"))
     .distinct()
+)
+# Cases opened for an address since a time, first first, with the child the referral named.
+_RECENT_CASES_OF = (
+    select(CASE.c.id, CASE.c.draft["child_name"].as_string())
+    .where(
+        CASE.c.referrer_email == bindparam("email"),
+        CASE.c.created_at >= bindparam("since", type_=CASE.c.created_at.type),
+    )
+    .order_by(CASE.c.created_at, CASE.c.id)
 )
 _UNDELIVERABLE = (
     update(POINT)
@@ -186,6 +196,13 @@ def add_parties_to_new_case(
 def case_ids_for_email(session: Session, email: str) -> list[int]:
     """Cases on which this address belongs to a party."""
     return list(run(session, _CASES_OF_EMAIL, {"email": email.lower()}).scalars())
+
+
+def recent_cases_of(session: Session, email: str, since: datetime) -> list[tuple[int, str | None]]:
+    """Cases opened for this referrer address since then, oldest first: (id, child's name or None)."""
+    return [
+        (case_id, child) for case_id, child in run(session, _RECENT_CASES_OF, {"email": email.lower(), "since": since})
+    ]
 
 
 def mark_undeliverable(session: Session, address: str, reason: str, case_id: int | None) -> None:

@@ -27,6 +27,9 @@ class InboundMessage(SQLModel, table=True):
     message_id: str | None = Field(default=None, max_length=998)
     sha256: str = Field(max_length=64)
     dedupe_key: str = Field(max_length=128)  # sha256 of (Message-ID, content hash)
+    # sha256 of what the message says (inbox.intake.content_key): two copies of one message have the
+    # same; another message under a reused Message-ID has not. None: stored before 0002, or unparsed.
+    content_key: str | None = Field(default=None, max_length=64)
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     size: int = 0
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
