@@ -1,7 +1,7 @@
 """inbound message content key: a reused Message-ID is not a duplicate unless the content is the same
 
-Revision ID: 0002_content_key
-Revises: 0001
+Revision ID: 0003_content_key
+Revises: 0002_classifier_rules
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0002_content_key"
-down_revision: str | None = "0001"
+revision: str = "0003_content_key"
+down_revision: str | None = "0002_classifier_rules"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
