@@ -65,6 +65,7 @@ class Daemon:
     health: Health = field(default_factory=Health)
     stop: threading.Event = field(default_factory=threading.Event)
     failure: str | None = field(default=None, init=False)  # why a part stopped the daemon
+    web_server: uvicorn.Server | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.engine = db.make_engine(self.settings.effective_database_url)
@@ -107,7 +108,7 @@ class Daemon:
             coalesce=True,
             next_run_time=utcnow(),
         )
-        server = self._web_server() if listener else None
+        server = self.web_server = self._web_server() if listener else None
         web_thread = self._part("web app", server.run, sockets=[listener]) if server else None
 
         watch_thread.start()

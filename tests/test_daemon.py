@@ -8,12 +8,14 @@ database file deleted while it runs.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import datetime
@@ -32,7 +34,7 @@ from models import db
 from models.cases import Case
 from models.mail import InboundMessage
 from models.outbox import OutboxMessage
-from scheduler.daemon import dispatcher_from_settings
+from scheduler.daemon import Daemon, DaemonError, dispatcher_from_settings
 from tests import mailfactory
 from tests.conftest import REPO
 from tests.webserver import free_port
@@ -372,3 +374,26 @@ def test_intake_on_a_deleted_database_marks_nothing_and_stops_the_watcher(tmp_pa
         MailboxWatcher(source).drain_once(intake.handle, handle_batch=intake.handle_batch)
     assert len(list((maildir / "new").iterdir())) == 1  # the second referral, unmarked
     engine.dispose()
+
+
+def test_a_part_that_stops_by_itself_stops_the_daemon_with_an_error(settings, caplog):
+    daemon = Daemon(settings.model_copy(update={"http_port": free_port()}))
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            daemon.run()
+        except DaemonError as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()  # not the main thread: the daemon installs no signal handlers
+    try:
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{daemon.settings.http_port}/healthz", timeout=3), what="web")
+        daemon.web_server.should_exit = True  # uvicorn returns, as it does after a fatal error of its own
+        thread.join(timeout=60)
+    finally:
+        daemon.stop.set()
+        thread.join(timeout=60)
+    assert [str(exc) for exc in failed] == ["the web app stopped unexpectedly"]
+    assert ("mdesk.daemon", logging.ERROR, "the web app stopped unexpectedly; stopping") in caplog.record_tuples
