@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
@@ -93,3 +94,17 @@ def test_healthz_says_the_database_file_was_deleted(tmp_path):
     assert response.status_code == 503
     database = response.json()["database"]
     assert database["state"] == "replaced" and str(path) in database["detail"]
+
+
+def test_healthz_answers_in_time_when_the_database_server_hangs():
+    # A PostgreSQL host that accepts the connection and then says nothing (a hung server, a stuck
+    # proxy): libpq would wait for its greeting; /healthz does not.
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen()
+        engine = db.make_engine(f"postgresql+psycopg://mdesk@127.0.0.1:{hung.getsockname()[1]}/mdesk")
+        with serve(create_app(engine, Health())) as base:
+            response = httpx.get(f"{base}/healthz", timeout=3)
+        engine.dispose()
+    assert response.status_code == 503
+    assert response.json()["database"]["state"] == "not answering"
