@@ -176,7 +176,7 @@ class MailboxWatcher:
         if not batch:
             self._set_state("idle")
             self.source.wait(self.wait_seconds)
-            self._set_ok("idle")  # woken: the next round says "connected" if there is mail
+            self._set_ok("connected")
             return
         if handle_batch is not None:
             ok = self._process_chunks(batch, handle_batch, stop)
