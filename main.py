@@ -57,10 +57,14 @@ def _print_json(row: dict) -> None:
 @app.command()
 def run(web: Annotated[bool, typer.Option(help="Serve the web app.")] = True) -> None:
     """Run the daemon: mailbox intake, outbox dispatch and the web app, until SIGTERM."""
-    from scheduler.daemon import Daemon
+    from scheduler.daemon import Daemon, DaemonError
 
     _setup_logging()
-    Daemon(get_settings()).run(web=web)
+    try:
+        Daemon(get_settings()).run(web=web)
+    except DaemonError as exc:
+        typer.echo(str(exc), err=True)  # one line, unwrapped: the reason and the setting to change
+        raise typer.Exit(1) from None
 
 
 @app.command()

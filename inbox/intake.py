@@ -52,7 +52,7 @@ from models.case_ops import (
     recent_cases_of,
     touch_case,
 )
-from models.db import session_scope
+from models.db import check_same_file, describe_db_error, session_scope
 from models.la_directory import Directory, load_directory
 from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
 from models.offices import own_phone_numbers
@@ -629,13 +629,18 @@ class Intake:
                     if result is _NOT_STORED:
                         break  # commit what came before it; this one stays on the server
                     done.append(result)
-        except OperationalError:
+        except OperationalError as exc:
             log.warning(
-                "database unavailable; %d message(s) stay on the server for the next round",
+                "database unavailable (%s); %d message(s) stay on the server for the next round",
+                describe_db_error(exc),
                 len(messages),
             )
-            log.debug("database error", exc_info=True)
+            log.debug("database error", exc_info=True)  # its text may quote the statement
             return 0
+        # Committed, but into the file we opened: if that was deleted or replaced meanwhile, the
+        # batch is stored nowhere anyone will read. Raising (not returning 0, which means "retry")
+        # leaves the mail unmarked and stops the caller; see models/db.py DatabaseReplaced.
+        check_same_file(self.engine)
         for result in done:
             _count(result)
         return len(done)

@@ -3,12 +3,17 @@
 The watcher owns the connection's life: any network or server error closes it and reconnects with
 capped exponential backoff (with jitter), forever, until `stop` is set. It logs once per change of
 state (connected, disconnected and reconnecting, connected again), never once per retry, and never
-a subject or an address above DEBUG. `state`, `last_error` and `last_ok_at` feed /healthz.
+a subject or an address above DEBUG. `state`, `since`, `last_error` and `last_ok_at` feed /healthz:
+`since` is when the mailbox last went up (connected or idle: the watcher moves between those two with
+every batch, which is no news) or down (connecting, disconnected), and `last_error` is cleared when
+it comes back up.
 
 `handle(message)` returns True when the message is safely committed (it is then marked processed)
 and False to leave it for later (the database is down, say): the batch stops and the watcher backs
 off before trying again. A handler that raises is a bug in intake (which quarantines what it cannot
-understand); it is treated like False so the message is never lost, and logged.
+understand); it is treated like False so the message is never lost, and logged. The exception is
+DatabaseReplaced (models/db.py): the database intake committed to is not the one it opened, so no
+later round can do better; the watcher marks nothing and re-raises it, ending run() and drain_once().
 
 `handle_batch(messages)`, when given, takes the place of `handle`: it commits a list of messages
 (CHUNK at a time, `stop` checked between chunks) and returns how many of them, from the start of the
@@ -30,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from inbox.sources.base import TRANSIENT_ERRORS, MailSource, MessageKey, SourceError, SourceMessage
+from models.db import DatabaseReplaced
 
 log = logging.getLogger("mdesk.inbox.watch")
 
@@ -37,6 +43,7 @@ Handler = Callable[[SourceMessage], bool]
 BatchHandler = Callable[[list[SourceMessage]], int]
 ReadAhead = Callable[[list[SourceMessage]], None]
 State = Literal["connecting", "connected", "idle", "disconnected"]
+UP: tuple[State, ...] = ("connected", "idle")
 
 STOP_CHECK_SECONDS = 0.25  # how often the stop relay looks at `stop` (it then interrupts wait())
 CHUNK = 50  # messages per handle_batch call: one transaction and one mark on the server
@@ -73,8 +80,9 @@ class MailboxWatcher:
         # wait() returns at least this often; the pending() that follows doubles as a liveness check.
         self.wait_seconds = wait_seconds
         self.state: State = "disconnected"
-        self.last_error: str | None = None
-        self.last_ok_at: datetime | None = None
+        self.since = datetime.now(UTC)  # when the mailbox last went up or down (see the module doc)
+        self.last_error: str | None = None  # why it is down, or why intake is refusing; None when well
+        self.last_ok_at: datetime | None = None  # the last round trip that worked
         self._reconnect = _Backoff(backoff_first, backoff_cap)
         self._retry = _Backoff(backoff_first, backoff_cap)  # after a handler said "not now"
         self._outage_logged = False
@@ -105,7 +113,7 @@ class MailboxWatcher:
                     stop.wait(self._reconnect.next_delay())
         finally:
             finished.set()
-            self.state = "disconnected"
+            self._set_state("disconnected")
 
     def _relay_stop(self, stop: threading.Event, finished: threading.Event) -> None:
         # `stop` belongs to the caller (a signal handler sets it); a blocked IDLE cannot see it,
@@ -121,6 +129,8 @@ class MailboxWatcher:
             self._connect()
             while not stop.is_set():
                 self._round(handle, stop, handle_batch)
+        except DatabaseReplaced:
+            raise  # not the mailbox's fault, and no reconnect helps: see the module doc
         except TRANSIENT_ERRORS as exc:
             self._lost(exc)
         except Exception as exc:
@@ -131,7 +141,7 @@ class MailboxWatcher:
             self.source.close()
 
     def _connect(self) -> None:
-        self.state = "connecting"
+        self._set_state("connecting")
         self.source.connect()
         self._marked = set()
         self._fetched = []
@@ -143,8 +153,8 @@ class MailboxWatcher:
         self._outage_logged = False
 
     def _lost(self, exc: BaseException, *, unexpected: bool = False) -> None:
-        was_connected = self.state in ("connected", "idle")
-        self.state = "disconnected"
+        was_connected = self.state in UP
+        self._set_state("disconnected")
         self.last_error = _describe(exc)
         if not self._outage_logged:
             verb = "disconnected" if was_connected else "unavailable"
@@ -164,7 +174,7 @@ class MailboxWatcher:
         self._set_ok("connected")
         self._reconnect.reset()  # a round trip worked: the next outage starts from a short delay
         if not batch:
-            self.state = "idle"
+            self._set_state("idle")
             self.source.wait(self.wait_seconds)
             self._set_ok("connected")
             return
@@ -254,6 +264,8 @@ class MailboxWatcher:
     def _handle(self, handle: Handler, message: SourceMessage) -> bool:
         try:
             ok = bool(handle(message))
+        except DatabaseReplaced:
+            raise
         except Exception as exc:
             if not self._handler_failing:
                 # The exception text may quote the message: the traceback goes to DEBUG only.
@@ -269,12 +281,15 @@ class MailboxWatcher:
         if ok and self._handler_failing:
             log.info("intake is taking messages again")
             self._handler_failing = False
+            self.last_error = None
         return ok
 
     def _handle_many(self, handle_batch: BatchHandler, chunk: list[SourceMessage]) -> int:
         """How many of the chunk intake committed (a prefix); 0 when it raised."""
         try:
             committed = int(handle_batch(chunk))
+        except DatabaseReplaced:
+            raise
         except Exception as exc:
             if not self._handler_failing:
                 log.error(
@@ -291,11 +306,20 @@ class MailboxWatcher:
         if committed and self._handler_failing:
             log.info("intake is taking messages again")
             self._handler_failing = False
+            self.last_error = None
         return committed
 
     def _set_ok(self, state: State) -> None:
-        self.state = state
+        self._set_state(state)
         self.last_ok_at = datetime.now(UTC)
+
+    def _set_state(self, state: State) -> None:
+        """Change state; going up or down moves `since`, and coming back up clears the error."""
+        if (state in UP) != (self.state in UP):
+            self.since = datetime.now(UTC)
+            if state in UP:
+                self.last_error = None
+        self.state = state
 
     # -- once -------------------------------------------------------------------------------------
 
@@ -333,7 +357,7 @@ class MailboxWatcher:
                     handled.add(message.key)
         finally:
             self.source.close()
-            self.state = "disconnected"
+            self._set_state("disconnected")
 
 
 def _describe(exc: BaseException) -> str:

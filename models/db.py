@@ -1,11 +1,17 @@
 """The database: engine, sessions, migrations.
 
 SQLite (the embedded default) runs in WAL mode with a busy timeout so the web app, intake and the
-dispatcher can share one file; PostgreSQL is used as is.
+dispatcher can share one file; PostgreSQL is used as is. The SQLite file's identity is recorded when
+the engine first opens it (`check_same_file`), and a database error is named by its cause
+(`describe_db_error`) without its text, which may quote the statement.
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +36,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            identity = _FileIdentity(Path(path))
+            _FILES[engine] = identity
+            event.listen(engine, "connect", identity.record)  # after the pragmas: the file exists
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True)
 
@@ -87,3 +97,116 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+# ---- what went wrong, and is it still our file ----------------------------------------------------
+
+
+class DatabaseReplaced(Exception):
+    """The SQLite file at the configured path is no longer the one this process opened (deleted,
+    moved or replaced). Writing on would commit into a file nobody will read again, so whoever sees
+    this stops: mail must stay unmarked on the server until a process with the right file takes it."""
+
+
+class _FileIdentity:
+    """(st_dev, st_ino) of the database file when the engine first opened it. While the engine's
+    pooled connections hold the old file open its inode cannot be reused, so a new file at the path
+    always shows a different identity."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.expanduser().absolute()
+        self.opened: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def record(self, _dbapi_connection, _record) -> None:
+        with self._lock:
+            if self.opened is None:
+                st = os.stat(self.path)
+                self.opened = (st.st_dev, st.st_ino)
+
+    def check(self) -> None:
+        if self.opened is None:
+            return  # never opened: nothing written that could be lost
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            raise DatabaseReplaced(f"the database file {self.path} was deleted while in use") from None
+        if (st.st_dev, st.st_ino) != self.opened:
+            raise DatabaseReplaced(f"the database file {self.path} was replaced by another file while in use")
+
+
+_FILES: weakref.WeakKeyDictionary[Engine, _FileIdentity] = weakref.WeakKeyDictionary()
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The SQLite file behind an engine from make_engine; None for PostgreSQL and in-memory SQLite."""
+    identity = _FILES.get(engine)
+    return identity.path if identity else None
+
+
+def check_same_file(engine: Engine) -> None:
+    """Raise DatabaseReplaced when the engine's SQLite file is not the one it opened.
+
+    PostgreSQL has no file (a dropped database fails every statement instead): nothing to check."""
+    identity = _FILES.get(engine)
+    if identity is not None:
+        identity.check()
+
+
+# SQLite's primary result codes (sqlite_errorname, e.g. "SQLITE_READONLY_DBMOVED") and PostgreSQL's
+# SQLSTATE codes and classes, by cause; checked in this order.
+_SQLITE_CAUSES = (
+    ("SQLITE_FULL", "disk full"),
+    ("SQLITE_READONLY", "read-only"),
+    ("SQLITE_BUSY", "locked"),
+    ("SQLITE_LOCKED", "locked"),
+    ("SQLITE_CANTOPEN", "unreachable"),
+    ("SQLITE_IOERR", "disk I/O error"),
+    ("SQLITE_CORRUPT", "corrupt"),
+    ("SQLITE_NOTADB", "corrupt"),
+)
+_PG_CAUSES = (
+    ("53100", "disk full"),  # disk_full
+    ("25006", "read-only"),  # read_only_sql_transaction (a standby, default_transaction_read_only)
+    ("55P03", "locked"),  # lock_not_available (lock_timeout)
+    ("40P01", "locked"),  # deadlock_detected
+    ("57014", "timed out"),  # query_canceled (statement_timeout)
+    ("53300", "too many connections"),
+    ("08", "unreachable"),  # connection_exception class
+    ("57P", "unreachable"),  # admin/crash shutdown, cannot connect now
+    ("3D000", "no such database"),
+    ("28", "login refused"),  # invalid_authorization_specification class
+)
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """The cause of a database error in a few words ("disk full", "read-only", "locked",
+    "unreachable", ...), safe to log at WARNING and to show on /healthz: the error's own text may
+    quote the statement, so it is never part of the answer (log it at DEBUG)."""
+    orig = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's exception
+    if isinstance(orig, DatabaseReplaced):
+        return "replaced"
+    if isinstance(orig, sqlite3.Error):
+        name = getattr(orig, "sqlite_errorname", "") or ""
+        for prefix, cause in _SQLITE_CAUSES:
+            if name.startswith(prefix):
+                return cause
+        return f"error ({name or type(orig).__name__})"
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate:
+        for prefix, cause in _PG_CAUSES:
+            if sqlstate.startswith(prefix):
+                return cause
+        return f"error (SQLSTATE {sqlstate})"
+    if type(orig).__module__.startswith("psycopg") and type(orig).__name__ == "OperationalError":
+        # No SQLSTATE: libpq never reached a server that answered (refused, timed out, no route),
+        # or the server refused the connection before a session began.
+        text = str(orig)
+        if "No space left" in text:
+            return "disk full"
+        if 'database "' in text and "does not exist" in text:
+            return "no such database"
+        if "password authentication failed" in text:
+            return "login refused"
+        return "unreachable"
+    return f"error ({type(orig).__name__})"

@@ -3,15 +3,25 @@
 Threads: the mailbox watcher (blocking IMAP IDLE or Maildir polling), the APScheduler background
 scheduler (outbox dispatch), and uvicorn. The main thread waits for SIGTERM/SIGINT, then drains:
 the watcher finishes the message in hand, the scheduler waits for a running dispatch, uvicorn stops.
+
+It never runs on with a part silently dead. The web port is bound before anything starts (a port in
+use is one line and exit 1, not a daemon without its web app). Should the watcher or the web app
+stop by themselves later, or the SQLite file be deleted or replaced, the daemon logs why, drains the
+rest and exits 1 (DaemonError). It does not restart the part itself: a part that died once will
+likely die again, and a process supervisor (systemd's Restart=on-failure) restarts the whole daemon
+cleanly, counts the restarts and shows them, where an in-process retry loop would hide them.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
 import socket
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -35,6 +45,11 @@ from web.health import Health
 log = logging.getLogger("mdesk.daemon")
 
 DISPATCH_SECONDS = 2.0
+WEB_START_SECONDS = 30.0  # uvicorn on a socket already bound starts in well under a second
+
+
+class DaemonError(Exception):
+    """The daemon cannot start, or cannot go on: one line for the operator, and exit status 1."""
 
 
 def source_from_settings(settings: Settings) -> MailSource:
@@ -49,23 +64,38 @@ class Daemon:
     engine: Engine = field(init=False)
     health: Health = field(default_factory=Health)
     stop: threading.Event = field(default_factory=threading.Event)
+    failure: str | None = field(default=None, init=False)  # why a part stopped the daemon
+    web_server: uvicorn.Server | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.engine = db.make_engine(self.settings.effective_database_url)
 
     def run(self, *, web: bool = True) -> None:
+        """Until SIGTERM/SIGINT; raises DaemonError when it cannot start or a part failed."""
+        # First of all: a port in use must be the one line said, before anything is started or logged.
+        listener = self._bind_web() if web else None
+        try:
+            self._run(listener)
+        finally:
+            if listener is not None:
+                listener.close()
+        if self.failure:
+            raise DaemonError(self.failure)
+
+    def _run(self, listener: socket.socket | None) -> None:
         db.upgrade(self.engine)
         self._install_signal_handlers()
         watcher = MailboxWatcher(source_from_settings(self.settings))
         intake = Intake(self.engine, self.settings)
         intake.start_workers()  # settings.intake_workers reading processes, if any
         dispatcher = dispatcher_from_settings(self.engine, self.settings)
-        watch_thread = threading.Thread(
-            target=watcher.run,
-            args=(intake.handle, self.stop),
-            kwargs={"handle_batch": intake.handle_batch, "read_ahead": intake.read_ahead},
-            name="mailbox-watcher",
-            daemon=True,
+        watch_thread = self._part(
+            "mailbox watcher",
+            watcher.run,
+            intake.handle,
+            self.stop,
+            handle_batch=intake.handle_batch,
+            read_ahead=intake.read_ahead,
         )
         scheduler = BackgroundScheduler(timezone="UTC")
         scheduler.add_job(
@@ -78,22 +108,24 @@ class Daemon:
             coalesce=True,
             next_run_time=utcnow(),
         )
-        server = self._web_server() if web else None
-        web_thread = threading.Thread(target=server.run, name="web", daemon=True) if server else None
+        server = self.web_server = self._web_server() if listener else None
+        web_thread = self._part("web app", server.run, sockets=[listener]) if server else None
 
         watch_thread.start()
         scheduler.start()
         if web_thread:
             web_thread.start()
-        log.info(
-            "Mediation Desk running: source %s, transport %s, web %s",
-            self.settings.source_kind,
-            self.settings.email_transport_kind,
-            f"http://{self.settings.http_host}:{self.settings.http_port}" if web else "off",
-        )
         try:
+            if server is None or self._web_started(server):
+                log.info(
+                    "Mediation Desk running: source %s, transport %s, web %s",
+                    self.settings.source_kind,
+                    self.settings.email_transport_kind,
+                    f"http://{self.settings.http_host}:{self.settings.http_port}" if server else "off",
+                )
             while not self.stop.wait(1.0):
                 self._refresh_mailbox_health(watcher)
+                self._same_database()
         finally:
             log.info("stopping: draining intake and the outbox")
             watcher_stop = getattr(watcher, "interrupt", None)
@@ -110,6 +142,8 @@ class Daemon:
             log.info("stopped")
 
     def _dispatch(self, dispatcher: Dispatcher) -> None:
+        if not self._same_database():  # a deleted database's outbox would be sent again after a restart
+            return
         try:
             # A full batch means more may be due: keep going until a round comes back short.
             while True:
@@ -131,8 +165,71 @@ class Daemon:
         mailbox = self.health.mailbox
         mailbox.state = watcher.state
         mailbox.detail = watcher.last_error or ""
-        mailbox.since = watcher.last_ok_at
+        mailbox.since = watcher.since  # the last time it went up or down, not the last round
         mailbox.extra = {"source": self.settings.source_kind}
+
+    # -- no part silently dead ---------------------------------------------------------------------
+
+    def _part(self, name: str, target: Callable[..., object], *args: object, **kwargs: object) -> threading.Thread:
+        """A thread for one part of the daemon: should it end while the daemon is not stopping, the
+        daemon fails (see the module doc)."""
+
+        def guarded() -> None:
+            try:
+                target(*args, **kwargs)
+            except db.DatabaseReplaced as exc:
+                self._fail(_replaced(exc))
+                return
+            except BaseException as exc:  # SystemExit too: uvicorn exits that way when it cannot start
+                # The exception text may quote a message: the traceback goes to DEBUG only.
+                log.debug("%s traceback", name, exc_info=True)
+                self._fail(f"the {name} stopped unexpectedly ({type(exc).__name__})")
+                return
+            if not self.stop.is_set():
+                self._fail(f"the {name} stopped unexpectedly")
+
+        return threading.Thread(target=guarded, name=name.replace(" ", "-"), daemon=True)
+
+    def _fail(self, reason: str) -> None:
+        if self.failure is None:
+            self.failure = reason
+            log.error("%s; stopping", reason)
+        self.stop.set()
+
+    def _same_database(self) -> bool:
+        """False (and the daemon stopping) when the SQLite file is not the one we opened."""
+        try:
+            db.check_same_file(self.engine)
+        except db.DatabaseReplaced as exc:
+            self._fail(_replaced(exc))
+            return False
+        return True
+
+    def _web_started(self, server: uvicorn.Server) -> bool:
+        """Wait for uvicorn to serve the bound socket; False when the daemon is stopping instead."""
+        deadline = time.monotonic() + WEB_START_SECONDS
+        while not server.started:
+            if self.stop.wait(0.02):
+                return False
+            if time.monotonic() > deadline:
+                self._fail(f"the web app did not start within {WEB_START_SECONDS:g} s")
+                return False
+        return True
+
+    def _bind_web(self) -> socket.socket:
+        host, port = self.settings.http_host, self.settings.http_port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn itself decides
+        try:
+            return socket.create_server((host, port), family=family)
+        except OSError as exc:
+            where = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
+            if exc.errno == errno.EADDRINUSE:
+                advice = "another program is listening there; stop it or set MDESK_HTTP_PORT to a free port"
+            else:
+                advice = f"{exc.strerror or exc}; check MDESK_HTTP_HOST and MDESK_HTTP_PORT"
+            raise DaemonError(
+                f"cannot serve the web app on {where} (MDESK_HTTP_HOST={host}, MDESK_HTTP_PORT={port}): {advice}"
+            ) from exc
 
     def _web_server(self) -> uvicorn.Server:
         config = uvicorn.Config(
@@ -149,6 +246,10 @@ class Daemon:
             return
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self.stop.set())
+
+
+def _replaced(exc: db.DatabaseReplaced) -> str:
+    return f"{exc}; mail not yet stored stays unmarked on the server for the next start"
 
 
 def dispatcher_from_settings(engine: Engine, settings: Settings) -> Dispatcher:

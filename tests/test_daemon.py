@@ -1,18 +1,24 @@
 """The daemon as an operator runs it: `python main.py run` against a real Dovecot and a real SMTP server.
 
 Covers the whole path (IMAP IDLE -> case -> outbox -> SMTP), a clean SIGTERM, an IMAP restart while
-idling, SIGKILL at random moments during a 500-message intake, and a loop with an autoresponder.
+idling, SIGKILL at random moments during a 500-message intake, and a loop with an autoresponder; and
+that it never runs on with a part dead: a web port in use, /healthz after the mailbox recovers, the
+database file deleted while it runs.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -22,11 +28,13 @@ from sqlmodel import Session, func, select
 
 from inbox.intake import Intake
 from inbox.sources.imap import ImapSource
+from inbox.sources.maildir import MaildirSource
 from inbox.watch import MailboxWatcher
+from models import db
 from models.cases import Case
 from models.mail import InboundMessage
 from models.outbox import OutboxMessage
-from scheduler.daemon import dispatcher_from_settings
+from scheduler.daemon import Daemon, DaemonError, dispatcher_from_settings
 from tests import mailfactory
 from tests.conftest import REPO
 from tests.webserver import free_port
@@ -49,6 +57,13 @@ def daemon_env(imap_account, smtp_server, tmp_path: Path) -> dict[str, str]:
         # A killed daemon's claimed rows are taken over after this long (production: minutes).
         MDESK_OUTBOX_LEASE_SECONDS="3",
     )
+    return env
+
+
+def maildir_env(tmp_path: Path) -> dict[str, str]:
+    """The embedded defaults (SQLite and a Maildir under tmp_path, console transport)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MDESK_")}
+    env.update(MDESK_VAR_DIR=str(tmp_path / "var"), MDESK_HTTP_PORT=str(free_port()))
     return env
 
 
@@ -258,3 +273,127 @@ def test_an_autoresponder_that_answers_everything_gets_at_most_one_message_a_day
             )
         answered = len(ours)
     assert [m.rcpt_tos for m in smtp_server.messages] == [["busy@example.com"]]
+
+
+# ---- never running on with a part dead ------------------------------------------------------------
+
+
+def test_a_web_port_in_use_is_one_line_and_exit_1_never_running(tmp_path):
+    env = maildir_env(tmp_path)
+    with socket.socket() as holder:  # what else holds the port: another program's listening socket
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env["MDESK_HTTP_PORT"] = str(port)
+        result = subprocess.run(
+            [sys.executable, "main.py", "run"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+        )
+    assert result.returncode == 1
+    [line] = (result.stdout + result.stderr).splitlines()
+    assert f"127.0.0.1:{port}" in line and "MDESK_HTTP_PORT" in line
+    assert "running" not in line and "Traceback" not in line
+
+
+def test_healthz_after_the_mailbox_recovers_clears_the_error_and_dates_the_change(daemon, env, database, imap_account):
+    def mailbox() -> dict:
+        return daemon.health()["mailbox"]
+
+    daemon.start()
+    up = wait_for(lambda: (m := mailbox())["state"] == "idle" and m, what="mailbox idle")
+    assert up["detail"] == ""
+
+    imap_account.server.stop()
+    down = wait_for(lambda: (m := mailbox())["state"] == "disconnected" and m, what="mailbox disconnected")
+    assert down["detail"]  # why it is down
+
+    imap_account.server.start()
+    imap_account.reconnect()
+    back = wait_for(lambda: (m := mailbox())["state"] == "idle" and m, timeout=90, what="mailbox idle again")
+    assert back["detail"] == ""  # the outage's error is gone with the outage
+    assert datetime.fromisoformat(up["since"]) < datetime.fromisoformat(down["since"])
+    assert datetime.fromisoformat(down["since"]) < datetime.fromisoformat(back["since"])
+
+    # Handling a message is no change of state: `since` stays when the mailbox came back.
+    imap_account.append(mailfactory.referral(sender="After Outage <after@example.com>"))
+    wait_for(lambda: processed(database) == 1, what="the referral after the outage")
+    after = wait_for(lambda: (m := mailbox())["state"] == "idle" and m, what="idle after the referral")
+    assert after["since"] == back["since"] and after["detail"] == ""
+
+
+def test_deleting_the_database_while_running_stops_the_daemon_and_leaves_new_mail_unmarked(tmp_path):
+    env = maildir_env(tmp_path)
+    var = tmp_path / "var"
+    drop = MaildirSource(var / "maildir")
+    for i in range(3):
+        drop.drop(mailfactory.referral(sender=f"Before {i} <before{i}@example.com>"))
+    database_file = var / "mdesk.sqlite3"
+    engine = create_engine(f"sqlite:///{database_file}")
+    daemon = DaemonProcess(env, tmp_path / "daemon.log").start()
+    try:
+        wait_for(lambda: processed(engine) == 3, what="the first referrals")
+        engine.dispose()  # nothing of the test's may hold the old file
+        wait_for(lambda: not any((var / "maildir" / "new").iterdir()), what="the first referrals marked")
+
+        database_file.unlink()  # an operator's mistake: rm var/mdesk.sqlite3
+        for i in range(3):
+            drop.drop(mailfactory.referral(sender=f"After {i} <after{i}@example.com>"))
+        assert daemon.proc.wait(timeout=60) == 1
+    finally:
+        daemon.stop()
+    log = (tmp_path / "daemon.log").read_text()
+    assert f"ERROR mdesk.daemon: the database file {database_file} was deleted while in use" in log
+    # The referrals after the deletion are not marked: still in new/, for the next start.
+    assert len(list((var / "maildir" / "new").iterdir())) == 3
+
+    for leftover in var.glob("mdesk.sqlite3*"):  # start again with a fresh database
+        leftover.unlink()
+    daemon = DaemonProcess(env, tmp_path / "daemon2.log").start()
+    try:
+        engine = create_engine(f"sqlite:///{database_file}")
+        wait_for(lambda: processed(engine) == 3, what="the referrals after the deletion, taken on restart")
+        with Session(engine) as session:
+            referrers = set(session.exec(select(Case.referrer_email)).all())
+        assert referrers == {f"after{i}@example.com" for i in range(3)}
+        assert daemon.signal(signal.SIGTERM) == 0
+        engine.dispose()
+    finally:
+        daemon.stop()
+
+
+def test_intake_on_a_deleted_database_marks_nothing_and_stops_the_watcher(tmp_path, settings, maildir):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'doomed.sqlite3'}")
+    db.upgrade(engine)
+    intake = Intake(engine, settings)
+    source = MaildirSource(maildir)
+    source.drop(mailfactory.referral(sender="First <first@example.com>"))
+    assert MailboxWatcher(source).drain_once(intake.handle, handle_batch=intake.handle_batch) == 1
+
+    (tmp_path / "doomed.sqlite3").unlink()
+    source.drop(mailfactory.referral(sender="Second <second@example.com>"))
+    with pytest.raises(db.DatabaseReplaced, match=r"doomed\.sqlite3 was deleted"):
+        MailboxWatcher(source).drain_once(intake.handle, handle_batch=intake.handle_batch)
+    assert len(list((maildir / "new").iterdir())) == 1  # the second referral, unmarked
+    engine.dispose()
+
+
+def test_a_part_that_stops_by_itself_stops_the_daemon_with_an_error(settings, caplog):
+    daemon = Daemon(settings.model_copy(update={"http_port": free_port()}))
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            daemon.run()
+        except DaemonError as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()  # not the main thread: the daemon installs no signal handlers
+    try:
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{daemon.settings.http_port}/healthz", timeout=3), what="web")
+        daemon.web_server.should_exit = True  # uvicorn returns, as it does after a fatal error of its own
+        thread.join(timeout=60)
+    finally:
+        daemon.stop.set()
+        thread.join(timeout=60)
+    assert [str(exc) for exc in failed] == ["the web app stopped unexpectedly"]
+    assert ("mdesk.daemon", logging.ERROR, "the web app stopped unexpectedly; stopping") in caplog.record_tuples

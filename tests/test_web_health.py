@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+
 import httpx
 
-from models import metrics
+from models import db, metrics
 from tests.webserver import serve
 from web.app import create_app
 from web.health import Health
@@ -48,3 +52,59 @@ def test_metrics_are_prometheus_text_with_the_intake_counters(engine):
         "mdesk_intake_lag_seconds",
     ):
         assert name in response.text
+
+
+HOLD_EXCLUSIVE = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.read()  # until the test closes our stdin
+"""
+
+
+def test_healthz_answers_in_time_and_says_locked_while_another_process_holds_the_database(tmp_path):
+    path = tmp_path / "mdesk.sqlite3"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_EXCLUSIVE, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert holder.stdout.readline() == b"locked\n"
+        with serve(create_app(engine, Health())) as base:
+            response = httpx.get(f"{base}/healthz", timeout=3)  # intake itself would wait 30 s for the lock
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+        engine.dispose()
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded" and body["database"]["state"] == "locked"
+
+
+def test_healthz_says_the_database_file_was_deleted(tmp_path):
+    path = tmp_path / "mdesk.sqlite3"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine)
+    path.unlink()
+    with serve(create_app(engine, Health())) as base:
+        response = httpx.get(f"{base}/healthz", timeout=3)
+    engine.dispose()
+    assert response.status_code == 503
+    database = response.json()["database"]
+    assert database["state"] == "replaced" and str(path) in database["detail"]
+
+
+def test_healthz_answers_in_time_when_the_database_server_hangs():
+    # A PostgreSQL host that accepts the connection and then says nothing (a hung server, a stuck
+    # proxy): libpq would wait for its greeting; /healthz does not.
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen()
+        engine = db.make_engine(f"postgresql+psycopg://mdesk@127.0.0.1:{hung.getsockname()[1]}/mdesk")
+        with serve(create_app(engine, Health())) as base:
+            response = httpx.get(f"{base}/healthz", timeout=3)
+        engine.dispose()
+    assert response.status_code == 503
+    assert response.json()["database"]["state"] == "not answering"

@@ -7,23 +7,24 @@ from datetime import UTC
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models.metrics import OUTBOX_LAG, REGISTRY
 from models.outbox import PENDING, OutboxMessage
 from models.types import utcnow
-from web.health import Health
+from web.health import DatabaseProbe, Health
 
 
 def create_app(engine: Engine, health: Health | None = None) -> FastAPI:
     app = FastAPI(title="Mediation Desk", docs_url=None, redoc_url=None, openapi_url=None)
     health = health or Health()
+    probe = DatabaseProbe(engine)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:
-        database = _database_state(engine)
+        database = probe.state()  # within a second, whatever the database does
         ok = database["state"] == "ok" and health.mailbox.state not in ("disconnected",)
         body = {
             "status": "ok" if ok else "degraded",
@@ -41,21 +42,10 @@ def create_app(engine: Engine, health: Health | None = None) -> FastAPI:
     return app
 
 
-def _database_state(engine: Engine) -> dict:
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return {"state": "ok", "dialect": engine.dialect.name}
-    except Exception as exc:
-        return {"state": "unavailable", "detail": type(exc).__name__}
-
-
 def _update_outbox_lag(engine: Engine) -> None:
     try:
         with Session(engine) as session:
-            oldest = session.exec(
-                select(func.min(OutboxMessage.due_at)).where(OutboxMessage.status == PENDING)
-            ).one()
+            oldest = session.exec(select(func.min(OutboxMessage.due_at)).where(OutboxMessage.status == PENDING)).one()
     except Exception:
         return
     if oldest is not None and oldest.tzinfo is None:  # an aggregate skips the column type on SQLite
