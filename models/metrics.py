@@ -17,3 +17,8 @@ INTAKE_LAG = Gauge(
     "mdesk_intake_lag_seconds", "From a message's Date header to its case step committed", registry=REGISTRY
 )
 OUTBOX_LAG = Gauge("mdesk_outbox_lag_seconds", "How long the oldest due outbox message has waited", registry=REGISTRY)
+MAILBOX_SKIPPED = Counter(
+    "mdesk_mailbox_skipped_files",
+    "Entries in the drop folder left where they are: unreadable, or not a regular file (each counted once)",
+    registry=REGISTRY,
+)

@@ -35,6 +35,7 @@ from web.health import Health
 log = logging.getLogger("mdesk.daemon")
 
 DISPATCH_SECONDS = 2.0
+SKIPPED_SHOWN = 20  # file names /healthz lists of the drop folder's skipped entries
 
 
 def source_from_settings(settings: Settings) -> MailSource:
@@ -132,7 +133,7 @@ class Daemon:
         mailbox.state = watcher.state
         mailbox.detail = watcher.last_error or ""
         mailbox.since = watcher.last_ok_at
-        mailbox.extra = {"source": self.settings.source_kind}
+        mailbox.extra = {"source": self.settings.source_kind, **skipped_files(watcher.source)}
 
     def _web_server(self) -> uvicorn.Server:
         config = uvicorn.Config(
@@ -149,6 +150,13 @@ class Daemon:
             return
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self.stop.set())
+
+
+def skipped_files(source: MailSource) -> dict[str, object]:
+    """What /healthz says of entries the source leaves untaken (MaildirSource.skipped_files): how
+    many, and their names (file names only; at most SKIPPED_SHOWN), for someone to look at."""
+    names = tuple(getattr(source, "skipped_files", ()))
+    return {"skipped_files": len(names), "skipped_file_names": list(names[:SKIPPED_SHOWN])}
 
 
 def dispatcher_from_settings(engine: Engine, settings: Settings) -> Dispatcher:
