@@ -58,8 +58,8 @@ class _Listing:
 
     pending: list[_Entry]
     odd: dict[str, str]  # "new/NAME" -> why it is not taken (not a regular file)
-    names: set[str]  # "sub/NAME" of every entry seen
-    marked: dict[str, Path]  # base name -> its processed file in cur/
+    names: set[str]  # "sub/NAME" of every entry not marked processed (only those can be skipped)
+    marked: dict[str, str]  # base name -> the path of its processed file in cur/
 
 
 class MaildirSource:
@@ -120,9 +120,15 @@ class MaildirSource:
 
     def _list(self) -> _Listing:
         listing = _Listing([], {}, set(), {})
+        marked = listing.marked
         for sub in ("new", "cur"):
             with os.scandir(self.path / sub) as it:
                 for item in it:
+                    if sub == "cur":  # cur/ grows forever: a processed file costs a partition, no stat
+                        base, info, flags = item.name.partition(INFO)
+                        if info and PROCESSED in flags:
+                            marked[base] = item.path
+                            continue
                     self._look_at(listing, sub, item)
         return listing
 
@@ -131,9 +137,6 @@ class MaildirSource:
             return
         name = f"{sub}/{item.name}"
         listing.names.add(name)
-        if sub == "cur" and PROCESSED in _flags(item.name):  # cur/ grows forever: skip the stat
-            listing.marked[_base(item.name)] = Path(item.path)
-            return
         try:
             st = item.stat(follow_symlinks=False)  # the entry itself: a link is a link, not its target
         except FileNotFoundError:
@@ -197,7 +200,7 @@ class MaildirSource:
                 out.append(entry)
                 continue
             done = listing.marked.get(entry.base)
-            if done is not None and _same_file(entry.path, done):
+            if done is not None and _same_file(entry.path, Path(done)):
                 # A mark interrupted between its link and its unlink: finish it.
                 entry.path.unlink(missing_ok=True)
                 continue
@@ -240,7 +243,8 @@ class MaildirSource:
         for entry in listing.pending:
             if entry.base == uid:
                 return entry.path
-        return listing.marked.get(uid)
+        marked = listing.marked.get(uid)
+        return Path(marked) if marked is not None else None
 
     # -- waiting ----------------------------------------------------------------------------------
 
