@@ -486,3 +486,27 @@ def test_a_too_large_message_is_not_parsed_on_retry_either(engine, small_limit, 
     )
     # With the limit raised, a coordinator's retry reads it like any other message.
     assert retry_quarantined(engine, settings, entry.id).startswith("processed: new_case")
+
+
+def test_with_reading_workers_a_too_large_message_is_read_in_process_and_its_neighbours_by_the_workers(
+    engine, settings
+):
+    intake = Intake(engine, settings.model_copy(update={"max_message_mb": 0.5, "intake_workers": 1}))
+    try:
+        batch = [
+            SourceMessage(MessageKey("imap://test@localhost/INBOX", 1, str(next(_uids))), raw, size=len(raw))
+            for raw in (
+                mailfactory.referral(sender="before@example.com"),
+                mailfactory.with_attachment(450 * KB),
+                mailfactory.referral(sender="after@example.com"),
+            )
+        ]
+        intake.read_ahead(batch)  # the workers never get the large one
+        assert intake.handle_batch(batch) == 3
+    finally:
+        intake.close()
+    assert sorted(c.referrer_email for c in cases(engine)) == ["after@example.com", "before@example.com"]
+    with Session(engine) as session:
+        [entry] = session.exec(select(QuarantineEntry)).all()
+        assert session.get(InboundMessage, entry.inbound_message_id).sender_email == "joanne.pryce@example.com"
+    assert sorted(o.template for o in outbox(engine)) == ["acknowledgement", "acknowledgement", "too_large"]
