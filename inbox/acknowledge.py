@@ -8,6 +8,7 @@ Message-ID recorded now, and In-Reply-To/References of the mail it answers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -36,34 +37,11 @@ def acknowledge(
     `received_at`: when the mailbox got the mail (not its Date header, which the sender sets)."""
     to = case.referrer_email or ""
     domain = settings.mail_from.rpartition("@")[2].lower()
-    if not to or to.rpartition("@")[2] == domain or unanswerable(to):
-        return "no acknowledgement: no address of the sender's to answer"
-    max_age = timedelta(hours=settings.ack_max_age_hours)
-    if received_at is not None and settings.ack_max_age_hours > 0 and utcnow() - received_at > max_age:
-        # Mail from before intake ran (a mailbox with history) or a long outage: "we have your
-        # referral" weeks later would alarm a family more than help; a coordinator decides.
-        days = (utcnow() - received_at).days
-        add_timeline(
-            session,
-            case.id,
-            "note",
-            f"No acknowledgement sent: the email reached the mailbox {days} day(s) ago, "
-            f"longer ago than {settings.ack_max_age_hours} hours. Contact the family if needed.",
-        )
-        return f"no acknowledgement: received {days} day(s) ago"
-    if is_suppressed(session, "email", to):
-        return "no acknowledgement: the address is marked undeliverable"
-    hours = settings.auto_reply_window_hours
-    window = timedelta(hours=hours)
-    if automatic_sent_recently(session, to, window=window):
-        add_timeline(
-            session,
-            case.id,
-            "note",
-            "No acknowledgement sent: this address already had an automatic "
-            f"message from us in the last {hours} hours.",
-        )
-        return f"no acknowledgement: one already went to this address within {hours} h"
+    refused = automatic_reply_refused(session, settings, to, received_at)
+    if refused is not None:
+        if refused.note:
+            add_timeline(session, case.id, "note", f"No acknowledgement sent: {refused.note}")
+        return f"no acknowledgement: {refused.reason}"
     template = "not_served" if referral.served is False else "acknowledgement"
     references = [*msg.references, msg.message_id] if msg.message_id else list(msg.references)
     outbox_id = enqueue_id(
@@ -88,6 +66,44 @@ def acknowledge(
         inbound_message_id=inbound_id,
     )
     return f"acknowledgement queued ({template})"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why no automatic message may go to an address: the reason recorded on the mail it answers,
+    and, where that mail has a case, a note for its timeline (None: the reason says enough)."""
+
+    reason: str
+    note: str | None = None
+
+
+def automatic_reply_refused(
+    session: Session, settings: Settings, to: str, received_at: datetime | None = None
+) -> Refusal | None:
+    """The rules every automatic answer to incoming mail obeys (the acknowledgement, the reply to a
+    message too large to take), or None when this one may go to `to`."""
+    domain = settings.mail_from.rpartition("@")[2].lower()
+    if not to or to.rpartition("@")[2] == domain or unanswerable(to):
+        return Refusal("no address of the sender's to answer")
+    max_age = timedelta(hours=settings.ack_max_age_hours)
+    if received_at is not None and settings.ack_max_age_hours > 0 and utcnow() - received_at > max_age:
+        # Mail from before intake ran (a mailbox with history) or a long outage: "we have your
+        # referral" weeks later would alarm a family more than help; a coordinator decides.
+        days = (utcnow() - received_at).days
+        return Refusal(
+            f"received {days} day(s) ago",
+            f"the email reached the mailbox {days} day(s) ago, "
+            f"longer ago than {settings.ack_max_age_hours} hours. Contact the family if needed.",
+        )
+    if is_suppressed(session, "email", to):
+        return Refusal("the address is marked undeliverable")
+    hours = settings.auto_reply_window_hours
+    if automatic_sent_recently(session, to, window=timedelta(hours=hours)):
+        return Refusal(
+            f"one already went to this address within {hours} h",
+            f"this address already had an automatic message from us in the last {hours} hours.",
+        )
+    return None
 
 
 def _context(settings: Settings, case: NewCase, msg: ParsedMessage, referral: Referral) -> dict:

@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
+from inbox import too_large
 from inbox.acknowledge import acknowledge
 from inbox.classify import Verdict, bounced_recipients, classify, original_message_id, unanswerable
 from inbox.extract import extract_referral
@@ -565,7 +566,7 @@ class Intake:
         """The watcher's whole fetch, before it hands it over CHUNK at a time: with reading workers,
         they read the later chunks while this process writes the earlier ones."""
         if self._readers is not None:
-            self._readers.read_ahead(messages)
+            self._readers.read_ahead([m for m in messages if not self._too_large(m)])
 
     def close(self) -> None:
         """Stop the reading workers, if any."""
@@ -594,15 +595,24 @@ class Intake:
         return committed
 
     def _read(self, messages: list[SourceMessage]) -> Iterator[tuple[ParsedMessage, Reading | None]]:
-        """Each message parsed, in order: all before the transaction, or by the workers meanwhile."""
+        """Each message parsed, in order: all before the transaction, or by the workers meanwhile.
+        A message over the size limit has its headers parsed only, here, never in a worker."""
         if self._readers is None:
-            parsed = [parse_message(message.raw) for message in messages]
+            parsed = [self._parse(message) for message in messages]
             return ((msg, None) for msg in parsed)
-        readings = self._readers.read_all(messages)
+        readings = iter(self._readers.read_all([m for m in messages if not self._too_large(m)]))
         return (
-            (ahead.parsed, ahead) if ahead else (parse_message(message.raw), None)
-            for message, ahead in zip(messages, readings, strict=True)
+            (self._parse(message), None)
+            if self._too_large(message)
+            else ((ahead.parsed, ahead) if (ahead := next(readings)) else (parse_message(message.raw), None))
+            for message in messages
         )
+
+    def _too_large(self, message: SourceMessage) -> bool:
+        return too_large.is_too_large(message.raw, message.size, self.settings)
+
+    def _parse(self, message: SourceMessage) -> ParsedMessage:
+        return too_large.read_headers(message.raw) if self._too_large(message) else parse_message(message.raw)
 
     def _commit_batch(self, messages: list[SourceMessage]) -> int:
         read = list(self._read(messages))
@@ -649,6 +659,8 @@ class Intake:
         self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | None
     ) -> _Committed:
         """Store the message and run the steps, or recognise a repeat (a crash before the mark)."""
+        if self._too_large(message):
+            return self._quarantine_too_large(session, message, parsed)
         inbound, fresh = self._store(session, message.key, parsed)
         if not fresh:
             return _Committed("known")  # only marked again
@@ -661,6 +673,21 @@ class Intake:
             _mark_quarantined(session, inbound.id, parsed, str(exc), "")
             return _Committed("quarantined")
         return _Committed(inbound.outcome or "unknown", parsed, tuple(inbound.rules), tuple(inbound.faults))
+
+    def _quarantine_too_large(self, session: Session, message: SourceMessage, parsed: ParsedMessage) -> _Committed:
+        """Stored raw (read_headers parsed its headers only) and quarantined with the reason; a
+        person is told, in this transaction (inbox/too_large.py). The row is written once, already
+        quarantined: SQLite rewrites a whole row on UPDATE, which would copy the message twice more."""
+        size = max(message.size or 0, len(message.raw))
+        reason = too_large.reason(size, self.settings)
+        quarantined = {"status": "quarantined", "reasons": [*parsed.problems, reason]}
+        inbound, fresh = self._store(session, message.key, parsed, **quarantined)
+        if not fresh:
+            return _Committed("known")
+        log.info("message quarantined: %s", reason)
+        reply = too_large.answer(session, self.settings, parsed, inbound.id, size, message.received_at)
+        insert_rows(session, QuarantineEntry, [{"inbound_message_id": inbound.id, "reason": reason, "detail": reply}])
+        return _Committed("quarantined")
 
     def _fast(
         self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | None = None
@@ -725,7 +752,10 @@ class Intake:
         )
         return _Known(itself, None, reuse, ours)
 
-    def _store(self, session: Session, key: MessageKey, parsed: ParsedMessage) -> tuple[Inbound, bool]:
+    def _store(
+        self, session: Session, key: MessageKey, parsed: ParsedMessage, **columns: object
+    ) -> tuple[Inbound, bool]:
+        """The message stored (a row; `columns`: more of its values), or as it was stored already."""
         existing, copy_of, id_reused, content = self._known(session, key, parsed)
         if existing is not None:
             return existing, False
@@ -741,6 +771,7 @@ class Intake:
             "size": len(parsed.raw),
             "sender_email": parsed.sender.email if parsed.sender else None,
             "subject": parsed.subject[:1000],
+            **columns,
         }
         inbound = Inbound(
             insert_row(session, InboundMessage, row), parsed.message_id, copy_of=copy_of, id_reused=id_reused
@@ -878,6 +909,8 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
         assert stored is not None
         raw, message_id, received_at = stored.raw, stored.message_id, stored.received_at
         key = MessageKey(stored.mailbox, stored.uidvalidity, stored.uid)
+        if too_large.is_too_large(raw, None, settings):
+            return f"still quarantined: {too_large.reason(len(raw), settings)}"  # never parsed
     parsed = parse_message(raw)
     intake = Intake(engine, settings)
     try:

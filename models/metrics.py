@@ -25,3 +25,8 @@ CLASSIFIER_RULE_HITS = Counter(
 PIPELINE_ERRORS = Counter(
     "mdesk_pipeline_errors_total", "Faults in a reading step (a bug), by step", ["step"], registry=REGISTRY
 )
+MAILBOX_SKIPPED = Counter(
+    "mdesk_mailbox_skipped_files",
+    "Entries in the drop folder left where they are: unreadable, or not a regular file (each counted once)",
+    registry=REGISTRY,
+)

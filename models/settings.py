@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         description="Mail that reached the mailbox longer ago than this (a mailbox with history, a long "
         "outage) still opens its case, but gets no acknowledgement; 0: no limit.",
     )
+    max_message_mb: float = Field(
+        40.0,
+        gt=0,
+        description="A message larger than this (in MB, 1 MB = 1,048,576 bytes) is stored raw and quarantined "
+        "unread; its sender, if a person, is told it was too large and given the office's number.",
+    )
     outbox_max_attempts: int = 8
     outbox_batch: int = 50
     outbox_lease_seconds: int = Field(
@@ -85,6 +91,10 @@ class Settings(BaseSettings):
     @property
     def effective_maildir(self) -> Path:
         return (self.maildir or self.var_dir / "maildir").expanduser().resolve()
+
+    @property
+    def max_message_bytes(self) -> int:
+        return int(self.max_message_mb * 1024 * 1024)
 
     @property
     def effective_imap_port(self) -> int:

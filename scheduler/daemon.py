@@ -52,6 +52,9 @@ class DaemonError(Exception):
     """The daemon cannot start, or cannot go on: one line for the operator, and exit status 1."""
 
 
+SKIPPED_SHOWN = 20  # file names /healthz lists of the drop folder's skipped entries
+
+
 def source_from_settings(settings: Settings) -> MailSource:
     if settings.source_kind == "imap":
         return ImapSource.from_settings(settings)
@@ -166,7 +169,7 @@ class Daemon:
         mailbox.state = watcher.state
         mailbox.detail = watcher.last_error or ""
         mailbox.since = watcher.since  # the last time it went up or down, not the last round
-        mailbox.extra = {"source": self.settings.source_kind}
+        mailbox.extra = {"source": self.settings.source_kind, **skipped_files(watcher.source)}
 
     # -- no part silently dead ---------------------------------------------------------------------
 
@@ -250,6 +253,13 @@ class Daemon:
 
 def _replaced(exc: db.DatabaseReplaced) -> str:
     return f"{exc}; mail not yet stored stays unmarked on the server for the next start"
+
+
+def skipped_files(source: MailSource) -> dict[str, object]:
+    """What /healthz says of entries the source leaves untaken (MaildirSource.skipped_files): how
+    many, and their names (file names only; at most SKIPPED_SHOWN), for someone to look at."""
+    names = tuple(getattr(source, "skipped_files", ()))
+    return {"skipped_files": len(names), "skipped_file_names": list(names[:SKIPPED_SHOWN])}
 
 
 def dispatcher_from_settings(engine: Engine, settings: Settings) -> Dispatcher:

@@ -93,3 +93,26 @@ def bounce_of(original_id: str, recipient: str, *, status: str = "5.1.1", action
         f"Subject: Your referral\r\nMessage-ID: <{original_id}>\r\n\r\n"
         f"--{boundary}--\r\n"
     ).encode()
+
+
+def with_attachment(
+    size: int,
+    *,
+    sender: str = "Joanne Pryce <joanne.pryce@example.com>",
+    message_id: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """A referral with a PDF of `size` bytes attached (base64: the message is about 4/3 of that)."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "referrals@mediation-desk.example.org"
+    msg["Subject"] = "Mediation request - EHC plan attached"
+    msg["Date"] = format_datetime(utcnow())
+    msg["Message-ID"] = message_id or f"<big-{next(_counter)}@example.com>"
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content("Hello,\n\nPlease find my son's EHC plan from Camden attached.\n\nJoanne Pryce\n07700 900 418\n")
+    pattern = bytes(range(256))
+    payload = (pattern * (size // len(pattern) + 1))[:size]
+    msg.add_attachment(payload, maintype="application", subtype="pdf", filename="ehc-plan.pdf")
+    return msg.as_bytes()

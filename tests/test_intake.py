@@ -11,11 +11,12 @@ import pytest
 from sqlmodel import Session, select
 
 from inbox import intake as intake_module
+from inbox.compose import render_email
 from inbox.intake import Intake, retry_quarantined
 from inbox.sources.base import MessageKey, SourceMessage
 from models.cases import Case, InboxItem, TimelineEvent
 from models.contacts import ContactPoint
-from models.mail import InboundMessage, QuarantineEntry
+from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
 from models.outbox import OutboxMessage
 from models.outbox_ops import is_suppressed
 from models.types import utcnow
@@ -388,3 +389,125 @@ def test_a_repeat_within_one_batch_is_taken_once(engine, intake):
     raw = mailfactory.referral()
     assert intake.handle_batch(batch_of(raw, raw)) == 2  # the second is known by what it is: only marked
     assert len(cases(engine)) == 1 and len(outbox(engine)) == 1
+
+
+# ---- a message over the size limit (MDESK_MAX_MESSAGE_MB) ----------------------------------------
+
+KB = 1024
+
+
+@pytest.fixture
+def small_limit(engine, settings) -> Intake:
+    """Intake with a 0.5 MB limit, so the messages over it stay small enough to be quick."""
+    return Intake(engine, settings.model_copy(update={"max_message_mb": 0.5}))
+
+
+def deliver_sized(intake: Intake, raw: bytes) -> bool:
+    """As a source hands a message over: with the size it knew before fetching."""
+    key = MessageKey("imap://test@localhost/INBOX", 1, str(next(_uids)))
+    return intake.handle(SourceMessage(key, raw, size=len(raw)))
+
+
+def test_a_message_over_the_size_limit_is_kept_raw_unread_and_its_sender_is_told(engine, small_limit, settings):
+    raw = mailfactory.with_attachment(450 * KB, headers={"Reply-To": "someone.else@example.net"})
+    assert len(raw) > 512 * KB
+    assert deliver_sized(small_limit, raw)
+    assert cases(engine) == []  # not read: nothing extracted, no case
+    with Session(engine) as session:
+        stored = session.exec(select(InboundMessage)).one()
+        entry = session.exec(select(QuarantineEntry)).one()
+        assert stored.raw == raw and stored.status == "quarantined"  # byte for byte
+        assert entry.inbound_message_id == stored.id
+        assert entry.reason == "too large (0.6 MB; the limit is 0.5 MB)"
+        assert session.exec(select(StoredAttachment)).all() == []  # no decoded copy
+    [reply] = outbox(engine)
+    # To the From address (never a Reply-To), automatic, and about this message.
+    assert (reply.template, reply.to, reply.automatic, reply.case_id) == (
+        "too_large",
+        "joanne.pryce@example.com",
+        True,
+        None,
+    )
+    assert reply.in_reply_to == stored.message_id
+    sent = render_email(reply, settings=settings)
+    text = sent.get_body(("plain",)).get_content()
+    assert sent["Subject"] == "Your email to Mediation Desk was too large to receive"
+    assert sent["Auto-Submitted"] == "auto-replied"
+    assert "0.6 MB" in text and "0.5 MB" in text
+    assert "020 7359 3635" in text and "0333 006 2835" in text  # the offices' numbers
+    assert "Joanne" not in text and "EHC" not in text  # nothing the sender wrote
+
+
+@pytest.mark.parametrize(
+    ("sender", "headers"),
+    [
+        ("Joanne Pryce <joanne.pryce@example.com>", {"Auto-Submitted": "auto-generated"}),
+        ("Camden SEN <sen@camden.example.gov.uk>", {"Precedence": "bulk"}),
+        ("Mail Delivery System <MAILER-DAEMON@mx.example.com>", {}),
+        ("Portal <noreply@portal.example.com>", {}),
+    ],
+    ids=["auto-submitted", "precedence-bulk", "mailer-daemon", "noreply"],
+)
+def test_machine_mail_over_the_size_limit_is_quarantined_without_a_reply(engine, small_limit, sender, headers):
+    raw = mailfactory.with_attachment(450 * KB, sender=sender, headers=headers)
+    assert deliver_sized(small_limit, raw)
+    with Session(engine) as session:
+        entry = session.exec(select(QuarantineEntry)).one()
+        assert entry.reason.startswith("too large") and "no reply" in entry.detail
+    assert outbox(engine) == []
+
+
+def test_a_person_over_the_size_limit_twice_is_told_once_and_both_are_kept(engine, small_limit):
+    assert deliver_sized(small_limit, mailfactory.with_attachment(450 * KB))
+    assert deliver_sized(small_limit, mailfactory.with_attachment(460 * KB))  # tried again at once
+    assert len(outbox(engine)) == 1  # the acknowledgement's throttle: one automatic message a window
+    with Session(engine) as session:
+        assert len(session.exec(select(QuarantineEntry)).all()) == 2
+
+
+def test_a_message_under_the_size_limit_is_read_as_usual(engine, small_limit):
+    raw = mailfactory.with_attachment(300 * KB)
+    assert len(raw) < 512 * KB
+    assert deliver_sized(small_limit, raw)
+    [case] = cases(engine)
+    assert case.local_authority == "Camden"
+    [ack] = outbox(engine)
+    assert ack.template == "acknowledgement"
+    with Session(engine) as session:
+        [attachment] = session.exec(select(StoredAttachment)).all()
+        assert attachment.size == 300 * KB
+
+
+def test_a_too_large_message_is_not_parsed_on_retry_either(engine, small_limit, settings):
+    deliver_sized(small_limit, mailfactory.with_attachment(450 * KB))
+    with Session(engine) as session:
+        entry = session.exec(select(QuarantineEntry)).one()
+    assert retry_quarantined(engine, small_limit.settings, entry.id) == (
+        "still quarantined: too large (0.6 MB; the limit is 0.5 MB)"
+    )
+    # With the limit raised, a coordinator's retry reads it like any other message.
+    assert retry_quarantined(engine, settings, entry.id).startswith("processed: new_case")
+
+
+def test_with_reading_workers_a_too_large_message_is_read_in_process_and_its_neighbours_by_the_workers(
+    engine, settings
+):
+    intake = Intake(engine, settings.model_copy(update={"max_message_mb": 0.5, "intake_workers": 1}))
+    try:
+        batch = [
+            SourceMessage(MessageKey("imap://test@localhost/INBOX", 1, str(next(_uids))), raw, size=len(raw))
+            for raw in (
+                mailfactory.referral(sender="before@example.com"),
+                mailfactory.with_attachment(450 * KB),
+                mailfactory.referral(sender="after@example.com"),
+            )
+        ]
+        intake.read_ahead(batch)  # the workers never get the large one
+        assert intake.handle_batch(batch) == 3
+    finally:
+        intake.close()
+    assert sorted(c.referrer_email for c in cases(engine)) == ["after@example.com", "before@example.com"]
+    with Session(engine) as session:
+        [entry] = session.exec(select(QuarantineEntry)).all()
+        assert session.get(InboundMessage, entry.inbound_message_id).sender_email == "joanne.pryce@example.com"
+    assert sorted(o.template for o in outbox(engine)) == ["acknowledgement", "acknowledgement", "too_large"]

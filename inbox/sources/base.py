@@ -39,6 +39,9 @@ class SourceMessage:
     # When the mailbox got it (IMAP INTERNALDATE, the Maildir file's time), aware; None: unknown.
     # Unlike the Date header, the sender cannot set it.
     received_at: datetime | None = None
+    # The size the source gave before fetching (Maildir: the file's, IMAP: RFC822.SIZE); None:
+    # not known. Intake decides "too large" on it and len(raw), before parsing anything.
+    size: int | None = None
 
     def __repr__(self) -> str:  # raw is personal data: keep it out of logs and tracebacks
         return f"SourceMessage(key={self.key!r}, size={len(self.raw)})"

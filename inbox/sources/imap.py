@@ -171,8 +171,7 @@ class ImapSource:
             if exclude:
                 uids = [uid for uid in uids if self._key(uid) not in exclude]
             uids = uids[:limit]
-            uids = self._within_budget(uids)
-            return self._fetch(uids)
+            return self._fetch(self._within_budget(uids))
         except BaseException:
             self._failed()
             raise
@@ -184,23 +183,25 @@ class ImapSource:
             return ["UNDELETED"]
         return ["UNKEYWORD", self.processed_flag]
 
-    def _within_budget(self, uids: list[int]) -> list[int]:
-        """The oldest UIDs whose sizes add up to at most BATCH_BYTES (at least one)."""
+    def _within_budget(self, uids: list[int]) -> dict[int, int]:
+        """The oldest UIDs whose sizes add up to at most BATCH_BYTES (at least one), with each size
+        (RFC822.SIZE: known before the message is fetched)."""
         if not uids:
-            return []
+            return {}
         sizes = self._require().fetch(uids, ["RFC822.SIZE"])
-        chosen: list[int] = []
+        chosen: dict[int, int] = {}
         total = 0
         for uid in uids:
             size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
             if chosen and total + size > BATCH_BYTES:
                 break
-            chosen.append(uid)
+            chosen[uid] = size
             total += size
         return chosen
 
-    def _fetch(self, uids: list[int]) -> list[SourceMessage]:
+    def _fetch(self, sizes: dict[int, int]) -> list[SourceMessage]:
         client = self._require()
+        uids = list(sizes)
         out: list[SourceMessage] = []
         for start in range(0, len(uids), FETCH_CHUNK):
             chunk = uids[start : start + FETCH_CHUNK]
@@ -209,7 +210,8 @@ class ImapSource:
                 raw = data.get(uid, {}).get(b"BODY[]")
                 if raw is None:  # expunged by someone else between SEARCH and FETCH
                     continue
-                out.append(SourceMessage(self._key(uid), bytes(raw), _aware(data[uid].get(b"INTERNALDATE"))))
+                received = _aware(data[uid].get(b"INTERNALDATE"))
+                out.append(SourceMessage(self._key(uid), bytes(raw), received, size=sizes[uid] or None))
         return out
 
     def _key(self, uid: int) -> MessageKey:
