@@ -34,6 +34,7 @@ from inbox.message import ParsedMessage
 from inbox.parse import parse_message
 from inbox.reading import Readers, Reading
 from inbox.referral import Referral
+from inbox.reflection import MAX_ADDRESS
 from inbox.sources.base import MessageKey, SourceMessage
 from inbox.thread_match import ThreadMatch, match_thread
 from models import metrics
@@ -157,14 +158,6 @@ def dedupe_key(message_id: str | None, sha256: str) -> str:
     return hashlib.sha256(f"{message_id or ''}\0{sha256}".encode()).hexdigest()
 
 
-def own_addresses(settings: Settings) -> tuple[str, ...]:
-    return (settings.mail_from.lower(),)
-
-
-def own_domain(settings: Settings) -> str:
-    return settings.mail_from.rpartition("@")[2].lower() or "localhost"
-
-
 # ---- the steps, in order ------------------------------------------------------------------------
 
 
@@ -228,6 +221,9 @@ def step_require_sender(step: Step) -> None:
     sender = step.parsed.sender
     if sender is None or "@" not in sender.email:
         raise Unprocessable("no sender address: the message cannot be answered or placed on a case")
+    if len(sender.email.encode()) > MAX_ADDRESS:
+        # No mail system can deliver to it (RFC 5321 4.5.3.1), nor does it fit a contact's address.
+        raise Unprocessable("the sender address is longer than SMTP allows: it cannot be answered or kept as a contact")
 
 
 def step_extract(step: Step) -> None:
@@ -237,7 +233,7 @@ def step_extract(step: Step) -> None:
         step.referral = extract_referral(
             step.parsed,
             directory=step.directory,
-            own_addresses=own_addresses(step.settings),
+            own_addresses=step.settings.own_addresses,
             own_phones=own_phone_numbers(),
         )
     found = [
@@ -383,7 +379,7 @@ def _referrer_email(step: Step) -> str:
     service's no-reply), the address typed into the form; else the sender."""
     sender = step.parsed.sender
     assert sender is not None
-    ours = own_domain(step.settings)
+    ours = step.settings.mail_from_domain
     typed = step.referral.referrer_email.lower() if step.referral and step.referral.referrer_email else None
     if sender.email.rpartition("@")[2] == ours and typed:
         return typed
@@ -423,7 +419,7 @@ class Intake:
     def __post_init__(self) -> None:
         # Workers read with the project's directory; an Intake given another one reads in process.
         if self.settings.intake_workers > 0 and self.directory is load_directory():
-            self._readers = Readers(self.settings.intake_workers, own_addresses(self.settings))
+            self._readers = Readers(self.settings.intake_workers, self.settings.own_addresses)
 
     def start_workers(self) -> None:
         """Start the reading workers, if any, now (the daemon does, at start-up) instead of on first use."""
@@ -588,7 +584,7 @@ class Intake:
             "dedupe_key": dedupe_key(parsed.message_id, parsed.sha256),
             "raw": parsed.raw,
             "size": len(parsed.raw),
-            "sender_email": parsed.sender.email if parsed.sender else None,
+            "sender_email": parsed.sender.email[:320] if parsed.sender else None,  # the column's size
             "subject": parsed.subject[:1000],
         }
         inbound = Inbound(insert_row(session, InboundMessage, row), parsed.message_id, copy_of=copy_of)
