@@ -44,7 +44,13 @@ _ID_MAX = 900  # an ID this long cannot travel on one line with its header name 
 
 
 class _IdPolicy(EmailPolicy):
-    """The default policy, except that the threading headers are folded between IDs and never encoded."""
+    """The default policy, except that the threading headers are stored as given (an ID that happens to
+    look like an encoded word is not decoded) and folded between IDs, never encoded."""
+
+    def header_store_parse(self, name: str, value: object) -> tuple[str, object]:
+        if name.lower() in _ID_HEADERS and isinstance(value, str):
+            return name, value
+        return super().header_store_parse(name, value)
 
     def fold(self, name: str, value: object) -> str:
         if name.lower() in _ID_HEADERS:

@@ -83,7 +83,13 @@ def ack_address(case_address: str, msg: ParsedMessage, settings: Settings) -> st
     """Where the acknowledgement goes, given the address the case was opened with (intake's choice:
     the From, a Reply-To, or the address typed into a web form)."""
     sender = msg.sender.email if msg.sender else ""
-    if not sender or case_address == sender or claims_our_domain(sender, settings) or unanswerable(sender):
+    if (
+        not case_address
+        or not sender
+        or case_address == sender
+        or claims_our_domain(sender, settings)
+        or unanswerable(sender)
+    ):
         # The From itself; our website's form (checked by DMARC before this); a form service's
         # no-reply relay, whose person is only in its Reply-To or fields.
         return case_address

@@ -131,6 +131,12 @@ def test_ids_carrying_what_no_header_may_carry_are_cleaned_on_the_wire(smtp_serv
     assert_ids_as_written(raw, "References", ["abcdef@example.com", "xy@example.com"])
 
 
+def test_an_id_that_looks_like_an_encoded_word_is_not_decoded(smtp_server: SmtpTestServer) -> None:
+    odd = "=?utf-8?q?abc?=.123@mail.example.net"
+    raw = sent_through(smtp_server, make_settings(), make_row(in_reply_to=odd, references=[odd]))
+    assert_ids_as_written(raw, "In-Reply-To", [odd])
+
+
 # --- 7.2: MDESK_MAIL_FROM parsed once -------------------------------------------------------------
 
 
