@@ -17,7 +17,7 @@ from sqlmodel import Session
 from inbox.automated import unanswerable
 from inbox.message import ParsedMessage
 from inbox.referral import Referral
-from inbox.reflection import ack_address, claims_our_domain, greeting_name, trusted_dmarc, within_smtp_limits
+from inbox.reflection import claims_our_domain, greeting_name, trusted_dmarc, within_smtp_limits
 from models.case_ops import NewCase, add_timeline
 from models.offices import offices_for
 from models.outbox_ops import automatic_sent_recently, enqueue_id, is_suppressed, make_message_id
@@ -41,7 +41,7 @@ def acknowledge(
     refused = _unverified(session, settings, case, msg)
     if refused:
         return refused
-    to = ack_address(case.referrer_email or "", msg, settings)
+    to = case.referrer_email or ""  # intake's _referrer_email: a Reply-To only where it may be followed
     if not to or claims_our_domain(to, settings) or unanswerable(to):
         return "no acknowledgement: no address of the sender's to answer"
     if not within_smtp_limits(to):

@@ -34,7 +34,7 @@ from inbox.message import ParsedMessage
 from inbox.parse import parse_message
 from inbox.reading import Readers, Reading
 from inbox.referral import Referral
-from inbox.reflection import MAX_ADDRESS
+from inbox.reflection import MAX_ADDRESS, follows_reply_to
 from inbox.sources.base import MessageKey, SourceMessage
 from inbox.thread_match import ThreadMatch, match_thread
 from models import metrics
@@ -375,7 +375,8 @@ def _open_case_from(step: Step, *, related_case_id: int | None) -> NewCase:
 
 def _referrer_email(step: Step) -> str:
     """Who we answer: the referral's own address when the mail came from our own systems (our web
-    form); else a Reply-To naming someone outside; else, from an address nobody reads (a form
+    form); else a Reply-To naming someone outside, in the sender's own domain or from a no-reply
+    sender (inbox/reflection.py says why no other); else, from an address nobody reads (a form
     service's no-reply), the address typed into the form; else the sender."""
     sender = step.parsed.sender
     assert sender is not None
@@ -384,8 +385,9 @@ def _referrer_email(step: Step) -> str:
     if sender.email.rpartition("@")[2] == ours and typed:
         return typed
     for reply_to in step.parsed.reply_to:
-        if "@" in reply_to.email and not reply_to.email.endswith("@" + ours):
-            return reply_to.email
+        email = reply_to.email
+        if "@" in email and not email.endswith("@" + ours) and follows_reply_to(sender.email, email):
+            return email
     if typed and unanswerable(sender.email):
         return typed
     return sender.email

@@ -79,23 +79,12 @@ def within_smtp_limits(address: str) -> bool:
     )
 
 
-def ack_address(case_address: str, msg: ParsedMessage, settings: Settings) -> str:
-    """Where the acknowledgement goes, given the address the case was opened with (intake's choice:
-    the From, a Reply-To, or the address typed into a web form)."""
-    sender = msg.sender.email if msg.sender else ""
-    if (
-        not case_address
-        or not sender
-        or case_address == sender
-        or claims_our_domain(sender, settings)
-        or unanswerable(sender)
-    ):
-        # The From itself; our website's form (checked by DMARC before this); a form service's
-        # no-reply relay, whose person is only in its Reply-To or fields.
-        return case_address
-    if case_address.rpartition("@")[2] == sender.rpartition("@")[2]:
-        return case_address  # a Reply-To in the From's own domain: that domain's own choice
-    return sender  # a Reply-To elsewhere: nothing vouches for it, so answer the From
+def follows_reply_to(sender: str, reply_to: str) -> bool:
+    """Whether a Reply-To is where we answer: in the From's own domain (that domain's choice), or from
+    a form service's no-reply From, whose person is only in the Reply-To. A Reply-To in another domain
+    is not: nothing vouches for it (DMARC checks the From's domain), so following it let anyone aim
+    our mail at a third party; the From is answered instead."""
+    return unanswerable(sender) or reply_to.rpartition("@")[2] == sender.rpartition("@")[2]
 
 
 @dataclass(frozen=True, slots=True)

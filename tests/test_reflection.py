@@ -64,7 +64,7 @@ def test_a_chosen_subject_display_name_and_reply_to_are_never_reflected(engine, 
     [case] = rows(engine, Case)  # the case still opens
     [ack] = rows(engine, OutboxMessage)
     # A Reply-To in another domain than the From is not followed: the From is what DMARC vouches for.
-    assert ack.to == "fees@billing.example.com"
+    assert ack.to == case.referrer_email == "fees@billing.example.com"
     assert ack.context["recipient_name"] == ""
     dispatch(engine, settings, smtp_server)
     [mail] = smtp_server.messages
@@ -89,6 +89,17 @@ def test_a_reply_to_in_the_senders_own_domain_is_answered_without_a_name(engine,
     deliver(Intake(engine, settings), raw)
     [ack] = rows(engine, OutboxMessage)
     assert (ack.to, ack.context["recipient_name"]) == ("jo.pryce@example.com", "")
+
+
+def test_a_form_services_no_reply_relay_is_still_answered_at_its_reply_to_without_a_name(engine, settings):
+    # Commit 880329a: the person is only in the Reply-To of a form service's no-reply From.
+    raw = mailfactory.referral(
+        sender="Contact form <noreply@forms.example.net>", headers={"Reply-To": "Aled Hughes <aled@example.org>"}
+    )
+    deliver(Intake(engine, settings), raw)
+    [case] = rows(engine, Case)
+    [ack] = rows(engine, OutboxMessage)
+    assert (case.referrer_email, ack.to, ack.context["recipient_name"]) == ("aled@example.org", "aled@example.org", "")
 
 
 @pytest.mark.parametrize(
