@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from inbox.intake import Intake
+from inbox.intake import Intake, retry_quarantined
 from inbox.reflection import looks_like_a_person
 from inbox.sources.base import MessageKey, SourceMessage
 from inbox.transports import SmtpTransport
@@ -270,6 +270,23 @@ def test_nul_and_control_characters_in_ids_never_reach_our_headers(engine, setti
     head = mail.raw.split(b"\r\n\r\n", 1)[0]
     assert b"\x00" not in mail.raw and b"\x01" not in head and b"\x7f" not in head
     assert b"\r\nIn-Reply-To: <abcdef@example.com>\r\n" in head
+
+
+def test_a_nul_message_quarantined_before_this_fix_is_taken_on_retry(engine, settings, monkeypatch):
+    # Before, PostgreSQL refused the NUL in the Message-ID: the mail was kept raw (without its
+    # headers) and every retry failed the same way. The same state, made by refusing its stores:
+    raw = _raw_with_ids(b"<abc\x00def@example.com>")
+
+    def refuse(self, session, key, parsed):
+        raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Intake, "_store", refuse)
+        assert deliver(Intake(engine, settings), raw)
+    [entry] = rows(engine, QuarantineEntry)
+    assert retry_quarantined(engine, settings, entry.id).startswith("processed: new_case")
+    [ack] = rows(engine, OutboxMessage)
+    assert ack.in_reply_to == "abcdef@example.com"
 
 
 @pytest.mark.parametrize(("local", "acknowledged"), [("a" * 64, True), ("a" * 65, False)])
