@@ -124,7 +124,7 @@ def parse_email(
     from models.la_directory import load_directory
 
     directory = load_directory()
-    own = (get_settings().mail_from.lower(),)
+    own = get_settings().own_addresses
     for path in files:
         result = understand(path.read_bytes(), directory=directory, own_addresses=own)
         if as_json:

@@ -2,8 +2,10 @@
 
 Rules (RFC 3834 and MISSION.md): only a person's new mail is answered; never our own addresses;
 never an address that bounced; at most one automatic message per address in the window (so an
-autoresponder that answers everything we send cannot start a loop). The message carries a
-Message-ID recorded now, and In-Reply-To/References of the mail it answers.
+autoresponder that answers everything we send cannot start a loop). Nothing the sender chose is
+reflected (inbox/reflection.py): no acknowledgement for mail claiming our own domain unless our mail
+server confirms it, nor where our mail server says DMARC failed, nor to an address over SMTP's limits.
+The message carries a Message-ID recorded now, and In-Reply-To/References of the mail it answers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlmodel import Session
 from inbox.classify import unanswerable
 from inbox.message import ParsedMessage
 from inbox.referral import Referral
+from inbox.reflection import claims_our_domain, greeting_name, trusted_dmarc, within_smtp_limits
 from models.case_ops import NewCase, add_timeline
 from models.offices import offices_for
 from models.outbox_ops import automatic_sent_recently, enqueue_id, is_suppressed, make_message_id
@@ -35,13 +38,15 @@ def acknowledge(
     """Queue the acknowledgement for a new case, or say why not. Returns the reason recorded.
 
     `received_at`: when the mailbox got the mail (not its Date header, which the sender sets)."""
-    to = case.referrer_email or ""
-    domain = settings.mail_from.rpartition("@")[2].lower()
-    refused = automatic_reply_refused(session, settings, to, received_at)
-    if refused is not None:
-        if refused.note:
-            add_timeline(session, case.id, "note", f"No acknowledgement sent: {refused.note}")
-        return f"no acknowledgement: {refused.reason}"
+    refused = _unverified(session, settings, case, msg)
+    if refused:
+        return refused
+    to = case.referrer_email or ""  # intake's _referrer_email: a Reply-To only where it may be followed
+    refusal = automatic_reply_refused(session, settings, to, received_at)
+    if refusal is not None:
+        if refusal.note:
+            add_timeline(session, case.id, "note", f"No acknowledgement sent: {refusal.note}")
+        return f"no acknowledgement: {refusal.reason}"
     template = "not_served" if referral.served is False else "acknowledgement"
     references = [*msg.references, msg.message_id] if msg.message_id else list(msg.references)
     outbox_id = enqueue_id(
@@ -51,9 +56,9 @@ def acknowledge(
         channel="email",
         to=to,
         template=template,
-        context=_context(settings, case, msg, referral),
+        context=_context(settings, case, msg, referral, to=to),
         case_id=case.id,
-        message_id=make_message_id(domain),
+        message_id=make_message_id(settings.mail_from_domain),
         in_reply_to=msg.message_id,
         references=references[-20:],
     )
@@ -82,9 +87,10 @@ def automatic_reply_refused(
 ) -> Refusal | None:
     """The rules every automatic answer to incoming mail obeys (the acknowledgement, the reply to a
     message too large to take), or None when this one may go to `to`."""
-    domain = settings.mail_from.rpartition("@")[2].lower()
-    if not to or to.rpartition("@")[2] == domain or unanswerable(to):
+    if not to or claims_our_domain(to, settings) or unanswerable(to):
         return Refusal("no address of the sender's to answer")
+    if not within_smtp_limits(to):
+        return Refusal("the address is longer than SMTP allows (RFC 5321)")
     max_age = timedelta(hours=settings.ack_max_age_hours)
     if received_at is not None and settings.ack_max_age_hours > 0 and utcnow() - received_at > max_age:
         # Mail from before intake ran (a mailbox with history) or a long outage: "we have your
@@ -106,18 +112,57 @@ def automatic_reply_refused(
     return None
 
 
-def _context(settings: Settings, case: NewCase, msg: ParsedMessage, referral: Referral) -> dict:
+def _unverified(session: Session, settings: Settings, case: NewCase, msg: ParsedMessage) -> str | None:
+    """Why this mail must not be acknowledged, whoever it names, though its case opens: our mail
+    server says it is forged, or it claims our own domain unconfirmed (inbox/reflection.py)."""
+    dmarc = trusted_dmarc(msg, settings.trusted_authserv_id)
+    sender = msg.sender.email if msg.sender else ""
+    if dmarc.result == "fail":
+        add_timeline(
+            session,
+            case.id,
+            "note",
+            "No acknowledgement sent: our mail server found that this email failed DMARC, so its "
+            "sender may not be who it claims to be. Check before contacting anyone about it.",
+        )
+        return "no acknowledgement: DMARC failed (Authentication-Results of our mail server)"
+    if claims_our_domain(sender, settings) and not (
+        dmarc.result == "pass" and claims_our_domain(dmarc.header_from, settings)
+    ):
+        # Our own website's form is the one sender in our domain that writes to us; anyone can put
+        # our domain in From, so only our mail server's DMARC pass tells the form apart.
+        add_timeline(
+            session,
+            case.id,
+            "note",
+            "No acknowledgement sent: the email claims to come from our own domain, and our mail server "
+            "did not confirm it. Contact the family if the referral is genuine.",
+        )
+        return "no acknowledgement: the From claims our own domain, not confirmed by DMARC"
+    return None
+
+
+def _context(settings: Settings, case: NewCase, msg: ParsedMessage, referral: Referral, *, to: str) -> dict:
+    sender = msg.sender.email if msg.sender else ""
+    # A greeting name only for the From's own mailbox: the name came with the mail, and anyone else
+    # (a Reply-To, an address typed into a form) did not choose it.
+    names = [referral.referrer_name or "", msg.sender.name if msg.sender else ""] if to == sender else []
     return {
         "reference": case.reference,
-        "recipient_name": referral.referrer_name or (msg.sender.name if msg.sender else ""),
+        "recipient_name": greeting_name(names, settings),
         "service": case.service,
         "local_authority": case.local_authority,
         "served": case.served,
         "region": case.region,
-        "original_subject": msg.subject[:200],
         "service_name": settings.service_name,
         "offices": [
-            {"name": o.name, "phone_display": o.phone_display, "address": o.address, "hours": o.hours}
+            {
+                "name": o.name,
+                "name_in_sentence": o.name_in_sentence,
+                "phone_display": o.phone_display,
+                "address": o.address,
+                "hours": o.hours,
+            }
             for o in offices_for(case.region)
         ],
     }

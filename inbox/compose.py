@@ -7,13 +7,19 @@ is an error rather than a blank: better a failed row on the case timeline than "
 
 Every failure to render, whatever its cause, surfaces as `TemplateError`, which the dispatcher
 records as a permanent failure with the reason.
+
+Message-ID, In-Reply-To and References go out exactly as written, folded only between IDs
+(`ID_POLICY`): the stdlib folds a header longer than 78 characters and, when one ID alone is longer
+(Outlook and Exchange IDs often are), RFC 2047-encodes it, and no mail program threads on that.
 """
 
 from __future__ import annotations
 
+import re
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.policy import EmailPolicy
+from email.utils import format_datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +38,44 @@ class TemplateError(jinja2.TemplateError):
     """A template that could not be rendered (missing, invalid, unsafe, or failing on this row)."""
 
 
+_ID_HEADERS = frozenset({"message-id", "in-reply-to", "references"})
+_SOFT_LIMIT = 78  # RFC 5322 2.1.1: lines SHOULD be no longer; an ID longer than this gets a line of its own
+_ID_MAX = 900  # an ID this long cannot travel on one line with its header name within 998 octets
+
+
+class _IdPolicy(EmailPolicy):
+    """The default policy, except that the threading headers are stored as given (an ID that happens to
+    look like an encoded word is not decoded) and folded between IDs, never encoded."""
+
+    def header_store_parse(self, name: str, value: object) -> tuple[str, object]:
+        if name.lower() in _ID_HEADERS and isinstance(value, str):
+            return name, value
+        return super().header_store_parse(name, value)
+
+    def fold(self, name: str, value: object) -> str:
+        if name.lower() in _ID_HEADERS:
+            return _fold_ids(name, str(value), self.linesep)
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: object) -> bytes:
+        if name.lower() in _ID_HEADERS:
+            # clean_id keeps printable ASCII only, so this never fails on what compose wrote.
+            return _fold_ids(name, str(value), self.linesep).encode("ascii")
+        return super().fold_binary(name, value)
+
+
+ID_POLICY = _IdPolicy()  # otherwise email.policy.default
+
+
+def _fold_ids(name: str, value: str, linesep: str) -> str:
+    lines = [f"{name}:"]
+    for token in value.split():
+        if len(lines[-1]) + 1 + len(token) > _SOFT_LIMIT and lines[-1] != f"{name}:":
+            lines.append("")
+        lines[-1] += f" {token}"
+    return linesep.join(lines) + linesep
+
+
 def render_email(row: OutboxMessage, *, settings: Settings, templates_dir: Path | None = None) -> EmailMessage:
     """The message for an email row, with the Message-ID recorded on the row (never a new one)."""
     if not row.message_id:
@@ -46,23 +90,30 @@ def render_email(row: OutboxMessage, *, settings: Settings, templates_dir: Path 
     text = _render(env, f"{row.template}.txt", context)
     html = _render(env, f"{row.template}.html", context) if _exists(env, f"{row.template}.html") else None
 
-    msg = EmailMessage()
+    msg = EmailMessage(policy=ID_POLICY)
     _set_headers(msg, row, settings=settings, subject=subject)
     msg.set_content(text)
     if html is not None:
         msg.add_alternative(html, subtype="html")
+        for part in msg.iter_parts():
+            # add_alternative builds the part as a whole message, with its own MIME-Version:
+            # RFC 2045 puts that header on the message only.
+            del part["MIME-Version"]
     return msg
 
 
 def _set_headers(msg: EmailMessage, row: OutboxMessage, *, settings: Settings, subject: str) -> None:
-    msg["From"] = Address(display_name=settings.service_name, addr_spec=sender_address(settings))
+    # The name families see is the service's, whatever display name MDESK_MAIL_FROM carries.
+    msg["From"] = Address(display_name=settings.service_name, addr_spec=settings.mail_from_address)
     msg["To"] = row.to
     msg["Subject"] = subject
     msg["Date"] = format_datetime(utcnow())
-    msg["Message-ID"] = _angle(row.message_id or "")
-    if row.in_reply_to:
-        msg["In-Reply-To"] = _angle(row.in_reply_to)
-    references = list(row.references) or ([row.in_reply_to] if row.in_reply_to else [])
+    msg["Message-ID"] = _angle(clean_id(row.message_id or ""))
+    # The IDs of the mail we answer came from its sender: whatever no header may carry is dropped.
+    in_reply_to = _sendable(row.in_reply_to)
+    if in_reply_to:
+        msg["In-Reply-To"] = _angle(in_reply_to)
+    references = [ref for ref in map(_sendable, row.references) if ref] or ([in_reply_to] if in_reply_to else [])
     if references:
         msg["References"] = " ".join(_angle(ref) for ref in references)
     if row.automatic:
@@ -102,14 +153,23 @@ def _exists(env: SandboxedEnvironment, name: str) -> bool:
     return True
 
 
-def sender_address(settings: Settings) -> str:
-    """The bare address of `mail_from`, whether configured as "a@b" or as "Name <a@b>"."""
-    return parseaddr(settings.mail_from)[1] or settings.mail_from
-
-
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+_NOT_IN_AN_ID = re.compile(r"[^\x21-\x7e]|[<>]")  # anything but printable ASCII, and the brackets
+
+
+def clean_id(message_id: str) -> str:
+    """A Message-ID as it may travel in our headers: printable ASCII, no spaces, no brackets."""
+    return _NOT_IN_AN_ID.sub("", message_id)
+
+
+def _sendable(message_id: str | None) -> str | None:
+    """The ID cleaned, or None when nothing fit to send is left of it (empty, or too long for a line)."""
+    cleaned = clean_id(message_id or "")
+    return cleaned if cleaned and len(cleaned) <= _ID_MAX else None
+
+
 def _angle(message_id: str) -> str:
-    return f"<{message_id.strip().strip('<>')}>"
+    return f"<{message_id}>"

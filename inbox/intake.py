@@ -39,6 +39,7 @@ from inbox.message import ParsedMessage
 from inbox.parse import parse_message
 from inbox.reading import Readers, Reading
 from inbox.referral import Referral
+from inbox.reflection import MAX_ADDRESS, follows_reply_to
 from inbox.sources.base import MessageKey, SourceMessage
 from inbox.thread_match import ThreadMatch, match_thread
 from models import metrics
@@ -193,14 +194,6 @@ def content_key(parsed: ParsedMessage) -> str:
     return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
 
 
-def own_addresses(settings: Settings) -> tuple[str, ...]:
-    return (settings.mail_from.lower(),)
-
-
-def own_domain(settings: Settings) -> str:
-    return settings.mail_from.rpartition("@")[2].lower() or "localhost"
-
-
 # ---- the steps, in order ------------------------------------------------------------------------
 
 
@@ -269,6 +262,9 @@ def step_require_sender(step: Step) -> None:
     sender = step.parsed.sender
     if sender is None or "@" not in sender.email:
         raise Unprocessable("no sender address: the message cannot be answered or placed on a case")
+    if len(sender.email.encode()) > MAX_ADDRESS:
+        # No mail system can deliver to it (RFC 5321 4.5.3.1), nor does it fit a contact's address.
+        raise Unprocessable("the sender address is longer than SMTP allows: it cannot be answered or kept as a contact")
 
 
 def step_check_incomplete_classification(step: Step) -> None:
@@ -304,7 +300,7 @@ def step_extract(step: Step) -> None:
         step.referral = extract_referral(
             step.parsed,
             directory=step.directory,
-            own_addresses=own_addresses(step.settings),
+            own_addresses=step.settings.own_addresses,
             own_phones=own_phone_numbers(),
         )
     found = [
@@ -500,17 +496,19 @@ def _open_case_from(step: Step, *, related_case_id: int | None) -> NewCase:
 
 def _referrer_email(step: Step) -> str:
     """Who we answer: the referral's own address when the mail came from our own systems (our web
-    form); else a Reply-To naming someone outside; else, from an address nobody reads (a form
+    form); else a Reply-To naming someone outside, in the sender's own domain or from a no-reply
+    sender (inbox/reflection.py says why no other); else, from an address nobody reads (a form
     service's no-reply), the address typed into the form; else the sender."""
     sender = step.parsed.sender
     assert sender is not None
-    ours = own_domain(step.settings)
+    ours = step.settings.mail_from_domain
     typed = step.referral.referrer_email.lower() if step.referral and step.referral.referrer_email else None
     if sender.email.rpartition("@")[2] == ours and typed:
         return typed
     for reply_to in step.parsed.reply_to:
-        if "@" in reply_to.email and not reply_to.email.endswith("@" + ours):
-            return reply_to.email
+        email = reply_to.email
+        if "@" in email and not email.endswith("@" + ours) and follows_reply_to(sender.email, email):
+            return email
     if typed and unanswerable(sender.email):
         return typed
     return sender.email
@@ -555,7 +553,7 @@ class Intake:
     def __post_init__(self) -> None:
         # Workers read with the project's directory; an Intake given another one reads in process.
         if self.settings.intake_workers > 0 and self.directory is load_directory():
-            self._readers = Readers(self.settings.intake_workers, own_addresses(self.settings))
+            self._readers = Readers(self.settings.intake_workers, self.settings.own_addresses)
 
     def start_workers(self) -> None:
         """Start the reading workers, if any, now (the daemon does, at start-up) instead of on first use."""
@@ -769,7 +767,7 @@ class Intake:
             "content_key": content,
             "raw": parsed.raw,
             "size": len(parsed.raw),
-            "sender_email": parsed.sender.email if parsed.sender else None,
+            "sender_email": parsed.sender.email[:320] if parsed.sender else None,  # the column's size
             "subject": parsed.subject[:1000],
             **columns,
         }

@@ -63,6 +63,9 @@ class ParsedMessage:
     forwarded: list[ForwardedPart]
     attachments: list[Attachment]
     problems: list[str]
+    # Every Authentication-Results header (RFC 8601), unfolded, top first: which to believe is
+    # the acknowledgement's decision (inbox/reflection.py), by its authserv-id.
+    authentication_results: list[str] = field(default_factory=list)
     # The parsed tree (compat32: parse.py explains why), when it parsed.
     message: Message | None = field(default=None, repr=False)
 

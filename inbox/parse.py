@@ -525,22 +525,26 @@ def _sender(msg: Message, headers: _Headers, charsets: Charsets, problems: list[
 
 
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
+# What no header may carry (NUL, other C0 and C1 controls, DEL), nor an ID (CR, LF, spaces): an ID
+# keeping them would reach our own In-Reply-To, or make PostgreSQL refuse the row (NUL) every time.
+# Controls go before the IDs are picked out (a stray one would hide an ID); the separators after.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_NOT_IN_AN_ID = re.compile(r"[\x00-\x20\x7f-\x9f]")
 
 
 def message_ids(value: str) -> list[str]:
     """Message-IDs from In-Reply-To/References, without angle brackets; tolerant of bare ids."""
-    found = _MSG_ID.findall(value)
-    if found:
-        return found
-    return [token.strip("<>,;") for token in value.split() if "@" in token]
+    value = _CONTROLS.sub("", value)
+    found = _MSG_ID.findall(value) or [token.strip("<>,;") for token in value.split() if "@" in token]
+    return [cleaned for cleaned in (_NOT_IN_AN_ID.sub("", found_id) for found_id in found) if cleaned]
 
 
 def _single_message_id(value: str) -> str | None:
     ids = message_ids(value)
     if ids:
         return ids[0]
-    value = value.strip().strip("<>").strip()
-    return value.split()[0] if value else None
+    value = _CONTROLS.sub("", value).strip().strip("<>").strip()
+    return (_NOT_IN_AN_ID.sub("", value.split()[0]) or None) if value else None
 
 
 def _return_path(value: str | None) -> str | None:
@@ -1093,6 +1097,7 @@ def _build(raw: bytes, problems: list[str]) -> ParsedMessage:
         forwarded=forwarded + split.forwarded,
         attachments=attachments,
         problems=list(dict.fromkeys(problems)),  # the same trouble seen twice is one problem
+        authentication_results=[unfold(value) for value in headers.raw.get("authentication-results", [])],
         message=msg,
     )
 

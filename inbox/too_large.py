@@ -71,7 +71,6 @@ def answer(
     refused = automatic_reply_refused(session, settings, to, received_at)
     if refused is not None:
         return f"no reply: {refused.reason}"
-    domain = settings.mail_from.rpartition("@")[2].lower()
     references = [*parsed.references, parsed.message_id] if parsed.message_id else list(parsed.references)
     enqueue_id(
         session,
@@ -87,7 +86,7 @@ def answer(
                 {"name": o.name, "phone_display": o.phone_display, "hours": o.hours} for o in offices_for(None)
             ],
         },
-        message_id=make_message_id(domain),
+        message_id=make_message_id(settings.mail_from_domain),
         in_reply_to=parsed.message_id,
         references=references[-20:],
     )

@@ -25,7 +25,6 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
-from inbox.compose import sender_address
 from models.outbox_claims import PermanentSendError, TransientSendError, TransportUnavailable
 from models.settings import Settings
 from models.types import utcnow
@@ -341,6 +340,6 @@ def transport_from_settings(settings: Settings) -> SmtpTransport | ConsoleTransp
             settings.smtp_user,
             settings.smtp_password,
             settings.smtp_timeout,
-            envelope_from=sender_address(settings),
+            envelope_from=settings.mail_from_address,
         )
     return ConsoleTransport(settings.var_dir / "sent")

@@ -13,7 +13,8 @@ OFFICES_FILE = Path(__file__).resolve().parent.parent / "data" / "offices.json"
 @dataclass(frozen=True, slots=True)
 class Office:
     region: str
-    name: str
+    name: str  # as a heading: "National office"
+    name_in_sentence: str  # mid-sentence, after "our": "national office", "London office"
     phone: str  # E.164
     phone_display: str
     address: str

@@ -7,6 +7,9 @@ SQLite under ./var/, a Maildir drop folder under ./var/, console transports.
 
 from __future__ import annotations
 
+import re
+from email.errors import HeaderParseError
+from email.headerregistry import HeaderRegistry
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -46,8 +49,17 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_security: Security = "starttls"
     smtp_timeout: float = 30.0
-    mail_from: str = Field("referrals@mediation-desk.example.org", description="The referrals address.")
+    mail_from: str = Field(
+        "referrals@mediation-desk.example.org",
+        description='The referrals address, "referrals@example.org" or "Name <referrals@example.org>".',
+    )
     service_name: str = "Mediation Desk"
+    trusted_authserv_id: str = Field(
+        "",
+        description="The authserv-id our own mail server writes in Authentication-Results (RFC 8601); only "
+        "those headers are believed: dmarc=fail there means no acknowledgement, and dmarc=pass for our "
+        "own domain lets our website's form be acknowledged. Empty: no such header is believed.",
+    )
 
     # Throttles and retries.
     intake_workers: int = Field(
@@ -78,6 +90,28 @@ class Settings(BaseSettings):
     http_port: int = 8000
 
     log_level: str = "INFO"
+
+    # What mail_from says, parsed by parse_mail_from (validated at start-up, cached per value): the
+    # rest of the program reads these, never mail_from itself.
+    @field_validator("mail_from", mode="after")
+    @classmethod
+    def _one_address(cls, value: str) -> str:
+        parse_mail_from(value)  # a ValueError here is a ValidationError naming mail_from
+        return value
+
+    @property
+    def mail_from_address(self) -> str:
+        """The bare referrals address, lower-case: "referrals@example.org"."""
+        return parse_mail_from(self.mail_from)
+
+    @property
+    def mail_from_domain(self) -> str:
+        return self.mail_from_address.rpartition("@")[2]
+
+    @property
+    def own_addresses(self) -> tuple[str, ...]:
+        """The addresses that are us (mail from them is our own)."""
+        return (self.mail_from_address,)
 
     @field_validator("var_dir", mode="after")
     @classmethod
@@ -111,6 +145,30 @@ class Settings(BaseSettings):
     @property
     def email_transport_kind(self) -> Literal["smtp", "console"]:
         return "smtp" if self.smtp_host else "console"
+
+
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+@cache
+def parse_mail_from(value: str) -> str:
+    """The bare lower-case address of a mail_from value; ValueError unless it is exactly one valid
+    address, bare or as "Name <address>" (the name is dropped: From shows MDESK_SERVICE_NAME)."""
+    expected = 'expected one email address, as referrals@example.org or "Name <referrals@example.org>"'
+    try:
+        header = HeaderRegistry()("from", value)
+        addresses = header.addresses
+    except (HeaderParseError, IndexError, ValueError) as exc:  # the stdlib parser fails on e.g. "a@"
+        raise ValueError(f"{value!r}: {expected}") from exc
+    if len(addresses) != 1 or header.defects:
+        raise ValueError(f"{value!r}: {expected}")
+    address = addresses[0]
+    local, domain = address.username, address.domain.lower()
+    if not local or not _HOSTNAME.match(domain) or len(local.encode()) > 64:
+        raise ValueError(f"{value!r}: {expected}")
+    return f"{local}@{domain}".lower()
 
 
 @cache

@@ -31,7 +31,7 @@ from typing import Literal, Protocol
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from inbox.compose import TemplateError, render_email, sender_address
+from inbox.compose import TemplateError, render_email
 from inbox.transports import EmailTransport
 from models.case_ops import mark_undeliverable
 from models.db import session_scope
@@ -204,10 +204,9 @@ class Dispatcher:
     def _record_message_id(self, row_id: int) -> str:
         """A row written without a Message-ID gets one, committed before the first send, so every
         retry reuses it and a bounce or reply can still find the row."""
-        domain = sender_address(self.settings).rpartition("@")[2] or "localhost"
         with session_scope(self.engine) as session:
             row = session.get(OutboxMessage, row_id)
-            row.message_id = make_message_id(domain)
+            row.message_id = make_message_id(self.settings.mail_from_domain)
             return row.message_id
 
     def _record_retry(self, row_id: int, error: str, now: datetime, *, outage: bool = False) -> Outcome:
