@@ -9,6 +9,10 @@ Two ways in:
 * ``Directory.lookup(text)``: one value a person typed where an LA was asked for (a form field, a
   coordinator's search box). Tolerant: case, "&"/"and", hyphens, "Council"/"London Borough of" wrappers
   and small misspellings.
+* ``Directory.council_mentions(text)``: what a reader of an email takes for councils: ``find`` plus
+  misspelt "X Borough Council" phrases that ``lookup`` resolves, without names that are part of an
+  e-mail address, a person ("Mrs Sutton"), a saint or a street ("St Helens Road", "Birmingham Road").
+  ``Directory.for_email_domain(address)``: the council an officer's ...@lewisham.gov.uk address names.
 * ``Directory.find(text)``: every LA mentioned in free text (an email body). Precise rather than eager:
   a wrong LA routes a family to the wrong office or tells them wrongly that they are not served, so
   street names ("Birmingham Road"), towns that merely contain an LA name ("Sutton Coldfield") and
@@ -57,6 +61,9 @@ class LAMention:
     end: int
     text: str  # the matched text as written, text[start:end] of the searched string
     explicit: bool  # the mention itself says it is a council/authority ("Camden Council", "LB Camden", "RBKC")
+    # A bare name run straight into another capitalised word ("Harrow Way School"?): maybe part of another
+    # proper noun. Only `council_mentions` sets it.
+    doubtful: bool = False
 
 
 # --------------------------------------------------------------------------------------------------
@@ -518,6 +525,94 @@ class Directory:
         if not extra:
             return mentions
         return sorted([*mentions, *extra], key=lambda m: m.start)
+
+    # -- what a reader of an email takes for councils ---------------------------------------------------
+
+    def council_mentions(self, text: str) -> list[LAMention]:
+        """``find`` plus misspelt "X Borough Council" phrases ``lookup`` resolves ("Warington Borough
+        Council"), without mentions that are an address, a person, a saint or a street; a bare name run
+        into another capitalised word is kept as `doubtful`. In order of discovery."""
+        found = self.find(text)
+        covered = [(m.start, m.end) for m in found]
+        for m in _COUNCIL_NAMED.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b in covered):
+                continue
+            la = self.lookup(m.group(1))
+            if la is not None:
+                found.append(LAMention(la, m.start(), m.end(), m.group(0), True))
+        judged = (_judge_mention(text, mention) for mention in found)
+        return [mention for mention in judged if mention is not None]
+
+    def for_email_domain(self, address: str) -> LocalAuthority | None:
+        """The council an officer's address names (...@lewisham.gov.uk, ...@royalgreenwich.gov.uk)."""
+        domain = address.rpartition("@")[2].lower()
+        if not _GOV_UK.search(domain):
+            return None
+        for label in domain.removesuffix(".gov.uk").split("."):
+            if label in _NOT_COUNCIL_LABELS:
+                continue
+            la = self.lookup(label.replace("-", " "))
+            if la is not None:
+                return la
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+# What a reader of an email takes for a council (Directory.council_mentions).
+
+# "<Words> [City|County|...] Council": the words are looked up (tolerantly) when find() saw nothing there.
+_COUNCIL_NAMED = re.compile(
+    r"\b((?:[A-Z][\w'&-]+\s+){0,3}?[A-Z][\w'&-]+)\s+"
+    r"(?:(?:City|County|Borough|Metropolitan Borough|District)\s+)?Council\b"
+)
+_HONORIFIC_BEFORE = re.compile(r"(?i)\b(?:mr|mrs|ms|miss|mx|dr|prof|sir|lady|lord|st)\.?\s+$")
+# A capitalised word after a bare name that makes it a street, a place or a club ("Birmingham Road",
+# "Sutton Coldfield", "Derby Hospital"), and the words that keep it a council ("Camden Children's").
+_STREET_WORDS = re.compile(
+    r"(?:Road|Rd|Street|St|Lane|Ln|Avenue|Ave|Drive|Dr|Close|Way|Place|Crescent|Gardens|Grove|Terrace|Square|Hill"
+    r"|Park|Row|Walk|Court|Mews|Parade|Rise|Green|Coldfield|Vale|Business|House|Centre|Center|Hospital|Station"
+    r"|Airport|University|Town|United|FC|Villa|Rovers|Wanderers)\b"
+)
+_DESIGNATORS = re.compile(
+    r"(?:Council|County|City|Borough|Metropolitan|Local|Authority|LA|SEN|SEND|SENDIASS|IASS|EHC|EHCP|Children|"
+    r"Childrens|Children's|Education|Inclusion|Family|Families)\b"
+)
+_NEXT_CAPITALISED = re.compile(r" ([A-Z][\w'&-]*)")
+_STREET_AFTER = re.compile(r"\s*(?:Road|Rd|Street|St|Lane|Avenue|Way|Place)\b")
+_GOV_UK = re.compile(r"\.gov\.uk$")
+_NOT_COUNCIL_LABELS = frozenset({"example", "www", "mail"})
+
+
+def _inside_address_token(text: str, start: int, end: int) -> bool:
+    """Part of an e-mail address or a web address ("sen@camden.gov.uk", "www.barnet.gov.uk")."""
+    a = start
+    while a > 0 and not text[a - 1].isspace():
+        a -= 1
+    b = end
+    while b < len(text) and not text[b].isspace():
+        b += 1
+    token = text[a:b]
+    return "@" in token or "://" in token or token.lower().startswith("www.")
+
+
+def _judge_mention(text: str, mention: LAMention) -> LAMention | None:
+    """The mention as a reader takes it, or None when it is not a council at all."""
+    start, end = mention.start, mention.end
+    if _inside_address_token(text, start, end):
+        return None
+    if _HONORIFIC_BEFORE.search(text[max(0, start - 8) : start]):
+        return None  # "Mrs Sutton", "St Helens Road": a person or a saint, not a borough
+    if mention.text.strip().lower() == "london":
+        return None  # the city, not a council
+    after = text[end : end + 40]
+    if _STREET_AFTER.match(after):
+        return None
+    nxt = _NEXT_CAPITALISED.match(after)
+    if not mention.explicit and nxt and not _DESIGNATORS.match(nxt.group(1)):
+        if _STREET_WORDS.match(nxt.group(1)):
+            return None
+        return LAMention(mention.authority, start, end, mention.text, mention.explicit, doubtful=True)
+    return mention
 
 
 def _authority_from_json(entry: dict) -> LocalAuthority:
