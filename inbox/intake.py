@@ -111,6 +111,7 @@ class Inbound:
     case_id: int | None = None
     reasons: list[str] = field(default_factory=list)
     copy_of: tuple[int, int | None] | None = None  # an earlier copy taken already: its id and case
+    faults: tuple[str, ...] = ()  # extraction steps that failed (our bugs), counted once committed
 
     def save(self, session: Session, **more: object) -> None:
         values = {
@@ -239,7 +240,11 @@ def step_extract(step: Step) -> None:
             directory=step.directory,
             own_addresses=own_addresses(step.settings),
             own_phones=own_phone_numbers(),
+            reference=step.received_at.date() if step.received_at else None,
         )
+    step.inbound.faults = tuple(step.referral.faults)
+    for problem in step.referral.problems:
+        step.note(f"extraction fault: {problem}")
     found = [
         name for name in ("service", "local_authority", "child_name", "contact_phone") if getattr(step.referral, name)
     ]
@@ -406,6 +411,7 @@ class _Committed:
 
     outcome: str
     parsed: ParsedMessage | None = None  # set for a message that went through the steps
+    faults: tuple[str, ...] = ()  # extraction steps that failed on it (Inbound.faults)
 
 
 _NOT_STORED = None  # a message that could not be stored even raw: the batch stops before it
@@ -524,7 +530,7 @@ class Intake:
             log.info("message quarantined: %s", exc)
             _mark_quarantined(session, inbound.id, parsed, str(exc), "")
             return _Committed("quarantined")
-        return _Committed(inbound.outcome or "unknown", parsed)
+        return _Committed(inbound.outcome or "unknown", parsed, inbound.faults)
 
     def _fast(
         self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | None = None
@@ -677,6 +683,8 @@ def _count(result: _Committed) -> None:
     if result.outcome == "new_case":
         metrics.CASES_OPENED.inc()
     metrics.MESSAGES_IN.labels(result.outcome).inc()
+    for fault in result.faults:
+        metrics.PIPELINE_ERRORS.labels(step=f"extract.{fault}").inc()
     if result.parsed is not None and result.parsed.date is not None:
         lag = (utcnow() - result.parsed.date).total_seconds()
         # A Date more than a day off is a wrong clock or old mail re-sent, not intake being slow.
@@ -728,7 +736,7 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             intake._run(session, inbound, parsed, received_at=received_at)
             entry.resolved_at = utcnow()
             entry.attempts += 1
-            outcome, reasons = inbound.outcome, inbound.reasons[-2:]
+            outcome, reasons, faults = inbound.outcome, inbound.reasons[-2:], inbound.faults
     except Exception as exc:
         with session_scope(engine) as session:
             entry = session.get(QuarantineEntry, entry_id)
@@ -737,5 +745,5 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             entry.reason = str(exc) if isinstance(exc, Unprocessable) else f"still failing ({type(exc).__name__})"
             entry.detail = traceback.format_exc()
             return f"still quarantined: {entry.reason}"
-    _count(_Committed(outcome or "unknown", parsed))
+    _count(_Committed(outcome or "unknown", parsed, faults))
     return f"processed: {outcome} ({'; '.join(reasons)})"

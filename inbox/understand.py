@@ -43,13 +43,12 @@ class Understanding:
             "has_ehc_plan": r.has_ehc_plan if r else None,
             "dispute_topics": list(r.dispute_topics) if r else [],
             "access_needs": list(r.access_needs) if r else [],
-            "problems": list(self.parsed.problems),
+            # What parsing could not read, then extraction's faults (a field missing because of our bug).
+            "problems": [*self.parsed.problems, *(r.problems if r else [])],
         }
 
 
-def understand(
-    raw: bytes, *, directory: Directory | None = None, own_addresses: tuple[str, ...] = ()
-) -> Understanding:
+def understand(raw: bytes, *, directory: Directory | None = None, own_addresses: tuple[str, ...] = ()) -> Understanding:
     parsed = parse_message(raw)
     verdict = classify(parsed)
     referral = None

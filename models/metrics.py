@@ -9,6 +9,12 @@ REGISTRY = CollectorRegistry()
 MESSAGES_IN = Counter(
     "mdesk_messages_in", "Messages taken in from the mailbox, by outcome", ["outcome"], registry=REGISTRY
 )
+PIPELINE_ERRORS = Counter(
+    "mdesk_pipeline_errors",
+    "Bugs caught in reading a message, by step (extract.<field>): the message went on without that part",
+    ["step"],
+    registry=REGISTRY,
+)
 CASES_OPENED = Counter("mdesk_cases_opened", "Cases opened from email", registry=REGISTRY)
 QUARANTINED = Counter("mdesk_quarantined", "Messages put in quarantine", registry=REGISTRY)
 OUTBOX_SENT = Counter("mdesk_outbox_sent", "Outbox messages sent", ["channel"], registry=REGISTRY)

@@ -296,9 +296,7 @@ def test_a_reply_naming_two_cases_goes_to_triage_not_to_a_guess(engine, intake):
         assert item.kind == "triage" and item.status == "open"
 
 
-def test_a_message_whose_fields_the_database_refuses_is_still_kept_raw_and_intake_goes_on(
-    engine, intake, monkeypatch
-):
+def test_a_message_whose_fields_the_database_refuses_is_still_kept_raw_and_intake_goes_on(engine, intake, monkeypatch):
     real_store = Intake._store
 
     def refusing(self, session, key, parsed):
@@ -324,9 +322,7 @@ def batch_of(*raws: bytes) -> list[SourceMessage]:
     return [SourceMessage(MessageKey("imap://test@localhost/INBOX", 1, str(next(_uids))), raw) for raw in raws]
 
 
-def test_a_failing_message_in_the_middle_of_a_batch_is_quarantined_and_the_others_commit(
-    engine, intake, monkeypatch
-):
+def test_a_failing_message_in_the_middle_of_a_batch_is_quarantined_and_the_others_commit(engine, intake, monkeypatch):
     real = intake_module.extract_referral
 
     def broken_for_the_second(parsed, **kwargs):
@@ -387,3 +383,31 @@ def test_a_repeat_within_one_batch_is_taken_once(engine, intake):
     raw = mailfactory.referral()
     assert intake.handle_batch(batch_of(raw, raw)) == 2  # the second is known by what it is: only marked
     assert len(cases(engine)) == 1 and len(outbox(engine)) == 1
+
+
+def test_a_failing_extraction_step_is_counted_and_shown_and_the_case_still_opens(engine, intake, monkeypatch):
+    """A bug in one field's reader (here: a copy of the step table with a failing step) loses only that
+    field: the case opens with the others, its draft and the stored message say the field is missing
+    because of a fault, and mdesk_pipeline_errors_total{step} counts it once."""
+    import dataclasses
+    import functools
+
+    from inbox.extract import STEPS, extract_referral
+    from models import metrics
+
+    def failing(ctx, got):
+        raise KeyError("boom")
+
+    steps = tuple(dataclasses.replace(s, read=failing) if s.name == "contact_phone" else s for s in STEPS)
+    monkeypatch.setattr(intake_module, "extract_referral", functools.partial(extract_referral, steps=steps))
+    counted = metrics.REGISTRY.get_sample_value("mdesk_pipeline_errors_total", {"step": "extract.contact_phone"})
+    assert deliver(intake, mailfactory.referral())
+    [case] = cases(engine)
+    assert case.local_authority == "Camden" and case.service == "mediation"
+    problem = "the contact_phone reader failed (a fault, not missing from the email)"
+    assert case.draft["contact_phone"] is None and case.draft["problems"] == [problem]
+    with Session(engine) as session:
+        stored = session.exec(select(InboundMessage)).one()
+        assert f"extraction fault: {problem}" in stored.reasons
+    after = metrics.REGISTRY.get_sample_value("mdesk_pipeline_errors_total", {"step": "extract.contact_phone"})
+    assert after == (counted or 0) + 1
