@@ -265,7 +265,8 @@ _OK_BEFORE = _words(
     "Lives Living Moved Based Also Across Within Outside Inside About Under Over By On Not Only Then Now "
     "Currently Formerly Previously Subject North South East West Central Mid Inner Outer Royal"
 )
-_TITLE_BEFORE = re.compile(r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lord|Lady|Rev|Cllr)\.?[ \t]+$")
+_TITLES = r"Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lord|Lady|Rev|Cllr"
+_TITLE_BEFORE = re.compile(rf"(?:{_TITLES})\.?[ \t]+$")
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_][\w'’\-]*)")
 _PREV_WORD = re.compile(r"([^\W\d_][\w'’\-]*)[ \t]+$")
 
@@ -565,14 +566,12 @@ _COUNCIL_NAMED = re.compile(
     r"\b((?:[A-Z][\w'&-]+\s+){0,3}?[A-Z][\w'&-]+)\s+"
     r"(?:(?:City|County|Borough|Metropolitan Borough|District)\s+)?Council\b"
 )
-_HONORIFIC_BEFORE = re.compile(r"(?i)\b(?:mr|mrs|ms|miss|mx|dr|prof|sir|lady|lord|st)\.?\s+$")
+# A person's title or a saint's "St" before any mention, in any case ("mrs Sutton", "St Helens Road").
+_HONORIFIC_BEFORE = re.compile(rf"(?i)\b(?:{_TITLES}|St)\.?\s+$")
 # A capitalised word after a bare name that makes it a street, a place or a club ("Birmingham Road",
-# "Sutton Coldfield", "Derby Hospital"), and the words that keep it a council ("Camden Children's").
-_STREET_WORDS = re.compile(
-    r"(?:Road|Rd|Street|St|Lane|Ln|Avenue|Ave|Drive|Dr|Close|Way|Place|Crescent|Gardens|Grove|Terrace|Square|Hill"
-    r"|Park|Row|Walk|Court|Mews|Parade|Rise|Green|Coldfield|Vale|Business|House|Centre|Center|Hospital|Station"
-    r"|Airport|University|Town|United|FC|Villa|Rovers|Wanderers)\b"
-)
+# "Sutton Coldfield", "Derby Hospital"): find()'s own lists, and these.
+_PLACE_WORDS_AFTER = _words("Dr Coldfield Vale Business House Centre Center Town Villa")
+# ...and the words that keep it a council ("Camden Children's", "Barnet SEND").
 _DESIGNATORS = re.compile(
     r"(?:Council|County|City|Borough|Metropolitan|Local|Authority|LA|SEN|SEND|SENDIASS|IASS|EHC|EHCP|Children|"
     r"Childrens|Children's|Education|Inclusion|Family|Families)\b"
@@ -609,7 +608,8 @@ def _judge_mention(text: str, mention: LAMention) -> LAMention | None:
         return None
     nxt = _NEXT_CAPITALISED.match(after)
     if not mention.explicit and nxt and not _DESIGNATORS.match(nxt.group(1)):
-        if _STREET_WORDS.match(nxt.group(1)):
+        word = nxt.group(1)
+        if word.lower() in _NOT_LA_NEXT_ANYCASE or word in _NOT_LA_NEXT_TITLE or word in _PLACE_WORDS_AFTER:
             return None
         return LAMention(mention.authority, start, end, mention.text, mention.explicit, doubtful=True)
     return mention
