@@ -59,8 +59,9 @@ def check_table(steps: Sequence[Step]) -> None:
 
 def apply(step: Step, found: Filled, ref: Referral) -> None:
     """Put what a step found on the referral; a step that returns a field it does not declare is a bug."""
-    undeclared = set(found.values) - set(step.fills)
-    undeclared |= {key for key in found.evidence if key.partition("/")[0] not in step.fills}
+    fills = step.fills
+    undeclared = [name for name in found.values if name not in fills]
+    undeclared += [key for key in found.evidence if key.partition("/")[0] not in fills]
     if undeclared:
         raise ValueError(f"step {step.name!r} returned undeclared fields {sorted(undeclared)}")
     for name, value in found.values.items():
