@@ -2,7 +2,8 @@
 recognise them in what people write.
 
 The data is ``data/local_authorities.json`` (hand-edited; see its "about" block). This module only reads
-it, once. It sits in the bottom layer (models/) and imports nothing from the project.
+it, once. It sits in the bottom layer (models/) and imports nothing from the project but its matcher
+(models/la_trie.py).
 
 Two ways in:
 
@@ -30,6 +31,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from models.la_trie import is_acronym, trie_pattern
 
 DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "local_authorities.json"
 
@@ -81,101 +84,19 @@ def _key(text: str) -> str:
     return s.strip()
 
 
-# An alias of one token with two or more capitals (RBKC, H&F, LBRuT, IoW) is an acronym: matched exactly,
-# because lower-case "iow" or "bcp" in running text is noise, and always explicit.
-def _is_acronym(alias: str) -> bool:
-    return not re.search(r"[\s\-]", alias) and sum(c.isupper() for c in alias) >= 2
-
-
 _EXPLICIT_WORDS = re.compile(
     r"\b(?:Council|Corporation|Borough|Authority|Comhairle|Cyngor|MBC|MDC|CC)\b|^(?:LB|RB)\s", re.IGNORECASE
 )
 
 
 def _alias_is_explicit(alias: str) -> bool:
-    return _is_acronym(alias) or bool(_EXPLICIT_WORDS.search(alias))
+    return is_acronym(alias) or bool(_EXPLICIT_WORDS.search(alias))
 
 
 # DfE inverted spellings ("Bristol, City of") are for lookups only: in running text ", City of" is far more
 # often the start of the next item in a list ("Bristol, City of London").
 def _lookup_only(alias: str) -> bool:
     return bool(re.search(r",\s*(?:City|County) of$", alias))
-
-
-# --------------------------------------------------------------------------------------------------
-# Building the free-text matcher: one regex, all aliases in a character trie so that the engine follows
-# one branch per position instead of trying ~1,400 alternatives (that is what keeps find() well under a
-# millisecond on a long email). Trie branches are ordered longest-first, so at any start position the
-# longest alias wins ("North Yorkshire" over "North ...", "Derbyshire County Council" over "Derby").
-
-_SEP = r"[\s\-]+"  # "Stoke-on-Trent" == "Stoke on Trent"; a line break inside a name is fine too
-_SEP_COMMA = r"\s*,?[\s\-]+"
-_AND = r"(?:[aA][nN][dD]|&)"
-_END = r"(?![\w&@]|\.\w)"  # not followed by more word, nor by ".gov.uk"-style domain parts
-
-
-def _char_atom(c: str, case_insensitive: bool) -> str:
-    if c == ".":
-        return r"\.?"
-    if c in "'’":
-        return "['’]?"
-    if case_insensitive and c.lower() != c.upper():
-        return f"[{re.escape(c.lower())}{re.escape(c.upper())}]"
-    return re.escape(c)
-
-
-def _alias_atoms(alias: str) -> list[str]:
-    """Regex atoms (one per character or separator) for one alias, with its case rule baked in."""
-    if _is_acronym(alias):
-        return [r"\s?&\s?" if c == "&" else re.escape(c) for c in alias]
-    parts = re.split(r"([\s\-,]+)", alias.strip())
-    words = parts[0::2]
-    single = len(words) == 1
-    atoms: list[str] = []
-    for i, part in enumerate(parts):
-        if i % 2:
-            atoms.append(_SEP_COMMA if "," in part else _SEP)
-        elif part == "&" or part.lower() == "and":
-            atoms.append(_AND)
-        elif single:
-            # One word: capital first letter required ("Reading" but not "reading the letter",
-            # "Bury" but not "we will bury").
-            atoms.append(re.escape(part[0]))
-            atoms.extend(_char_atom(c, True) for c in part[1:])
-        else:
-            atoms.extend(_char_atom(c, True) for c in part)
-    return atoms
-
-
-class _Node:
-    __slots__ = ("children", "depth", "end")
-
-    def __init__(self) -> None:
-        self.children: dict[str, _Node] = {}
-        self.end = False
-        self.depth = 0  # longest path below, to try longer branches first
-
-
-def _trie_pattern(alias_list: Iterable[str]) -> str:
-    root = _Node()
-    for alias in alias_list:
-        node = root
-        for atom in _alias_atoms(alias):
-            node = node.children.setdefault(atom, _Node())
-        node.end = True
-
-    def depth(node: _Node) -> int:
-        node.depth = 1 + max((depth(c) for c in node.children.values()), default=0)
-        return node.depth
-
-    def emit(node: _Node) -> str:
-        alts = [atom + emit(child) for atom, child in sorted(node.children.items(), key=lambda kv: -kv[1].depth)]
-        if node.end:
-            alts.append(_END)
-        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-    depth(root)
-    return emit(root)
 
 
 _WS = r"[ \t]+"
@@ -361,13 +282,13 @@ class Directory:
         self._false_friend_keys = frozenset(_key(f) for f in false_friends) - self._by_key.keys()
         patterns.update(f for f in false_friends if _key(f) in self._false_friend_keys)
         self._regex = re.compile(
-            r"(?<![\w&@./])" + _PREFIX + r"(?P<name>" + _trie_pattern(sorted(patterns)) + ")" + _SUFFIX
+            r"(?<![\w&@./])" + _PREFIX + r"(?P<name>" + trie_pattern(sorted(patterns)) + ")" + _SUFFIX
         )
         # Fuzzy candidates by first letter: a misspelling rarely gets the first letter wrong, and this
         # keeps difflib's work small. Acronyms and short names are never fuzzed ("Bury" ~ "Bucks").
         self._fuzzy: dict[str, list[str]] = {}
         for key, la in self._by_key.items():
-            if len(key) >= _FUZZY_MIN_LEN and not any(_is_acronym(a) and _key(a) == key for a in la.aliases):
+            if len(key) >= _FUZZY_MIN_LEN and not any(is_acronym(a) and _key(a) == key for a in la.aliases):
                 self._fuzzy.setdefault(key[0], []).append(key)
 
     # -- exact access ------------------------------------------------------------------------------
