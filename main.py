@@ -154,7 +154,7 @@ def _describe(path: Path, result) -> None:
     if parsed.attachments:
         for a in parsed.attachments:
             console.print(f"  attachment: {a.filename or '(no name)'} {a.content_type} {a.size} bytes", markup=False)
-    for problem in parsed.problems:
+    for problem in result.summary()["problems"]:
         console.print(f"  problem: {problem}", highlight=False, markup=False)
 
 

@@ -126,7 +126,7 @@ class Inbound:
     case_id: int | None = None
     reasons: list[str] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)  # the classifier rules that fired
-    faults: list[str] = field(default_factory=list)  # steps that failed with a bug: "classify:<rule>"
+    faults: list[str] = field(default_factory=list)  # steps that failed with a bug: "classify:<rule>", "extract:<step>"
     copy_of: tuple[int, int | None] | None = None  # an earlier copy taken already: its id and case
     id_reused: str | None = None  # how its Message-ID was used before by another message, if it was
 
@@ -302,7 +302,11 @@ def step_extract(step: Step) -> None:
             directory=step.directory,
             own_addresses=step.settings.own_addresses,
             own_phones=own_phone_numbers(),
+            reference=step.received_at.date() if step.received_at else None,
         )
+    step.inbound.faults += [f"extract:{name}" for name in step.referral.faults]
+    for problem in step.referral.problems:
+        step.note(f"extraction fault: {problem}")
     found = [
         name for name in ("service", "local_authority", "child_name", "contact_phone") if getattr(step.referral, name)
     ]

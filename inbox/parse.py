@@ -36,6 +36,7 @@ from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
 from inbox.html_text import html_to_text
+from inbox.mailtext import EMAIL_IN_HEADER
 from inbox.message import Address, Attachment, ForwardedPart, ParsedMessage
 from inbox.reply_split import split_reply
 
@@ -429,7 +430,6 @@ def decode_header_text(value: str, charsets: Charsets, problems: list[str], name
 
 # --- addresses ----------------------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*")
 _PLAUSIBLE_ADDR = re.compile(r'^(?:"[^"]*"|[^@\s"]+)@[^@\s]+$|^[^@\s]+$')
 _ASCII_SPACES = re.compile(r"[ \t]+")
 _COMMA_GUARD = "\ue010"  # a comma inside an encoded word must not split the address list
@@ -456,11 +456,11 @@ def parse_addresses(value: str, charsets: Charsets, problems: list[str], name: s
         pairs = getaddresses([text])
     except (RecursionError, ValueError, TypeError, IndexError):  # nested comments "((((" recurse
         problems.append(f"header {name} is not a valid address list; addresses picked out of the text")
-        return [Address(name="", email=found.lower()) for found in _EMAIL.findall(text)]
+        return [Address(name="", email=found.lower()) for found in EMAIL_IN_HEADER.findall(text)]
     if any(addr and not _PLAUSIBLE_ADDR.match(addr) and "@" in addr and " " not in addr for _, addr in pairs):
         # getaddresses gave up ("bob@x.com bill@y.com" -> "@y.com"): take the addresses we can see.
         problems.append(f"header {name} is not a valid address list; addresses picked out of the text")
-        return [Address(name="", email=found.lower()) for found in _EMAIL.findall(text)]
+        return [Address(name="", email=found.lower()) for found in EMAIL_IN_HEADER.findall(text)]
     result = []
     for display, addr in pairs:
         display = _without_comment(display, text)

@@ -76,6 +76,10 @@ class Referral:
     dispute_topics: list[str] = field(default_factory=list)
     access_needs: list[str] = field(default_factory=list)
     evidence: dict[str, Evidence] = field(default_factory=dict)
+    # Steps of extraction that failed (our bugs, inbox.extract): their fields are missing because of a
+    # fault, not because the email lacked them. `problems` says so in words for the coordinator.
+    faults: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: dates as ISO strings, evidence as plain dicts."""

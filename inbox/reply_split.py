@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 
+from inbox.mailtext import BEGIN_FORWARD_LINE, EMAIL_IN_TEXT, FORWARD_SUBJECT, SEPARATOR_LINE, SIGN_OFF_WORDS
 from inbox.message import Address, ForwardedPart
 
 # A line longer than this is never a reply/forward marker, so the per-line patterns stay cheap.
@@ -55,30 +56,6 @@ class _Marker:
 
 # --- separators -------------------------------------------------------------------------------------
 
-_FORWARD_WORDS = (
-    r"forwarded message|forwarded e-?mail|weitergeleitete nachricht|message transf[ée]r[ée]"
-    r"|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|videresendt (?:meddelelse|melding)"
-    r"|vidarebefordrat meddelande|wiadomo[śs][ćc] przekazana|p[řr]eposlan[áa] zpr[áa]va"
-    r"|mensagem encaminhada|välitetty viesti|пересылаемое сообщение"
-)
-_ORIGINAL_WORDS = (
-    r"original message|original e-?mail message|original[- ]?nachricht|urspr[üu]ngliche nachricht"
-    r"|original[- ]?e-?mail|message d'origine|message original|mensaje original|messaggio originale"
-    r"|oorspronkelijk bericht"
-    r"|oprindelig meddelelse|opprinnelig melding|ursprungligt meddelande|oryginalna wiadomo[śs][ćc]"
-    r"|p[ůu]vodn[íi] zpr[áa]va|mensagem original|alkuper[äa]inen viesti|исходное сообщение"
-)
-_SEPARATOR = re.compile(
-    rf"^[-=_*\s]{{2,}}\s*(?:(?P<fwd>{_FORWARD_WORDS})|(?P<orig>{_ORIGINAL_WORDS}))\s*[-=_*\s]{{2,}}$",
-    re.IGNORECASE,
-)
-# Apple Mail and iOS: "Begin forwarded message:" (and its translations), no dashes.
-_BEGIN_FORWARD = re.compile(
-    r"^(?:begin forwarded message|anfang der weitergeleiteten nachricht|d[ée]but du message r[ée]exp[ée]di[ée]"
-    r"|inicio del mensaje reenviado|inizio messaggio inoltrato|begin doorgestuurd bericht"
-    r"|start på videresendt (?:besked|melding)|vidarebefordrat brev)\s*:$",
-    re.IGNORECASE,
-)
 _OUTLOOK_RULE = re.compile(r"^_{10,}$")
 
 # --- header lines inside a forwarded or quoted block ---------------------------------------------------
@@ -183,14 +160,7 @@ _WROTE = re.compile(rf"(?:^|[\s>,])(?:{_WROTE_VERBS})\s*[:：]$", re.IGNORECASE)
 _WROTE_INTRO = re.compile(r"^(?:on|am|le|el|il|op|em|w dniu|dnia|den|dne|às|на|le\s|\d)", re.IGNORECASE)
 _HAS_ADDRESS_OR_DATE = re.compile(r"@|\d")
 
-_FORWARD_SUBJECT = re.compile(
-    r"^\s*(?:\[[^\]]{0,80}\]\s*)*(?:fwd?|fw|wg|w|tr|rv|enc|i|vs|vb|vl|doorst|pd|přep|rif|trs|továbbítás)"
-    r"\s*\.?\s*[:：]",
-    re.IGNORECASE,
-)
-
 _SIG_DASHES = re.compile(r"^--\s?$|^—\s?$")
-_EMAIL_IN_TEXT = re.compile(r"[\w.+'=-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def _library_patterns() -> tuple[list[re.Pattern[str]], list[str], list[str]]:
@@ -218,16 +188,9 @@ def _library_patterns() -> tuple[list[re.Pattern[str]], list[str], list[str]]:
 
 _LIB_WROTE, _LIB_SIGNOFFS, _LIB_SENT_FROM = _library_patterns()
 
-_OWN_SIGNOFFS = (
-    r"(?:with )?(?:kind(?:est)?|best|warm(?:est)?|many|sincere)? ?(?:regards|wishes|thanks)"
-    r"|thanks(?: again| in advance| so much| very much)?|thank you(?: again| in advance| so much)?"
-    r"|many thanks|all the best|best|cheers|yours (?:sincerely|faithfully|truly)|sincerely|respectfully"
-    r"|take care|speak soon|with thanks|love|thx|ta"
-)
-
 
 def _compile_signoff() -> re.Pattern[str]:
-    phrases = [_OWN_SIGNOFFS]
+    phrases = [SIGN_OFF_WORDS]
     for phrase in _LIB_SIGNOFFS:
         phrase = phrase.rstrip(",")
         try:
@@ -274,7 +237,7 @@ def split_reply(text: str, subject: str = "") -> ReplySplit:
     """Split `text` (a readable body) into new text, quoted history, signature and forwarded messages."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
-    is_forward = bool(_FORWARD_SUBJECT.match(subject or ""))
+    is_forward = bool(FORWARD_SUBJECT.match(subject or ""))
     markers = _find_markers(lines, is_forward)
     new_lines, quoted_lines, forwarded = _assign_lines(lines, markers)
     body_lines, sig_lines = _split_signature(new_lines)
@@ -320,10 +283,10 @@ def _marker_at(lines: list[str], i: int, is_forward: bool, budget: list[int]) ->
 
 
 def _separator_marker(lines: list[str], i: int, line: str, is_forward: bool) -> _Marker | None:
-    match = _SEPARATOR.match(line)
+    match = SEPARATOR_LINE.match(line)
     if match:
         kind = _Kind.FORWARD if match.group("fwd") or is_forward else _Kind.REPLY
-    elif _BEGIN_FORWARD.match(line):
+    elif BEGIN_FORWARD_LINE.match(line):
         kind = _Kind.FORWARD
     else:
         return None
@@ -498,11 +461,11 @@ def _forwarded_part(marker: _Marker, lines: list[str]) -> ForwardedPart:
 
 def address_from_text(value: str) -> Address:
     """ "Name <a@b>", "a@b [mailto:a@b]", "Smith, Jo <jo@x>" as written in a quoted header line."""
-    match = _EMAIL_IN_TEXT.search(value)
+    match = EMAIL_IN_TEXT.search(value)
     email = match.group().strip(".").lower() if match else ""
     name = value
     if match:
-        name = _EMAIL_IN_TEXT.sub("", value)
+        name = EMAIL_IN_TEXT.sub("", value)
     name = re.sub(r"\[mailto:[^\]]*\]|<[^>]*>|[<>\[\]]", "", name).strip().strip("\"'").strip()
     if name.lower() == "mailto:":
         name = ""

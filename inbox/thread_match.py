@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, cast, null, select, union
 from sqlmodel import Session
 
+from inbox.mailtext import REPLY_SUBJECT
 from inbox.message import ParsedMessage
 from models.case_ops import case_ids_for_email
 from models.cases import Case
@@ -111,4 +112,4 @@ def _match_headers(session: Session, ids: list[str], sender: str) -> ThreadMatch
 
 
 def _looks_like_reply(msg: ParsedMessage) -> bool:
-    return bool(msg.in_reply_to) or msg.subject.lower().lstrip().startswith(("re:", "aw:", "sv:", "antw:"))
+    return bool(msg.in_reply_to) or REPLY_SUBJECT.match(msg.subject) is not None

@@ -43,7 +43,8 @@ class Understanding:
             "has_ehc_plan": r.has_ehc_plan if r else None,
             "dispute_topics": list(r.dispute_topics) if r else [],
             "access_needs": list(r.access_needs) if r else [],
-            "problems": list(self.parsed.problems),
+            # What parsing could not read, then extraction's faults (a field missing because of our bug).
+            "problems": [*self.parsed.problems, *(r.problems if r else [])],
         }
 
 

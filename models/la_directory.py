@@ -2,13 +2,18 @@
 recognise them in what people write.
 
 The data is ``data/local_authorities.json`` (hand-edited; see its "about" block). This module only reads
-it, once. It sits in the bottom layer (models/) and imports nothing from the project.
+it, once. It sits in the bottom layer (models/) and imports nothing from the project but its matcher
+(models/la_trie.py).
 
 Two ways in:
 
 * ``Directory.lookup(text)``: one value a person typed where an LA was asked for (a form field, a
   coordinator's search box). Tolerant: case, "&"/"and", hyphens, "Council"/"London Borough of" wrappers
   and small misspellings.
+* ``Directory.council_mentions(text)``: what a reader of an email takes for councils: ``find`` plus
+  misspelt "X Borough Council" phrases that ``lookup`` resolves, without names that are part of an
+  e-mail address, a person ("Mrs Sutton"), a saint or a street ("St Helens Road", "Birmingham Road").
+  ``Directory.for_email_domain(address)``: the council an officer's ...@lewisham.gov.uk address names.
 * ``Directory.find(text)``: every LA mentioned in free text (an email body). Precise rather than eager:
   a wrong LA routes a family to the wrong office or tells them wrongly that they are not served, so
   street names ("Birmingham Road"), towns that merely contain an LA name ("Sutton Coldfield") and
@@ -26,6 +31,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from models.la_trie import is_acronym, trie_pattern
 
 DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "local_authorities.json"
 
@@ -57,6 +64,9 @@ class LAMention:
     end: int
     text: str  # the matched text as written, text[start:end] of the searched string
     explicit: bool  # the mention itself says it is a council/authority ("Camden Council", "LB Camden", "RBKC")
+    # A bare name run straight into another capitalised word ("Harrow Way School"?): maybe part of another
+    # proper noun. Only `council_mentions` sets it.
+    doubtful: bool = False
 
 
 # --------------------------------------------------------------------------------------------------
@@ -74,101 +84,19 @@ def _key(text: str) -> str:
     return s.strip()
 
 
-# An alias of one token with two or more capitals (RBKC, H&F, LBRuT, IoW) is an acronym: matched exactly,
-# because lower-case "iow" or "bcp" in running text is noise, and always explicit.
-def _is_acronym(alias: str) -> bool:
-    return not re.search(r"[\s\-]", alias) and sum(c.isupper() for c in alias) >= 2
-
-
 _EXPLICIT_WORDS = re.compile(
     r"\b(?:Council|Corporation|Borough|Authority|Comhairle|Cyngor|MBC|MDC|CC)\b|^(?:LB|RB)\s", re.IGNORECASE
 )
 
 
 def _alias_is_explicit(alias: str) -> bool:
-    return _is_acronym(alias) or bool(_EXPLICIT_WORDS.search(alias))
+    return is_acronym(alias) or bool(_EXPLICIT_WORDS.search(alias))
 
 
 # DfE inverted spellings ("Bristol, City of") are for lookups only: in running text ", City of" is far more
 # often the start of the next item in a list ("Bristol, City of London").
 def _lookup_only(alias: str) -> bool:
     return bool(re.search(r",\s*(?:City|County) of$", alias))
-
-
-# --------------------------------------------------------------------------------------------------
-# Building the free-text matcher: one regex, all aliases in a character trie so that the engine follows
-# one branch per position instead of trying ~1,400 alternatives (that is what keeps find() well under a
-# millisecond on a long email). Trie branches are ordered longest-first, so at any start position the
-# longest alias wins ("North Yorkshire" over "North ...", "Derbyshire County Council" over "Derby").
-
-_SEP = r"[\s\-]+"  # "Stoke-on-Trent" == "Stoke on Trent"; a line break inside a name is fine too
-_SEP_COMMA = r"\s*,?[\s\-]+"
-_AND = r"(?:[aA][nN][dD]|&)"
-_END = r"(?![\w&@]|\.\w)"  # not followed by more word, nor by ".gov.uk"-style domain parts
-
-
-def _char_atom(c: str, case_insensitive: bool) -> str:
-    if c == ".":
-        return r"\.?"
-    if c in "'’":
-        return "['’]?"
-    if case_insensitive and c.lower() != c.upper():
-        return f"[{re.escape(c.lower())}{re.escape(c.upper())}]"
-    return re.escape(c)
-
-
-def _alias_atoms(alias: str) -> list[str]:
-    """Regex atoms (one per character or separator) for one alias, with its case rule baked in."""
-    if _is_acronym(alias):
-        return [r"\s?&\s?" if c == "&" else re.escape(c) for c in alias]
-    parts = re.split(r"([\s\-,]+)", alias.strip())
-    words = parts[0::2]
-    single = len(words) == 1
-    atoms: list[str] = []
-    for i, part in enumerate(parts):
-        if i % 2:
-            atoms.append(_SEP_COMMA if "," in part else _SEP)
-        elif part == "&" or part.lower() == "and":
-            atoms.append(_AND)
-        elif single:
-            # One word: capital first letter required ("Reading" but not "reading the letter",
-            # "Bury" but not "we will bury").
-            atoms.append(re.escape(part[0]))
-            atoms.extend(_char_atom(c, True) for c in part[1:])
-        else:
-            atoms.extend(_char_atom(c, True) for c in part)
-    return atoms
-
-
-class _Node:
-    __slots__ = ("children", "depth", "end")
-
-    def __init__(self) -> None:
-        self.children: dict[str, _Node] = {}
-        self.end = False
-        self.depth = 0  # longest path below, to try longer branches first
-
-
-def _trie_pattern(alias_list: Iterable[str]) -> str:
-    root = _Node()
-    for alias in alias_list:
-        node = root
-        for atom in _alias_atoms(alias):
-            node = node.children.setdefault(atom, _Node())
-        node.end = True
-
-    def depth(node: _Node) -> int:
-        node.depth = 1 + max((depth(c) for c in node.children.values()), default=0)
-        return node.depth
-
-    def emit(node: _Node) -> str:
-        alts = [atom + emit(child) for atom, child in sorted(node.children.items(), key=lambda kv: -kv[1].depth)]
-        if node.end:
-            alts.append(_END)
-        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-
-    depth(root)
-    return emit(root)
 
 
 _WS = r"[ \t]+"
@@ -258,7 +186,8 @@ _OK_BEFORE = _words(
     "Lives Living Moved Based Also Across Within Outside Inside About Under Over By On Not Only Then Now "
     "Currently Formerly Previously Subject North South East West Central Mid Inner Outer Royal"
 )
-_TITLE_BEFORE = re.compile(r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lord|Lady|Rev|Cllr)\.?[ \t]+$")
+_TITLES = r"Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lord|Lady|Rev|Cllr"
+_TITLE_BEFORE = re.compile(rf"(?:{_TITLES})\.?[ \t]+$")
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_][\w'’\-]*)")
 _PREV_WORD = re.compile(r"([^\W\d_][\w'’\-]*)[ \t]+$")
 
@@ -353,13 +282,13 @@ class Directory:
         self._false_friend_keys = frozenset(_key(f) for f in false_friends) - self._by_key.keys()
         patterns.update(f for f in false_friends if _key(f) in self._false_friend_keys)
         self._regex = re.compile(
-            r"(?<![\w&@./])" + _PREFIX + r"(?P<name>" + _trie_pattern(sorted(patterns)) + ")" + _SUFFIX
+            r"(?<![\w&@./])" + _PREFIX + r"(?P<name>" + trie_pattern(sorted(patterns)) + ")" + _SUFFIX
         )
         # Fuzzy candidates by first letter: a misspelling rarely gets the first letter wrong, and this
         # keeps difflib's work small. Acronyms and short names are never fuzzed ("Bury" ~ "Bucks").
         self._fuzzy: dict[str, list[str]] = {}
         for key, la in self._by_key.items():
-            if len(key) >= _FUZZY_MIN_LEN and not any(_is_acronym(a) and _key(a) == key for a in la.aliases):
+            if len(key) >= _FUZZY_MIN_LEN and not any(is_acronym(a) and _key(a) == key for a in la.aliases):
                 self._fuzzy.setdefault(key[0], []).append(key)
 
     # -- exact access ------------------------------------------------------------------------------
@@ -518,6 +447,93 @@ class Directory:
         if not extra:
             return mentions
         return sorted([*mentions, *extra], key=lambda m: m.start)
+
+    # -- what a reader of an email takes for councils ---------------------------------------------------
+
+    def council_mentions(self, text: str) -> list[LAMention]:
+        """``find`` plus misspelt "X Borough Council" phrases ``lookup`` resolves ("Warington Borough
+        Council"), without mentions that are an address, a person, a saint or a street; a bare name run
+        into another capitalised word is kept as `doubtful`. In order of discovery."""
+        found = self.find(text)
+        covered = [(m.start, m.end) for m in found]
+        for m in _COUNCIL_NAMED.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b in covered):
+                continue
+            la = self.lookup(m.group(1))
+            if la is not None:
+                found.append(LAMention(la, m.start(), m.end(), m.group(0), True))
+        judged = (_judge_mention(text, mention) for mention in found)
+        return [mention for mention in judged if mention is not None]
+
+    def for_email_domain(self, address: str) -> LocalAuthority | None:
+        """The council an officer's address names (...@lewisham.gov.uk, ...@royalgreenwich.gov.uk)."""
+        domain = address.rpartition("@")[2].lower()
+        if not _GOV_UK.search(domain):
+            return None
+        for label in domain.removesuffix(".gov.uk").split("."):
+            if label in _NOT_COUNCIL_LABELS:
+                continue
+            la = self.lookup(label.replace("-", " "))
+            if la is not None:
+                return la
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+# What a reader of an email takes for a council (Directory.council_mentions).
+
+# "<Words> [City|County|...] Council": the words are looked up (tolerantly) when find() saw nothing there.
+_COUNCIL_NAMED = re.compile(
+    r"\b((?:[A-Z][\w'&-]+\s+){0,3}?[A-Z][\w'&-]+)\s+"
+    r"(?:(?:City|County|Borough|Metropolitan Borough|District)\s+)?Council\b"
+)
+# A person's title or a saint's "St" before any mention, in any case ("mrs Sutton", "St Helens Road").
+_HONORIFIC_BEFORE = re.compile(rf"(?i)\b(?:{_TITLES}|St)\.?\s+$")
+# A capitalised word after a bare name that makes it a street, a place or a club ("Birmingham Road",
+# "Sutton Coldfield", "Derby Hospital"): find()'s own lists, and these.
+_PLACE_WORDS_AFTER = _words("Dr Coldfield Vale Business House Centre Center Town Villa")
+# ...and the words that keep it a council ("Camden Children's", "Barnet SEND").
+_DESIGNATORS = re.compile(
+    r"(?:Council|County|City|Borough|Metropolitan|Local|Authority|LA|SEN|SEND|SENDIASS|IASS|EHC|EHCP|Children|"
+    r"Childrens|Children's|Education|Inclusion|Family|Families)\b"
+)
+_NEXT_CAPITALISED = re.compile(r" ([A-Z][\w'&-]*)")
+_STREET_AFTER = re.compile(r"\s*(?:Road|Rd|Street|St|Lane|Avenue|Way|Place)\b")
+_GOV_UK = re.compile(r"\.gov\.uk$")
+_NOT_COUNCIL_LABELS = frozenset({"example", "www", "mail"})
+
+
+def _inside_address_token(text: str, start: int, end: int) -> bool:
+    """Part of an e-mail address or a web address ("sen@camden.gov.uk", "www.barnet.gov.uk")."""
+    a = start
+    while a > 0 and not text[a - 1].isspace():
+        a -= 1
+    b = end
+    while b < len(text) and not text[b].isspace():
+        b += 1
+    token = text[a:b]
+    return "@" in token or "://" in token or token.lower().startswith("www.")
+
+
+def _judge_mention(text: str, mention: LAMention) -> LAMention | None:
+    """The mention as a reader takes it, or None when it is not a council at all."""
+    start, end = mention.start, mention.end
+    if _inside_address_token(text, start, end):
+        return None
+    if _HONORIFIC_BEFORE.search(text[max(0, start - 8) : start]):
+        return None  # "Mrs Sutton", "St Helens Road": a person or a saint, not a borough
+    if mention.text.strip().lower() == "london":
+        return None  # the city, not a council
+    after = text[end : end + 40]
+    if _STREET_AFTER.match(after):
+        return None
+    nxt = _NEXT_CAPITALISED.match(after)
+    if not mention.explicit and nxt and not _DESIGNATORS.match(nxt.group(1)):
+        word = nxt.group(1)
+        if word.lower() in _NOT_LA_NEXT_ANYCASE or word in _NOT_LA_NEXT_TITLE or word in _PLACE_WORDS_AFTER:
+            return None
+        return LAMention(mention.authority, start, end, mention.text, mention.explicit, doubtful=True)
+    return mention
 
 
 def _authority_from_json(entry: dict) -> LocalAuthority:

@@ -21,7 +21,8 @@ OUTBOX_LAG = Gauge("mdesk_outbox_lag_seconds", "How long the oldest due outbox m
 CLASSIFIER_RULE_HITS = Counter(
     "mdesk_classifier_rule_hits_total", "Classifier rules that fired, by rule", ["rule"], registry=REGISTRY
 )
-# A reading step that raised: a bug, counted by step ("classify:<rule>", ...), once per message taken in.
+# A reading step that raised: a bug, counted by step ("classify:<rule>", "extract:<field>"), once per
+# message taken in; the message went on without that part.
 PIPELINE_ERRORS = Counter(
     "mdesk_pipeline_errors_total", "Faults in a reading step (a bug), by step", ["step"], registry=REGISTRY
 )

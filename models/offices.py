@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 OFFICES_FILE = Path(__file__).resolve().parent.parent / "data" / "offices.json"
+# A UK postcode as written in an address ("N1 8HX", "B72 1EA", "SW1A1AA").
+POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +37,8 @@ def offices_for(region: str | None) -> tuple[Office, ...]:
 
 def own_phone_numbers() -> tuple[str, ...]:
     return tuple(office.phone for office in all_offices())
+
+
+def own_postcodes() -> frozenset[str]:
+    """The postcodes in our offices' addresses: a line holding one is our address, not the family's."""
+    return frozenset(code for office in all_offices() for code in POSTCODE.findall(office.address))

@@ -538,7 +538,10 @@ def test_enquiry_before_deciding(directory):
     assert r.service is None
 
 
-def test_a_broken_directory_loses_only_the_council(directory):
+def test_a_broken_directory_is_a_fault_the_coordinator_sees(directory):
+    """A bug in the directory loses the fields that ask it (the council; the child's name, checked against
+    council names), says so on the referral, and leaves the others intact."""
+
     class Broken:
         def find(self, text):
             raise RuntimeError("boom")
@@ -547,8 +550,10 @@ def test_a_broken_directory_loses_only_the_council(directory):
             raise RuntimeError("boom")
 
     r = extract_referral(make_msg("My son Max Rowe needs mediation, Haringey refused to assess."), directory=Broken())
-    assert r.local_authority is None
-    assert r.service == "mediation" and r.child_name == "Max Rowe"
+    assert r.local_authority is None and r.child_name is None
+    assert r.service == "mediation" and r.referrer_role == "parent" and r.dispute_topics == ["refusal_to_assess"]
+    assert r.faults == ["local_authority", "child_name"]
+    assert "the local_authority reader failed (a fault, not missing from the email)" in r.problems
 
 
 def test_huge_input_stays_fast(directory):

@@ -305,9 +305,7 @@ def test_a_reply_naming_two_cases_goes_to_triage_not_to_a_guess(engine, intake):
         assert item.kind == "triage" and item.status == "open"
 
 
-def test_a_message_whose_fields_the_database_refuses_is_still_kept_raw_and_intake_goes_on(
-    engine, intake, monkeypatch
-):
+def test_a_message_whose_fields_the_database_refuses_is_still_kept_raw_and_intake_goes_on(engine, intake, monkeypatch):
     real_store = Intake._store
 
     def refusing(self, session, key, parsed):
@@ -333,9 +331,7 @@ def batch_of(*raws: bytes) -> list[SourceMessage]:
     return [SourceMessage(MessageKey("imap://test@localhost/INBOX", 1, str(next(_uids))), raw) for raw in raws]
 
 
-def test_a_failing_message_in_the_middle_of_a_batch_is_quarantined_and_the_others_commit(
-    engine, intake, monkeypatch
-):
+def test_a_failing_message_in_the_middle_of_a_batch_is_quarantined_and_the_others_commit(engine, intake, monkeypatch):
     real = intake_module.extract_referral
 
     def broken_for_the_second(parsed, **kwargs):
@@ -518,3 +514,32 @@ def test_with_reading_workers_a_too_large_message_is_read_in_process_and_its_nei
         [entry] = session.exec(select(QuarantineEntry)).all()
         assert session.get(InboundMessage, entry.inbound_message_id).sender_email == "joanne.pryce@example.com"
     assert sorted(o.template for o in outbox(engine)) == ["acknowledgement", "acknowledgement", "too_large"]
+
+
+def test_a_failing_extraction_step_is_counted_and_shown_and_the_case_still_opens(engine, intake, monkeypatch):
+    """A bug in one field's reader (here: a copy of the step table with a failing step) loses only that
+    field: the case opens with the others, its draft and the stored message say the field is missing
+    because of a fault, and mdesk_pipeline_errors_total{step} counts it once."""
+    import dataclasses
+    import functools
+
+    from inbox.extract import STEPS, extract_referral
+    from models import metrics
+
+    def failing(ctx, got):
+        raise KeyError("boom")
+
+    steps = tuple(dataclasses.replace(s, read=failing) if s.name == "contact_phone" else s for s in STEPS)
+    monkeypatch.setattr(intake_module, "extract_referral", functools.partial(extract_referral, steps=steps))
+    counted = metrics.REGISTRY.get_sample_value("mdesk_pipeline_errors_total", {"step": "extract:contact_phone"})
+    assert deliver(intake, mailfactory.referral())
+    [case] = cases(engine)
+    assert case.local_authority == "Camden" and case.service == "mediation"
+    problem = "the contact_phone reader failed (a fault, not missing from the email)"
+    assert case.draft["contact_phone"] is None and case.draft["problems"] == [problem]
+    with Session(engine) as session:
+        stored = session.exec(select(InboundMessage)).one()
+        assert f"extraction fault: {problem}" in stored.reasons
+        assert stored.faults == ["extract:contact_phone"]
+    after = metrics.REGISTRY.get_sample_value("mdesk_pipeline_errors_total", {"step": "extract:contact_phone"})
+    assert after == (counted or 0) + 1

@@ -284,3 +284,46 @@ def test_a_misspelt_council_is_found_with_a_lower_case_council_word(directory: D
     assert found(directory, "Wolverhamton council have refused, and so has the council.") == [
         ("Wolverhampton", "Wolverhamton council", True),
     ]
+
+
+# --- what a reader of an email takes for a council (council matching lives only here) ---------------------
+
+
+def _names(mentions) -> list[str]:
+    return [m.authority.name for m in mentions]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("We live in Camden and the plan is from Camden Council.", ["Camden", "Camden"]),
+        ("Warington Borough Council refused to assess.", ["Warrington"]),  # misspelt: lookup resolves it
+        ("Please write to sen@camden.gov.uk or see www.barnet.gov.uk", []),  # addresses, not mentions
+        ("I spoke to Mrs Sutton about it.", []),  # a person
+        ("We met at 12 Birmingham Road.", []),  # a street
+        ("We moved from London last year.", []),  # the city, not a council
+    ],
+)
+def test_council_mentions_are_what_a_reader_takes_for_councils(directory, text, expected):
+    assert _names(directory.council_mentions(text)) == expected
+
+
+def test_a_bare_name_run_into_another_proper_noun_is_doubtful(directory):
+    (mention,) = directory.council_mentions("She goes to Waltham Forest Primary.")
+    assert mention.authority.name == "Waltham Forest" and mention.doubtful
+    (mention,) = directory.council_mentions("Waltham Forest Council said no.")
+    assert not mention.doubtful
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("j.smith@lewisham.gov.uk", "Lewisham"),
+        ("sen.team@mail.barnet.gov.uk", "Barnet"),  # "mail" names no council
+        ("someone@example.gov.uk", None),
+        ("parent@gmail.com", None),
+    ],
+)
+def test_the_council_an_officers_address_names(directory, address, expected):
+    la = directory.for_email_domain(address)
+    assert (la.name if la else None) == expected

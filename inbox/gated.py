@@ -1,0 +1,111 @@
+"""A regular expression behind a cheap gate: it runs only when the words it needs are in the text.
+
+Most of the patterns that read mail (the classifier's rules, extraction's cues) are case-insensitive
+alternations the regex engine must try at every position of a text, and most mail contains none of
+their key words. A plain substring test on a case-folded copy of the text is far cheaper, so each
+pattern names *needles*: words every match contains. The gate opens only when, for every group of
+needles, one of the group is in the folded text.
+
+The fold must keep every match: under re.IGNORECASE, "ı" matches "i", "ſ" matches "s" and "İ" matches
+"i", which str.lower() leaves alone or turns into "i" plus U+0307 (these three are the only characters
+re.IGNORECASE equates with an ASCII letter that str.lower() does not turn into that letter), so they are
+mapped after lowering. Dropping every U+0307 may only open a gate more often, never less.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+
+# A needle without any of these is plain text, found with `in` (several times faster than a regex scan);
+# one with them is a regex fragment (r"\bmediat" keeps "immediately" from opening the gate).
+_REGEX_SYNTAX = re.compile(r"[\\.^$*+?{}\[\]|()]")
+
+
+def fold(text: str) -> str:
+    """The text the gates look at: lower case, with re.IGNORECASE's three odd equivalences undone."""
+    low = text.lower()
+    if not low.isascii():  # str.translate would cost more than all the gates save on non-ASCII text
+        low = low.replace("\u0131", "i").replace("\u017f", "s").replace("\u0307", "")
+    return low
+
+
+class Gated:
+    """`pattern`, run only when every needle group has a hit in the folded text.
+
+    `needles`: each a word (a group of one) or a tuple of words (any of them will do).
+    `anchor`: a word every match contains; the pattern then runs only in windows around it (`reach` =
+    characters before, after), not from every position of the text. Lookarounds still see the whole text.
+    `memo` (optional, per text): gate -> found, shared by patterns with the same needles.
+    """
+
+    __slots__ = ("after", "anchor", "before", "gates", "rx")
+
+    def __init__(
+        self,
+        pattern: str | re.Pattern[str],
+        *needles: str | tuple[str, ...],
+        anchor: str | None = None,
+        reach: tuple[int, int] = (0, 0),
+    ) -> None:
+        self.rx = re.compile(pattern)
+        groups = [(n,) if isinstance(n, str) else n for n in needles]
+        self.gates = tuple(
+            (re.compile("|".join(group)), None if any(_REGEX_SYNTAX.search(n) for n in group) else group)
+            for group in groups
+        )
+        self.anchor = re.compile(anchor, re.IGNORECASE) if anchor else None
+        self.before, self.after = reach
+
+    def open(self, folded: str, memo: dict[re.Pattern[str], bool] | None = None) -> bool:
+        for gate, words in self.gates:
+            hit = memo.get(gate) if memo is not None else None
+            if hit is None:
+                hit = any(word in folded for word in words) if words is not None else gate.search(folded) is not None
+                if memo is not None:
+                    memo[gate] = hit
+            if not hit:
+                return False
+        return True
+
+    def finditer(
+        self, text: str, folded: str, memo: dict[re.Pattern[str], bool] | None = None
+    ) -> Iterator[re.Match[str]]:
+        if not self.open(folded, memo):
+            return iter(())
+        if self.anchor is None:
+            return self.rx.finditer(text)
+        return self._around_anchors(text)
+
+    def search(
+        self,
+        text: str,
+        folded: str,
+        pos: int = 0,
+        endpos: int = sys.maxsize,
+        memo: dict[re.Pattern[str], bool] | None = None,
+    ) -> re.Match[str] | None:
+        if not self.open(folded, memo):
+            return None
+        if self.anchor is None:
+            return self.rx.search(text, pos, endpos)
+        return next((m for m in self._around_anchors(text) if m.start() >= pos and m.end() <= endpos), None)
+
+    def _around_anchors(self, text: str) -> Iterator[re.Match[str]]:
+        assert self.anchor is not None
+        done = 0  # end of the last match given: windows may overlap, matches may not repeat
+        for a in self.anchor.finditer(text):
+            if a.start() < done:
+                continue
+            end = min(len(text), a.end() + self.after)
+            if not self.before:  # the match starts at the anchor: one attempt, not a scan
+                m = self.rx.match(text, a.start(), end)
+                if m:
+                    done = m.end()
+                    yield m
+                continue
+            for m in self.rx.finditer(text, max(a.start() - self.before, done), end):
+                if m.start() >= done:
+                    done = m.end()
+                    yield m
