@@ -256,7 +256,8 @@ def db_backup(
     settings = get_settings()
     source = db.sqlite_file(settings.effective_database_url)
     if source is None:
-        url = mask_url(settings.effective_database_url)
+        # pg_dump speaks libpq's URLs: postgresql://, without SQLAlchemy's driver name.
+        url = mask_url(settings.effective_database_url.replace("postgresql+psycopg://", "postgresql://", 1))
         raise OperatorError(
             f"{database_setting(settings)}: PostgreSQL is backed up with its own tool; run "
             f"pg_dump --format=custom --file {path} '{url}' (restore: pg_restore --clean --dbname '{url}' {path})",

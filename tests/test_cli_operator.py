@@ -134,7 +134,9 @@ def test_security_is_read_case_insensitively_and_tls_means_implicit_tls(tmp_path
 
 @pytest.mark.parametrize("name", ["MDESK_IMAP_SECURITY", "MDESK_SMTP_SECURITY"])
 def test_an_unknown_security_names_the_allowed_values(tmp_path, name):
-    one_line(cli("cases", "list", tmp_path=tmp_path, **{name: "tls1.3"}), 2, f"{name}=tls1.3", "ssl", "starttls", "none")
+    one_line(
+        cli("cases", "list", tmp_path=tmp_path, **{name: "tls1.3"}), 2, f"{name}=tls1.3", "ssl", "starttls", "none"
+    )
 
 
 def test_a_port_that_is_not_a_number_is_one_line(tmp_path):
