@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from models.operator_errors import (
     CONFIGURATION,
+    REFUSED,
     OperatorError,
     database_errors,
     database_setting,
@@ -141,7 +142,14 @@ def ingest(
         )
     err_console.print(f"{count} message(s) handled", highlight=False)
     if send:
-        dispatcher_from_settings(engine, settings).run_until_done()
+        dispatcher = dispatcher_from_settings(engine, settings)
+        dispatcher.run_until_done()
+        if "email" in dispatcher.unavailable:  # our relay refused or is down: the mail waits, we say so
+            raise OperatorError(
+                f"MDESK_SMTP_HOST={settings.smtp_host}, MDESK_SMTP_PORT={settings.effective_smtp_port}: "
+                f"cannot send ({dispatcher.unavailable['email']}); the mail waits in the outbox for the next run",
+                REFUSED,
+            )
 
 
 @app.command()

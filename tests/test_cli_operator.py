@@ -186,6 +186,28 @@ def test_an_unreachable_imap_server_under_ingest_once_is_one_line(tmp_path):
     )
 
 
+def test_an_smtp_server_that_cannot_be_reached_under_ingest_once_says_so_and_exits_1(tmp_path):
+    source = MaildirSource(tmp_path / "var" / "maildir")
+    source.connect()
+    source.drop(mailfactory.referral())
+    port = _closed_port()
+    result = cli(
+        "ingest",
+        "--once",
+        tmp_path=tmp_path,
+        MDESK_SMTP_HOST="127.0.0.1",
+        MDESK_SMTP_PORT=str(port),
+        MDESK_SMTP_SECURITY="none",
+        MDESK_LOG_LEVEL="WARNING",
+    )
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert "1 message(s) handled" in lines and "Traceback" not in result.stderr
+    # The outbox logs its retry (WARNING); the command ends on the one line that says what to fix.
+    assert lines[-1].startswith(f"MDESK_SMTP_HOST=127.0.0.1, MDESK_SMTP_PORT={port}: cannot send")
+    assert "waits in the outbox" in lines[-1]
+
+
 # ---- a mistyped SQLite path ---------------------------------------------------------------------------
 
 
