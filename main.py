@@ -130,16 +130,24 @@ def ingest(
         run(web=False)
         return
     from inbox.intake import Intake
+    from inbox.sources.base import SourceError
     from inbox.watch import MailboxWatcher
     from scheduler.daemon import dispatcher_from_settings, source_from_settings
 
     settings = get_settings()
     engine = _engine(create=True)
     intake = Intake(engine, settings)
-    with mailbox_errors(settings):
-        count = MailboxWatcher(source_from_settings(settings)).drain_once(
-            intake.handle, handle_batch=intake.handle_batch
+    source = source_from_settings(settings)
+    try:
+        with mailbox_errors(settings):
+            count = MailboxWatcher(source).drain_once(intake.handle, handle_batch=intake.handle_batch)
+    except SourceError as exc:  # the source says why it cannot go on (and what to set instead)
+        setting = (
+            f"MDESK_IMAP_HOST={settings.imap_host}, MDESK_IMAP_FOLDER={settings.imap_folder}"
+            if settings.source_kind == "imap"
+            else f"MDESK_MAILDIR={settings.effective_maildir}"
         )
+        raise OperatorError(f"{setting}: {exc}", REFUSED) from exc
     err_console.print(f"{count} message(s) handled", highlight=False)
     if send:
         dispatcher = dispatcher_from_settings(engine, settings)

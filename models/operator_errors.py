@@ -158,7 +158,11 @@ def _server_detail(text: str) -> str:
 
 @contextmanager
 def mailbox_errors(settings: Settings) -> Iterator[None]:
-    """Talking to the IMAP mailbox from a one-off command: a refusal as one line, exit 1."""
+    """Talking to the IMAP mailbox from a one-off command: a refusal as one line, exit 1.
+    (The Maildir is a local folder: its errors keep their traceback.)"""
+    if settings.source_kind != "imap":
+        yield
+        return
     server = f"{settings.imap_host}:{settings.effective_imap_port}"
     try:
         yield

@@ -208,6 +208,17 @@ def test_an_smtp_server_that_cannot_be_reached_under_ingest_once_says_so_and_exi
     assert "waits in the outbox" in lines[-1]
 
 
+def test_a_drop_folder_that_cannot_be_written_under_ingest_once_is_one_line(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the drop folder should be")
+    one_line(
+        cli("ingest", "--once", tmp_path=tmp_path, MDESK_MAILDIR=str(blocker)),
+        1,
+        f"MDESK_MAILDIR={blocker}: ",
+        "cannot create the drop folder",
+    )
+
+
 # ---- a mistyped SQLite path ---------------------------------------------------------------------------
 
 
