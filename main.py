@@ -386,7 +386,7 @@ def quarantine_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HE
 
 @quarantine_app.command("retry")
 def quarantine_retry(
-    entry_id: Annotated[int, typer.Argument(help="The entry's id, as `quarantine list` shows it.")],
+    entry_id: Annotated[int, typer.Argument(metavar="ENTRY_ID", help="The entry's id, as `quarantine list` shows it.")],
 ) -> None:
     """Run a quarantined message through intake again (after a fix).
 

@@ -74,7 +74,7 @@ def from_settings_error(exc: ValidationError) -> OperatorError:
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "literal_error":
             message = f"expected one of {error['ctx']['expected']}"
-        elif not message.startswith("expected"):
+        elif message.startswith("Input should be "):  # pydantic's own wording for a wrong type
             message = "expected " + message.removeprefix("Input should be ")
         parts.append(f"MDESK_{field.upper()}={_shown(field, error['input'])}: {message}")
     return OperatorError("; ".join(parts), CONFIGURATION)
