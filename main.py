@@ -4,17 +4,38 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from sqlmodel import Session, select
 
-from models.settings import get_settings
+from models.operator_errors import (
+    CONFIGURATION,
+    REFUSED,
+    OperatorError,
+    database_errors,
+    database_setting,
+    from_settings_error,
+    is_settings_error,
+    mailbox_errors,
+    mask_url,
+)
+from models.settings import get_settings, log_level_even_if_invalid
 
-app = typer.Typer(help="Mediation Desk: the back office of an SEN mediation service.", no_args_is_help=True)
+app = typer.Typer(
+    help="Mediation Desk: the back office of an SEN mediation service.\n\n"
+    "Configured by MDESK_* environment variables (or a .env file), listed with their defaults in "
+    "README.md under Configuration; with none set it runs on embedded defaults under ./var/. "
+    "A setting that is wrong is reported in one line (exit 2; 1 when a server refused); "
+    "MDESK_LOG_LEVEL=DEBUG shows the traceback.",
+    no_args_is_help=True,
+)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 cases_app = typer.Typer(help="Cases.", no_args_is_help=True)
 outbox_app = typer.Typer(help="What we send.", no_args_is_help=True)
@@ -27,6 +48,19 @@ app.add_typer(quarantine_app, name="quarantine")
 console = Console()
 err_console = Console(stderr=True)
 DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
+JSON_HELP = "One JSON object per line instead of the table."
+# The columns README.md promises, in its order.
+CASE_COLUMNS = [
+    "reference",
+    "status",
+    "service",
+    "local_authority",
+    "region",
+    "referrer_email",
+    "messages",
+    "created_at",
+]
+OUTBOX_COLUMNS = ["channel", "to", "template", "status", "case_reference", "sent_at"]
 
 
 def _setup_logging() -> None:
@@ -36,19 +70,40 @@ def _setup_logging() -> None:
     )
     # APScheduler logs every run of every job at INFO: a line every two seconds tells nobody anything.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Alembic says "Context impl SQLiteImpl" at every start, imapclient "Connection closed" at every
+    # logout: noise around the line that matters.
+    if get_settings().log_level.upper() != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        logging.getLogger("imapclient").setLevel(logging.WARNING)
 
 
-def _engine(upgrade: bool = True):
+def _engine(*, create: bool = False, upgrade: bool = True):
+    """The database, checked before use. `create` (run, ingest, db upgrade): a new SQLite file may be
+    made (and its folder, inside MDESK_VAR_DIR); otherwise a missing file is refused, not made.
+    SQLite's quick_check runs before the schema is touched."""
     from models import db
 
-    engine = db.make_engine(get_settings().effective_database_url)
-    if upgrade:
-        db.upgrade(engine)
+    settings = get_settings()
+    url = settings.effective_database_url
+    with database_errors(settings):
+        db.prepare_sqlite_file(url, var_dir=settings.var_dir, create=create)
+        engine = db.make_engine(url)
+        db.check_integrity(engine)
+        if upgrade:
+            db.upgrade(engine)
     return engine
 
 
 def _print_json(row: dict) -> None:
     sys.stdout.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+
+
+def _print_table(columns: list[str], rows: list[dict]) -> None:
+    """Aligned columns, full width whatever the terminal (piped output is not cut or wrapped at 80)."""
+    cells = [columns] + [["-" if row[c] in (None, "") else str(row[c]) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    for line in cells:
+        sys.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() + "\n")
 
 
 # ---- the daemon -----------------------------------------------------------------------------------
@@ -60,6 +115,7 @@ def run(web: Annotated[bool, typer.Option(help="Serve the web app.")] = True) ->
     from scheduler.daemon import Daemon, DaemonError
 
     _setup_logging()
+    _engine(create=True).dispose()  # a missing folder, a damaged file, no server: one line, before starting
     try:
         Daemon(get_settings()).run(web=web)
     except DaemonError as exc:
@@ -78,16 +134,34 @@ def ingest(
         run(web=False)
         return
     from inbox.intake import Intake
+    from inbox.sources.base import SourceError
     from inbox.watch import MailboxWatcher
     from scheduler.daemon import dispatcher_from_settings, source_from_settings
 
     settings = get_settings()
-    engine = _engine()
+    engine = _engine(create=True)
     intake = Intake(engine, settings)
-    count = MailboxWatcher(source_from_settings(settings)).drain_once(intake.handle, handle_batch=intake.handle_batch)
+    source = source_from_settings(settings)
+    try:
+        with mailbox_errors(settings):
+            count = MailboxWatcher(source).drain_once(intake.handle, handle_batch=intake.handle_batch)
+    except SourceError as exc:  # the source says why it cannot go on (and what to set instead)
+        setting = (
+            f"MDESK_IMAP_HOST={settings.imap_host}, MDESK_IMAP_FOLDER={settings.imap_folder}"
+            if settings.source_kind == "imap"
+            else f"MDESK_MAILDIR={settings.effective_maildir}"
+        )
+        raise OperatorError(f"{setting}: {exc}", REFUSED) from exc
     err_console.print(f"{count} message(s) handled", highlight=False)
     if send:
-        dispatcher_from_settings(engine, settings).run_once()
+        dispatcher = dispatcher_from_settings(engine, settings)
+        dispatcher.run_until_done()
+        if "email" in dispatcher.unavailable:  # our relay refused or is down: the mail waits, we say so
+            raise OperatorError(
+                f"MDESK_SMTP_HOST={settings.smtp_host}, MDESK_SMTP_PORT={settings.effective_smtp_port}: "
+                f"cannot send ({dispatcher.unavailable['email']}); the mail waits in the outbox for the next run",
+                REFUSED,
+            )
 
 
 @app.command()
@@ -102,13 +176,22 @@ def demo() -> None:
     files = sorted(DEMO_DIR.glob("*.eml"))
     for path in files:
         source.drop(path.read_bytes())
+    command = f"{_shown_path(Path(sys.executable))} {_shown_path(Path(__file__))}"
     console.print(
         f"Dropped {len(files)} demo referrals into {settings.effective_maildir}. Watch them become cases:\n"
-        f"  python main.py cases list    python main.py outbox list    "
+        f"  {command} cases list    {command} outbox list    "
         f"http://{settings.http_host}:{settings.http_port}/healthz",
         highlight=False,
+        soft_wrap=True,
     )
     run(web=True)
+
+
+def _shown_path(path: Path) -> str:
+    """`path` as typed from here: relative to the working folder when under it (no symlinks resolved:
+    .venv/bin/python must stay the venv's interpreter), else absolute."""
+    absolute = Path(os.path.abspath(path))
+    return str(absolute.relative_to(Path.cwd())) if absolute.is_relative_to(Path.cwd()) else str(absolute)
 
 
 # ---- reading mail ---------------------------------------------------------------------------------
@@ -119,18 +202,30 @@ def parse_email(
     files: Annotated[list[Path], typer.Argument(help="RFC 5322 message files.", exists=True, dir_okay=False)],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file, per line.")] = False,
 ) -> None:
-    """Read emails as a coordinator would: machine mail or a person's, and what the referral says."""
+    """Read emails as a coordinator would: machine mail or a person's, and what the referral says.
+
+    A file that is not an email (no header block) is named on stderr; the others are still read,
+    and the exit code is 1."""
+    from inbox.parse import has_header_block
     from inbox.understand import understand
     from models.la_directory import load_directory
 
     directory = load_directory()
     own = get_settings().own_addresses
+    failed = False
     for path in files:
-        result = understand(path.read_bytes(), directory=directory, own_addresses=own)
+        raw = path.read_bytes()
+        if not has_header_block(raw):
+            sys.stderr.write(f"{path}: not an email message (no header block)\n")
+            failed = True
+            continue
+        result = understand(raw, directory=directory, own_addresses=own)
         if as_json:
             _print_json({"file": str(path), **result.summary()})
         else:
             _describe(path, result)
+    if failed:
+        raise typer.Exit(1)
 
 
 def _describe(path: Path, result) -> None:
@@ -166,18 +261,50 @@ def db_upgrade() -> None:
     """Bring the database schema up to date (the daemon also does this on start)."""
     from models import db
 
-    engine = _engine(upgrade=True)
+    engine = _engine(create=True)
     console.print(f"database at revision {db.current_revision(engine)}")
 
 
+@db_app.command("backup")
+def db_backup(
+    path: Annotated[Path, typer.Argument(help="The copy to write; a folder: a dated file in it.")],
+) -> None:
+    """A consistent copy of the SQLite database while the daemon runs (PostgreSQL: use pg_dump)."""
+    from models import db
+    from models.types import utcnow
+
+    settings = get_settings()
+    source = db.sqlite_path(settings.effective_database_url)
+    if source is None:
+        # pg_dump speaks libpq's URLs: postgresql://, without SQLAlchemy's driver name.
+        url = mask_url(settings.effective_database_url.replace("postgresql+psycopg://", "postgresql://", 1))
+        raise OperatorError(
+            f"{database_setting(settings)}: PostgreSQL is backed up with its own tool; run "
+            f"pg_dump --format=custom --file {path} '{url}' (restore: pg_restore --clean --dbname '{url}' {path})",
+            CONFIGURATION,
+        )
+    _engine(upgrade=False).dispose()  # exists and passes quick_check: a damaged file never replaces a backup
+    target = path / f"mdesk-{utcnow():%Y%m%dT%H%M%SZ}.sqlite3" if path.is_dir() else path
+    if not target.parent.is_dir():
+        raise OperatorError(
+            f"{path}: the folder {target.parent} does not exist; expected an existing one", CONFIGURATION
+        )
+    if target.resolve() == source.resolve():
+        raise OperatorError(f"{path}: that is the database itself; expected a path for the copy", CONFIGURATION)
+    with database_errors(settings):
+        db.backup_sqlite(source, target)
+    console.print(f"backup of {source} written to {target}", highlight=False, soft_wrap=True)
+
+
 @cases_app.command("list")
-def cases_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def cases_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """Cases, newest first."""
     from sqlalchemy import func
 
     from models.cases import Case
     from models.mail import InboundMessage
 
+    rows = []
     with Session(_engine()) as session:
         counts = dict(session.exec(select(InboundMessage.case_id, func.count()).group_by(InboundMessage.case_id)).all())
         for case in session.exec(select(Case).order_by(Case.created_at.desc(), Case.id.desc())):
@@ -194,16 +321,13 @@ def cases_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
             if as_json:
                 _print_json(row)
             else:
-                console.print(
-                    f"{row['reference']}  {row['status']:<12} {row['service'] or 'enquiry':<24} "
-                    f"{row['local_authority'] or '-':<24} {row['messages']} msg  {row['created_at'][:16]}",
-                    highlight=False,
-                    markup=False,
-                )
+                rows.append(row | {"service": row["service"] or "enquiry", "created_at": row["created_at"][:16]})
+    if not as_json:
+        _print_table(CASE_COLUMNS, rows)
 
 
 @outbox_app.command("list")
-def outbox_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def outbox_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """What we sent or will send, newest first."""
     from models.cases import Case
     from models.outbox import OutboxMessage
@@ -214,6 +338,7 @@ def outbox_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
             .join(Case, Case.id == OutboxMessage.case_id, isouter=True)
             .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
         ).all()
+        table = []
         for message, reference in rows:
             row = {
                 "channel": message.channel,
@@ -228,16 +353,14 @@ def outbox_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
             if as_json:
                 _print_json(row)
             else:
-                console.print(
-                    f"{row['channel']:<5} {row['status']:<10} {row['template']:<16} {row['case_reference'] or '-':<11}"
-                    f" {row['to']}" + (f"  ({row['last_error']})" if row["last_error"] else ""),
-                    highlight=False,
-                    markup=False,
-                )
+                table.append(row | {"sent_at": row["sent_at"] and row["sent_at"][:16]})
+    if not as_json:
+        # The last error, where there is one, closes the line: it is the longest and the most varied.
+        _print_table([*OUTBOX_COLUMNS, "last_error"], table)
 
 
 @quarantine_app.command("list")
-def quarantine_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def quarantine_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """Mail that could not be processed, with the reason."""
     from models.mail import InboundMessage, QuarantineEntry
 
@@ -260,20 +383,53 @@ def quarantine_list(as_json: Annotated[bool, typer.Option("--json")] = False) ->
             if as_json:
                 _print_json(row)
             else:
-                console.print(f"{entry.id:>5}  {row['created_at'][:16]}  {entry.reason}", markup=False)
+                sys.stdout.write(f"{entry.id:>5}  {row['created_at'][:16]}  {entry.reason}\n")
         if not rows and not as_json:
             console.print("quarantine is empty")
 
 
 @quarantine_app.command("retry")
-def quarantine_retry(entry_id: int) -> None:
-    """Run a quarantined message through intake again (after a fix)."""
+def quarantine_retry(
+    entry_id: Annotated[int, typer.Argument(metavar="ENTRY_ID", help="The entry's id, as `quarantine list` shows it.")],
+) -> None:
+    """Run a quarantined message through intake again (after a fix).
+
+    Exit 0: processed (or resolved before: nothing to do); 1: no such entry, or still quarantined."""
     from inbox.intake import retry_quarantined
+    from models.mail import QuarantineEntry
 
     engine = _engine()
+    with Session(engine) as session:
+        entry = session.get(QuarantineEntry, entry_id)
+        resolved_before = entry is not None and entry.resolved_at is not None
+    if entry is None:
+        sys.stderr.write(f"no quarantine entry {entry_id}; `quarantine list` shows the open ones\n")
+        raise typer.Exit(1)
     outcome = retry_quarantined(engine, get_settings(), entry_id)
-    console.print(outcome, highlight=False, markup=False)
+    sys.stdout.write(outcome + "\n")
+    with Session(engine) as session:
+        if not resolved_before and session.get(QuarantineEntry, entry_id).resolved_at is None:
+            raise typer.Exit(1)
+
+
+def main() -> None:
+    """The command line, with an operator's mistakes said in one line (see models/operator_errors)."""
+    try:
+        app()
+    except OperatorError as exc:
+        _fail(exc, exc)
+    except ValidationError as exc:
+        if not is_settings_error(exc):
+            raise  # a bug, not a setting
+        _fail(from_settings_error(exc), exc)
+
+
+def _fail(error: OperatorError, exc: BaseException) -> NoReturn:
+    if log_level_even_if_invalid().upper() == "DEBUG":
+        traceback.print_exception(exc)
+    sys.stderr.write(error.line + "\n")
+    sys.exit(error.exit_code)
 
 
 if __name__ == "__main__":
-    app()
+    main()

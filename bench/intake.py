@@ -131,6 +131,7 @@ def run(server, work: Path, n: int, rounds: int, latency_count: int, workers: in
     print(f"ratio intake / baseline: {best_baseline / best_intake:.2f}  (target >= 0.5)")
 
     settings = settings.model_copy(update={"var_dir": work / "latency"})
+    db.prepare_sqlite_file(settings.effective_database_url, var_dir=settings.var_dir, create=True)
     engine = db.make_engine(settings.effective_database_url)
     db.upgrade(engine)
     latencies = idle_latency(server, settings, engine, user, password, latency_count)
@@ -181,6 +182,7 @@ def descendants_peak_rss_mb() -> list[float]:
 
 def intake_round(settings: Settings) -> tuple[int, float]:
     """Every waiting message through intake into a new database: (handled, seconds)."""
+    db.prepare_sqlite_file(settings.effective_database_url, var_dir=settings.var_dir, create=True)
     engine = db.make_engine(settings.effective_database_url)
     db.upgrade(engine)
     intake = Intake(engine, settings)

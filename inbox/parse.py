@@ -130,6 +130,31 @@ def _skip_leading_junk(lines: list[bytes], problems: list[str]) -> int:
     return i
 
 
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+def has_header_block(raw: bytes) -> bool:
+    """Whether `raw` starts as an email message does: a header field on its first line (after an mbox
+    "From " line, or the few junk lines parse_message skips too) and, before the first empty line, a
+    field mail carries (From, To, Date, Subject, Message-ID, Received, Content-Type, X-...).
+
+    Conservative on purpose: a text file whose first line happens to read "Note: ..." is not mail.
+    parse_message reads anything; this is for callers that must tell a person "that is not an email".
+    """
+    lines = _LINE_END.split(raw[: 64 * 1024])
+    if lines and lines[0].startswith(b"From "):
+        lines = lines[1:]
+    block = []
+    for line in lines:
+        if not line:
+            break
+        block.append(line)
+    first = _skip_leading_junk(block, [])
+    if first >= len(block) or not _FIELD_LINE.match(block[first]):
+        return False
+    return any(_KNOWN_FIELD.match(line) for line in block[first:])
+
+
 # --- charsets -----------------------------------------------------------------------------------------
 
 # Labels seen in real mail that Python does not know, or knows as a narrower charset than the sender

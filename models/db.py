@@ -13,13 +13,13 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 import models.tables  # noqa: F401  (every table registered on the metadata)
@@ -27,17 +27,56 @@ import models.tables  # noqa: F401  (every table registered on the metadata)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+class DatabaseMissing(Exception):
+    """The SQLite file (or, with `folder_missing`, its folder) is not there."""
+
+    def __init__(self, path: Path, *, folder_missing: bool = False) -> None:
+        super().__init__(f"{'folder of ' if folder_missing else ''}database {path} does not exist")
+        self.path, self.folder_missing = path, folder_missing
+
+
+class DatabaseDamaged(Exception):
+    """SQLite's quick_check failed, or the file is not a SQLite database."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        super().__init__(f"database {path} is damaged: {detail}")
+        self.path, self.detail = path, detail
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite URL names (relative paths are relative to the working folder, as SQLite
+    reads them); None for PostgreSQL and in-memory databases."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser().absolute()
+
+
+def prepare_sqlite_file(url: str, *, var_dir: Path, create: bool) -> None:
+    """Refuse a SQLite database that is not there, unless `create`; then make its folder only
+    inside `var_dir`. A mistyped path elsewhere must not quietly become a new, empty database."""
+    path = sqlite_path(url)
+    if path is None or path.exists():
+        return
+    if not create:
+        raise DatabaseMissing(path)
+    if path.parent.is_dir():
+        return  # SQLite creates the file
+    if not path.parent.resolve().is_relative_to(var_dir.resolve()):
+        raise DatabaseMissing(path, folder_missing=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+
 def make_engine(url: str) -> Engine:
+    """An engine; creates no folders (prepare_sqlite_file decides that)."""
     # hide_parameters: a database error must not carry a family's name or address into the log.
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
-        if path and path != ":memory:" and not path.startswith("file:"):
-            identity = _FileIdentity(Path(path))
+        path = sqlite_path(url)
+        if path is not None:
+            identity = _FileIdentity(path)
             _FILES[engine] = identity
             event.listen(engine, "connect", identity.record)  # after the pragmas: the file exists
         return engine
@@ -210,3 +249,42 @@ def describe_db_error(exc: BaseException) -> str:
             return "login refused"
         return "unreachable"
     return f"error ({type(orig).__name__})"
+
+
+def check_integrity(engine: Engine) -> None:
+    """SQLite's quick_check (every page and index readable; O(size), seconds for gigabytes);
+    raises DatabaseDamaged. Nothing to do on PostgreSQL, which checks its own pages."""
+    path = sqlite_path(engine.url.render_as_string(hide_password=False))
+    if path is None:
+        return
+    try:
+        with engine.connect().execution_options(sqlite_begin="DEFERRED") as connection:
+            rows = [row[0] for row in connection.exec_driver_sql("PRAGMA quick_check")]
+    except exc.DatabaseError as error:
+        # "file is not a database", "database disk image is malformed": the file, not the setup.
+        # OperationalError (locked, cannot open) is a different story and goes on up.
+        if type(error.orig) is not sqlite3.DatabaseError:
+            raise
+        raise DatabaseDamaged(path, str(error.orig)) from error
+    if rows != ["ok"]:
+        raise DatabaseDamaged(path, "; ".join(rows[:3]))
+
+
+def backup_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a live SQLite database at `target`, through SQLite's online backup API.
+
+    One step (pages=-1) copies every page under a single read transaction: a snapshot as of one
+    moment, while the daemon goes on writing (WAL readers do not block writers). The copy is
+    quick_checked, then moved over `target` in one rename, so an earlier backup there is replaced
+    only by a good one.
+    """
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    try:
+        with closing(sqlite3.connect(source, timeout=30)) as src, closing(sqlite3.connect(partial)) as dst:
+            src.backup(dst)
+            rows = [row[0] for row in dst.execute("PRAGMA quick_check")]
+        if rows != ["ok"]:
+            raise DatabaseDamaged(target, "; ".join(rows[:3]))
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -14,10 +14,15 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Security = Literal["ssl", "starttls", "none"]
+_PORT_EXAMPLES = {
+    "imap_port": "such as 993 (ssl) or 143 (starttls); 0: the one for MDESK_IMAP_SECURITY",
+    "smtp_port": "such as 465 (ssl), 587 (starttls) or 25; 0: the one for MDESK_SMTP_SECURITY",
+    "http_port": "such as 8000",
+}
 
 
 class Settings(BaseSettings):
@@ -118,6 +123,42 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        # Heroku-style and driverless PostgreSQL URLs mean PostgreSQL; psycopg 3 is the driver we ship.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        if "://" not in value:
+            # Path(value).absolute(): a relative path is relative to where the command runs.
+            raise ValueError(f"expected a URL, not a file path: sqlite:///{Path(value).expanduser().absolute()}")
+        if not value.startswith(("sqlite://", "sqlite+pysqlite://", "postgresql+psycopg://")):
+            raise ValueError("expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE")
+        return value
+
+    @field_validator("imap_security", "smtp_security", mode="before")
+    @classmethod
+    def _security(cls, value: object) -> str:
+        # Case does not matter. "tls" is RFC 8314's "implicit TLS" (TLS from the first byte, ports
+        # 993/465), which is what "ssl" means here; STARTTLS is always spelled out.
+        word = str(value).strip().lower()
+        word = "ssl" if word == "tls" else word
+        if word not in ("ssl", "starttls", "none"):
+            raise ValueError("expected ssl (or tls: TLS from the start), starttls or none")
+        return word
+
+    @field_validator("imap_port", "smtp_port", "http_port", mode="before")
+    @classmethod
+    def _port(cls, value: object, info: ValidationInfo) -> object:
+        text = str(value).strip()
+        if not text.isdigit() or int(text) > 65535:
+            raise ValueError(f"expected a port number, {_PORT_EXAMPLES[info.field_name]}")
+        return int(text)
+
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'mdesk.sqlite3'}"
@@ -174,3 +215,17 @@ def parse_mail_from(value: str) -> str:
 @cache
 def get_settings() -> Settings:
     return Settings()
+
+
+class _LogLevelOnly(BaseSettings):
+    model_config = Settings.model_config
+    log_level: str = "INFO"
+
+
+def log_level_even_if_invalid() -> str:
+    """MDESK_LOG_LEVEL, read the same way, when other settings fail validation: the error report
+    shows the traceback only at DEBUG."""
+    try:
+        return get_settings().log_level
+    except ValidationError:
+        return _LogLevelOnly().log_level

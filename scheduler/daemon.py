@@ -148,13 +148,9 @@ class Daemon:
         if not self._same_database():  # a deleted database's outbox would be sent again after a restart
             return
         try:
-            # A full batch means more may be due: keep going until a round comes back short.
-            while True:
-                stats = dispatcher.run_once()
-                metrics.OUTBOX_SENT.labels("email").inc(stats.sent)
-                metrics.OUTBOX_FAILED.labels("email").inc(stats.failed)
-                if stats.claimed < self.settings.outbox_batch or self.stop.is_set():
-                    break
+            stats = dispatcher.run_until_done(should_stop=self.stop.is_set)
+            metrics.OUTBOX_SENT.labels("email").inc(stats.sent)
+            metrics.OUTBOX_FAILED.labels("email").inc(stats.failed)
             unavailable = dispatcher.unavailable.get("email")
             # Sends failing at our end (relay down, login refused) are a failing transport, not "ok".
             self.health.transport.state = "failing" if unavailable else "ok"

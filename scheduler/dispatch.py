@@ -23,7 +23,7 @@ import logging
 import traceback
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal, Protocol
@@ -137,6 +137,18 @@ class Dispatcher:
                 stats.skipped,
             )
         return stats
+
+    def run_until_done(self, should_stop: Callable[[], bool] = lambda: False) -> DispatchStats:
+        """Passes until one comes back short (nothing more is due) or `should_stop()`; the totals.
+
+        One pass claims at most `outbox_batch` rows: a full pass means more may be due."""
+        total = DispatchStats()
+        while True:
+            stats = self.run_once()
+            for counter in fields(DispatchStats):
+                setattr(total, counter.name, getattr(total, counter.name) + getattr(stats, counter.name))
+            if stats.claimed < self.settings.outbox_batch or should_stop():
+                return total
 
     def _dispatch(self, row_id: int, now: datetime) -> Outcome:
         """Handle one claimed row; the name of the counter its outcome adds to."""
