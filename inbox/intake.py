@@ -32,7 +32,7 @@ from inbox.automated import Verdict, bounced_recipients, classify, original_mess
 from inbox.extract import extract_referral
 from inbox.message import ParsedMessage
 from inbox.parse import parse_message
-from inbox.reading import Readers, Reading
+from inbox.reading import Readers, Reading, Unread, unread_message
 from inbox.referral import Referral
 from inbox.sources.base import MessageKey, SourceMessage
 from inbox.thread_match import ThreadMatch, match_thread
@@ -422,8 +422,11 @@ class Intake:
 
     def __post_init__(self) -> None:
         # Workers read with the project's directory; an Intake given another one reads in process.
-        if self.settings.intake_workers > 0 and self.directory is load_directory():
-            self._readers = Readers(self.settings.intake_workers, own_addresses(self.settings))
+        # Bounded reading needs a process that can be killed: at least one worker (inbox/reading.py).
+        timeout = self.settings.read_timeout_seconds or None
+        workers = max(self.settings.intake_workers, 1 if timeout else 0)
+        if workers > 0 and self.directory is load_directory():
+            self._readers = Readers(workers, own_addresses(self.settings), timeout)
 
     def start_workers(self) -> None:
         """Start the reading workers, if any, now (the daemon does, at start-up) instead of on first use."""
@@ -462,14 +465,16 @@ class Intake:
                 break
         return committed
 
-    def _read(self, messages: list[SourceMessage]) -> Iterator[tuple[ParsedMessage, Reading | None]]:
-        """Each message parsed, in order: all before the transaction, or by the workers meanwhile."""
+    def _read(self, messages: list[SourceMessage]) -> Iterator[tuple[ParsedMessage, Reading | Unread | None]]:
+        """Each message parsed, in order: all before the transaction, or by the workers meanwhile.
+        One the workers could not finish (Unread) is only its bytes; one whose reading raised is read
+        here again, so that the steps meet the failure and quarantine it with its traceback."""
         if self._readers is None:
             parsed = [parse_message(message.raw) for message in messages]
             return ((msg, None) for msg in parsed)
         readings = self._readers.read_all(messages)
         return (
-            (ahead.parsed, ahead) if ahead else (parse_message(message.raw), None)
+            (_parsed_of(message, ahead), ahead) if ahead else (parse_message(message.raw), None)
             for message, ahead in zip(messages, readings, strict=True)
         )
 
@@ -484,7 +489,11 @@ class Intake:
             return self._commit(messages, read, isolated=True)
 
     def _commit(
-        self, messages: list[SourceMessage], read: list[tuple[ParsedMessage, Reading | None]], *, isolated: bool
+        self,
+        messages: list[SourceMessage],
+        read: list[tuple[ParsedMessage, Reading | Unread | None]],
+        *,
+        isolated: bool,
     ) -> int:
         done: list[_Committed | None] = []
         try:
@@ -510,12 +519,16 @@ class Intake:
         return len(done)
 
     def _process(
-        self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | None
+        self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | Unread | None
     ) -> _Committed:
         """Store the message and run the steps, or recognise a repeat (a crash before the mark)."""
         inbound, fresh = self._store(session, message.key, parsed)
         if not fresh:
             return _Committed("known")  # only marked again
+        if isinstance(ahead, Unread):
+            log.info("message quarantined unread: %s", ahead.reason)
+            _mark_quarantined(session, inbound.id, parsed, ahead.reason, "")
+            return _Committed("quarantined")
         try:
             self._run(session, inbound, parsed, ahead, received_at=message.received_at)
         except Unprocessable as exc:
@@ -527,7 +540,7 @@ class Intake:
         return _Committed(inbound.outcome or "unknown", parsed)
 
     def _fast(
-        self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | None = None
+        self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | Unread | None = None
     ) -> _Committed:
         """One message without a savepoint; any failure but the database's sends the batch to `_one`."""
         try:
@@ -538,7 +551,7 @@ class Intake:
             raise _Isolate from exc
 
     def _one(
-        self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | None = None
+        self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | Unread | None = None
     ) -> _Committed | None:
         """One message in its own savepoint: processed, already known, or quarantined."""
         try:
@@ -667,6 +680,11 @@ class Intake:
                 log.debug("quarantine traceback", exc_info=True)
                 reason = f"{reason}; its headers could not be stored"
         return _NOT_STORED
+
+
+def _parsed_of(message: SourceMessage, ahead: Reading | Unread) -> ParsedMessage:
+    """What a worker read, or for a message it could not finish, its bytes alone (stored as they are)."""
+    return ahead.parsed if isinstance(ahead, Reading) else unread_message(message.raw)
 
 
 def _count(result: _Committed) -> None:
