@@ -116,17 +116,27 @@ def parse_email(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file, per line.")] = False,
 ) -> None:
     """Read emails as a coordinator would: machine mail or a person's, and what the referral says."""
-    from inbox.understand import understand
+    from inbox.understand import Unreadable, understand
     from models.la_directory import load_directory
 
     directory = load_directory()
     own = (get_settings().mail_from.lower(),)
+    unreadable = 0
     for path in files:
-        result = understand(path.read_bytes(), directory=directory, own_addresses=own)
+        try:
+            result = understand(
+                path.read_bytes(), directory=directory, own_addresses=own, timeout=get_settings().read_timeout_seconds
+            )
+        except Unreadable as exc:  # bounded like intake's reading (MDESK_READ_TIMEOUT_SECONDS)
+            err_console.print(f"{path}: {exc}", highlight=False, markup=False, soft_wrap=True)
+            unreadable += 1
+            continue
         if as_json:
             _print_json({"file": str(path), **result.summary()})
         else:
             _describe(path, result)
+    if unreadable:
+        raise typer.Exit(1)
 
 
 def _describe(path: Path, result) -> None:

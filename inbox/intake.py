@@ -526,8 +526,9 @@ class Intake:
         if not fresh:
             return _Committed("known")  # only marked again
         if isinstance(ahead, Unread):
-            log.info("message quarantined unread: %s", ahead.reason)
-            _mark_quarantined(session, inbound.id, parsed, ahead.reason, "")
+            log.warning("message quarantined unread: %s", ahead.reason)
+            reason = f"{ahead.reason}: stored unread; a coordinator or engineer should look"
+            _mark_quarantined(session, inbound.id, parsed, reason, "")
             return _Committed("quarantined")
         try:
             self._run(session, inbound, parsed, ahead, received_at=message.received_at)

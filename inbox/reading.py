@@ -94,8 +94,8 @@ def read(raw: bytes, own_addresses: tuple[str, ...]) -> Reading | None:
 
 @dataclass(frozen=True, slots=True)
 class Unread:
-    """A message no worker finished reading (too slow, or its process died): intake stores it raw and
-    quarantines it with `reason`, unread."""
+    """A message no worker finished reading (too slow, or its process died), and why: intake stores it
+    raw and quarantines it, unread."""
 
     reason: str
 
@@ -110,7 +110,6 @@ def unread_message(raw: bytes) -> ParsedMessage:
     )  # fmt: skip
 
 
-UNREAD_ADVICE = "stored unread; a coordinator or engineer should look"
 _READY = "ready"  # a worker's first message: warmed up, waiting for messages
 
 
@@ -293,8 +292,8 @@ class _Pool:
         _raw, future = sent[0]
         unread = None
         if not worker.conn.poll(self.timeout):
-            unread = Unread(f"reading took longer than {self.timeout:g} s: {UNREAD_ADVICE}")
-            log.warning("a message took longer than %g s to read: quarantined unread", self.timeout)
+            unread = Unread(f"reading took longer than {self.timeout:g} s")
+            log.warning("a message took longer than %g s to read; its reading process is stopped", self.timeout)
         else:
             try:
                 future.set_result(worker.conn.recv())
@@ -303,8 +302,8 @@ class _Pool:
                     raise _Closed from None
                 worker.process.join(timeout=5)  # reaped before it is killed: its own exit status
                 ended = worker.stop()
-                unread = Unread(f"the process reading it ended ({ended}): {UNREAD_ADVICE}")
-                log.error("a reading process ended while reading a message (%s): quarantined unread", ended)
+                unread = Unread(f"the process reading it ended ({ended})")
+                log.error("a reading process ended while reading a message (%s)", ended)
         if unread is None:
             sent.popleft()
             return worker

@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     intake_workers: int = Field(
         0,
         description="Processes that parse, classify and extract incoming mail while intake writes the "
-        "messages before it (2 on a machine with 2+ cores); 0: all in the intake process.",
+        "messages before it (2 on a machine with 2+ cores); 0: one while read_timeout_seconds bounds reading, "
+        "else all in the intake process.",
     )
     read_timeout_seconds: float = Field(
         20.0,

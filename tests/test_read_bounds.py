@@ -5,7 +5,10 @@ and PostgreSQL, with the real reading processes."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -17,6 +20,7 @@ from inbox.sources.base import MessageKey, SourceMessage
 from models.cases import Case
 from models.mail import InboundMessage, QuarantineEntry
 from tests import mailfactory
+from tests.conftest import REPO
 
 _uids = iter(range(1, 1_000_000))
 
@@ -96,7 +100,7 @@ def test_a_reading_process_that_dies_quarantines_its_message_and_is_replaced():
         time.sleep(1)  # the first message takes seconds to read: it is killed while on it
         os.kill(pid, 9)
         dead, after = list(readings)
-        assert dead.reason.startswith("the process reading it ended (signal 9): ")
+        assert dead.reason == "the process reading it ended (signal 9)"
         assert after.parsed.sender.email == "joanne.pryce@example.com"
         assert readers._pool.pids() != [pid]
     finally:
@@ -108,3 +112,19 @@ def test_with_no_bound_and_no_workers_intake_reads_in_its_own_process(engine, se
     intake = Intake(engine, settings.model_copy(update={"read_timeout_seconds": timeout, "intake_workers": 0}))
     assert intake._readers is None
     assert intake.handle_batch(batch_of(mailfactory.referral())) == 1
+
+
+def test_parse_email_gives_up_on_a_message_slower_than_the_bound_and_reads_the_others(tmp_path):
+    slow, fine = tmp_path / "slow.eml", tmp_path / "fine.eml"
+    slow.write_bytes(many_parts(100_000))
+    fine.write_bytes(mailfactory.referral())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MDESK_")}
+    env.update(MDESK_VAR_DIR=str(tmp_path / "var"), MDESK_READ_TIMEOUT_SECONDS="1")
+    done = subprocess.run(
+        [sys.executable, "main.py", "parse-email", "--json", str(slow), str(fine)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert f"{slow}: reading took longer than 1 s" in done.stderr
+    [line] = done.stdout.splitlines()
+    assert json.loads(line)["local_authority"] == "Camden"
