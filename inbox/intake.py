@@ -86,6 +86,7 @@ _QUARANTINED = select(QUARANTINE.c.id).where(QUARANTINE.c.inbound_message_id == 
 
 
 LAG_PLAUSIBLE_SECONDS = 24 * 3600
+UNREAD_ADVICE = "stored unread; a coordinator or engineer should look"  # after why no worker read it
 
 
 class _Isolate(Exception):
@@ -527,7 +528,7 @@ class Intake:
             return _Committed("known")  # only marked again
         if isinstance(ahead, Unread):
             log.warning("message quarantined unread: %s", ahead.reason)
-            reason = f"{ahead.reason}: stored unread; a coordinator or engineer should look"
+            reason = f"{ahead.reason}: {UNREAD_ADVICE}"
             _mark_quarantined(session, inbound.id, parsed, reason, "")
             return _Committed("quarantined")
         try:
@@ -735,16 +736,18 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
         assert stored is not None
         raw, message_id, received_at = stored.raw, stored.message_id, stored.received_at
         key = MessageKey(stored.mailbox, stored.uidvalidity, stored.uid)
-    parsed = parse_message(raw)
     intake = Intake(engine, settings)
     try:
+        [(parsed, ahead)] = list(intake._read([SourceMessage(key, raw)]))  # bounded, as intake reads
+        if isinstance(ahead, Unread):
+            raise Unprocessable(f"{ahead.reason}: {UNREAD_ADVICE}")
         with session_scope(engine) as session:
             entry = session.get(QuarantineEntry, entry_id)
             assert entry is not None
             # An earlier copy taken meanwhile (this one, quarantined, is not "processed").
             copy_of = intake._known(session, key, parsed)[1] if message_id else None
             inbound = Inbound(entry.inbound_message_id, message_id, copy_of=copy_of)
-            intake._run(session, inbound, parsed, received_at=received_at)
+            intake._run(session, inbound, parsed, ahead, received_at=received_at)
             entry.resolved_at = utcnow()
             entry.attempts += 1
             outcome, reasons = inbound.outcome, inbound.reasons[-2:]
@@ -756,5 +759,7 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             entry.reason = str(exc) if isinstance(exc, Unprocessable) else f"still failing ({type(exc).__name__})"
             entry.detail = traceback.format_exc()
             return f"still quarantined: {entry.reason}"
+    finally:
+        intake.close()
     _count(_Committed(outcome or "unknown", parsed))
     return f"processed: {outcome} ({'; '.join(reasons)})"

@@ -170,8 +170,16 @@ class _Worker:
     def send(self, items: Sequence[tuple[bytes, Future]]) -> None:
         self.conn.send([raw for raw, _future in items])
 
+    def kill(self) -> None:
+        """Stop the process now, from any thread: the thread that drives it sees its pipe end and
+        cleans up with `stop`."""
+        with self._stopping:
+            if self.ended is None:
+                self.process.kill()
+
     def stop(self) -> str:
-        """Kill the process (it holds nothing worth keeping) and say how it ended; once is enough."""
+        """Kill the process (it holds nothing worth keeping), close our end and say how it ended; once
+        is enough."""
         with self._stopping:  # our thread and `close` may both get here
             if self.ended is None:
                 self.process.kill()
@@ -224,9 +232,11 @@ class _Pool:
         with self._lock:
             running = list(self.live)
         for worker in running:
-            worker.stop()  # even mid-message: reading has no side effects to finish
+            worker.kill()  # even mid-message: reading has no side effects to finish
         for thread in self.threads:
             thread.join(timeout=10)
+        for worker in running:
+            worker.stop()  # should a thread not have got there
 
     def pids(self) -> list[int]:
         with self._lock:
@@ -258,7 +268,8 @@ class _Pool:
                         future.set_exception(exc)
                     sent.clear()
                     held.clear()
-                    worker = self._retire(worker)
+                    self._retire(worker)
+                    worker = None
         finally:
             for _raw, future in [*sent, *held]:
                 if not future.done():

@@ -14,7 +14,7 @@ import time
 import pytest
 from sqlmodel import Session, select
 
-from inbox.intake import Intake
+from inbox.intake import Intake, retry_quarantined
 from inbox.reading import Readers
 from inbox.sources.base import MessageKey, SourceMessage
 from models.cases import Case
@@ -88,6 +88,11 @@ def test_a_message_slower_than_the_bound_is_quarantined_unread_and_the_batch_goe
         assert entry.inbound_message_id == stored[1].id
         assert entry.reason.startswith("reading took longer than 1 s: ")
         assert len(session.exec(select(Case)).all()) == 4
+    # A retry reads the same way, within the bound: it is still quarantined, promptly.
+    slow_settings = settings.model_copy(update={"read_timeout_seconds": 1.0})
+    assert retry_quarantined(engine, slow_settings, entry.id).startswith("still quarantined: reading took longer")
+    with Session(engine) as session:
+        assert session.get(QuarantineEntry, entry.id).attempts == 2
 
 
 def test_a_reading_process_that_dies_quarantines_its_message_and_is_replaced():
