@@ -237,6 +237,11 @@ class _Pool:
             thread.join(timeout=10)
         for worker in running:
             worker.stop()  # should a thread not have got there
+        with contextlib.suppress(queue.Empty):
+            while True:  # tasks no thread took: whoever waits for them must not wait for ever
+                task = self.tasks.get_nowait()
+                for future in task.futures if task is not None else ():
+                    future.cancel()
 
     def pids(self) -> list[int]:
         with self._lock:

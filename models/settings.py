@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     )
     read_timeout_seconds: float = Field(
         20.0,
+        ge=0,
         description="The longest a message may take to read (parse, classify, extract); past it the message "
         "is quarantined unread with the reason. Reading then runs in worker processes (at least one), "
         "which can be stopped whatever they are doing; 0: no bound (read in the intake process "

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 from sqlmodel import Session, select
 
 from inbox.intake import Intake, retry_quarantined
@@ -112,9 +111,8 @@ def test_a_reading_process_that_dies_quarantines_its_message_and_is_replaced():
         readers.close()
 
 
-@pytest.mark.parametrize("timeout", [0.0])
-def test_with_no_bound_and_no_workers_intake_reads_in_its_own_process(engine, settings, timeout):
-    intake = Intake(engine, settings.model_copy(update={"read_timeout_seconds": timeout, "intake_workers": 0}))
+def test_with_no_bound_and_no_workers_intake_reads_in_its_own_process(engine, settings):
+    intake = Intake(engine, settings.model_copy(update={"read_timeout_seconds": 0, "intake_workers": 0}))
     assert intake._readers is None
     assert intake.handle_batch(batch_of(mailfactory.referral())) == 1
 
