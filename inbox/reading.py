@@ -150,14 +150,16 @@ START_SECONDS = 60.0  # a worker not ready by then is broken, whatever the messa
 
 
 class _Worker:
-    """One reading process (forkserver: a fork of a process that has imported the readers) and our end
-    of its pipe."""
+    """One reading process (a fork of multiprocessing's fork server, so not of this threaded process)
+    and our end of its pipe."""
 
     def __init__(self, own_addresses: tuple[str, ...]) -> None:
         self.ended: str | None = None
         self._stopping = threading.Lock()
+        # No set_forkserver_preload: Python 3.11's fork server imports preloaded modules before it
+        # takes our sys.path, i.e. from the directory we were started in (seen: another checkout's
+        # inbox.reading). Each worker imports what it needs itself, with our sys.path.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["inbox.reading"])
         self.conn, theirs = context.Pipe()
         self.process = context.Process(target=_serve, args=(theirs, own_addresses), name="mdesk-reader", daemon=True)
         with _LAUNCH, _main_module_hidden():
