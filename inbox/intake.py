@@ -9,8 +9,9 @@ Unexpected errors put the raw message in quarantine with the reason; intake goes
 failing message is rolled back alone and quarantined in that same transaction, and a batch costs one
 commit (and, in the watcher, one mark on the server).
 The steps read and write plain rows with SQLAlchemy Core, through statements built once (no ORM
-objects on this path: models/rows.py says why). With `settings.intake_workers` > 0, worker processes
-parse, classify and extract each batch while this process writes (inbox/reading.py).
+objects on this path: models/rows.py says why). Worker processes (`settings.intake_workers`, at least
+one while `settings.read_timeout_seconds` bounds reading) parse, classify and extract each batch while
+this process writes; a message not read within the bound is quarantined unread (inbox/reading.py).
 """
 
 from __future__ import annotations

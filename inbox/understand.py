@@ -64,8 +64,7 @@ def understand(
     timeout: float | None = None,
 ) -> Understanding:
     if timeout and (directory is None or directory is load_directory()):
-        reading = _bounded_reader(own_addresses, timeout).read_all([SourceMessage(_KEY, raw)])
-        result = next(reading)
+        [result] = list(_bounded_reader(own_addresses, timeout).read_all([SourceMessage(_KEY, raw)]))
         if isinstance(result, Reading):
             return Understanding(result.parsed, result.verdict, result.referral)
         if result is not None:
