@@ -204,14 +204,14 @@ def parse_email(
 ) -> None:
     """Read emails as a coordinator would: machine mail or a person's, and what the referral says.
 
-    A file that is not an email (no header block) is named on stderr; the others are still read,
-    and the exit code is 1."""
+    A file that is not an email (no header block), or that could not be read within
+    MDESK_READ_TIMEOUT_SECONDS, is named on stderr; the others are still read, and the exit code is 1."""
     from inbox.parse import has_header_block
-    from inbox.understand import understand
+    from inbox.understand import Unreadable, understand
     from models.la_directory import load_directory
 
+    settings = get_settings()
     directory = load_directory()
-    own = get_settings().own_addresses
     failed = False
     for path in files:
         raw = path.read_bytes()
@@ -219,7 +219,14 @@ def parse_email(
             sys.stderr.write(f"{path}: not an email message (no header block)\n")
             failed = True
             continue
-        result = understand(raw, directory=directory, own_addresses=own)
+        try:
+            result = understand(
+                raw, directory=directory, own_addresses=settings.own_addresses, timeout=settings.read_timeout_seconds
+            )
+        except Unreadable as exc:  # bounded like intake's reading (MDESK_READ_TIMEOUT_SECONDS)
+            sys.stderr.write(f"{path}: {exc}\n")
+            failed = True
+            continue
         if as_json:
             _print_json({"file": str(path), **result.summary()})
         else:

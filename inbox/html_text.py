@@ -26,15 +26,18 @@ _SENTINELS = re.compile("[\ue000-\ue005]")
 
 # Guards. Text beyond MAX_HTML_CHARS is not read. HTML5 tree building is quadratic in the depth of
 # unclosed elements (measured with lexbor: 20,000 nested <div> take 0.6 s, 40,000 <b><i> before
-# paragraphs 14 s; browsers cap the depth for the same reason), so markup nested deeper than
-# MAX_NESTING is read by a linear tag-stripping fallback instead of the parser.
+# paragraphs 14 s; browsers cap the depth for the same reason), and every end tag that closes nothing
+# makes the parser look down the whole stack of open elements for it (1,000 <b> then 500,000 </x>:
+# 3 s). Markup nested deeper than MAX_NESTING, or whose end tags would cost the parser more than
+# MAX_END_TAG_WORK such looks, is read by a linear tag-stripping fallback instead of the parser.
 MAX_HTML_CHARS = 2_000_000
 MAX_NESTING = 1_000
+MAX_END_TAG_WORK = 20_000_000  # open elements passed over by end tags; about 0.1 s of lexbor's time
 
 _DROPPED = [
     "head", "title", "script", "style", "noscript", "template", "object", "embed", "iframe", "frame",
     "frameset", "svg", "math", "xml", "applet", "canvas", "select", "button", "map", "meta", "link",
-]
+]  # fmt: skip
 _LINE_BLOCKS = (
     "address, article, aside, center, dd, details, dialog, div, dl, dt, fieldset, figcaption, figure, "
     "footer, form, header, main, nav, ol, section, summary, ul, caption, table, hr, li, legend"
@@ -56,7 +59,7 @@ def html_to_text(html: str) -> str:
     html = html[:MAX_HTML_CHARS]
     if _SENTINELS.search(html):  # our markers must mean only what we put in
         html = _SENTINELS.sub("", html)
-    if _nesting_could_be_deep(html) and _nesting_depth(html) > MAX_NESTING:
+    if _nesting_could_be_deep(html) and _too_deep_for_the_parser(html):
         return _text_without_tree(html)
     tree = LexborHTMLParser(html)
     tree.strip_tags(_DROPPED, recursive=True)
@@ -75,50 +78,83 @@ _TAG_NAME = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^<>]*?(/?)>")
 _VOID_OR_SELF_CLOSING = frozenset({
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track",
     "wbr", "keygen", "p", "li", "td", "th", "tr", "option", "dt", "dd",
-})
+})  # fmt: skip
+
+
+# HTML's "special" elements (the spec's category) that can be open: an end tag for another element that
+# would have to close one of them on the way is ignored by the parser, so the tree stays as deep.
+_SPECIAL = frozenset({
+    "address", "applet", "article", "aside", "blockquote", "body", "button", "caption", "center", "colgroup",
+    "details", "dir", "div", "dl", "fieldset", "figcaption", "figure", "footer", "form", "frameset", "h1", "h2",
+    "h3", "h4", "h5", "h6", "head", "header", "hgroup", "html", "iframe", "listing", "main", "marquee", "menu",
+    "nav", "noembed", "noframes", "noscript", "object", "ol", "plaintext", "pre", "script", "search", "section",
+    "select", "style", "summary", "table", "tbody", "template", "textarea", "tfoot", "thead", "title", "ul",
+    "xmp",
+})  # fmt: skip
 
 
 def _nesting_could_be_deep(html: str) -> bool:
-    """Cheap C-speed counts decide whether the exact (Python-loop) depth scan is worth running."""
-    tags = html.count("<")
-    return tags > 20_000 or tags - 2 * html.count("</") > 2 * MAX_NESTING
+    """Cheap C-speed counts decide whether the exact (Python-loop) scan is worth running: the tree is no
+    deeper than the number of start tags, and end tags pass over no more than that many elements each."""
+    closes = html.count("</")
+    opens = html.count("<") - closes
+    return opens > MAX_NESTING or opens * closes > MAX_END_TAG_WORK
 
 
-def _nesting_depth(html: str) -> int:
-    depth = deepest = 0
+def _too_deep_for_the_parser(html: str) -> bool:
+    """Whether the parser's stack of open elements would grow past MAX_NESTING, or its end tags pass over
+    more than MAX_END_TAG_WORK open elements, modelled as the parser treats them: an end tag closes the
+    nearest open element of its name (and those opened after it) unless a special element of another
+    name lies in between; one that closes nothing (`</x>` with no open x) leaves the depth as it was."""
+    stack: list[str] = []
+    where: dict[str, list[int]] = {}  # name -> positions in `stack`, innermost last
+    specials: list[int] = []  # positions of special elements in `stack`
+    work = 0
     for match in _TAG_NAME.finditer(html):
         closing, name, self_closing = match.groups()
-        if self_closing or name.lower() in _VOID_OR_SELF_CLOSING:
+        name = name.lower()
+        if self_closing or name in _VOID_OR_SELF_CLOSING:
             continue
-        if closing:
-            depth = max(0, depth - 1)
+        if not closing:
+            where.setdefault(name, []).append(len(stack))
+            if name in _SPECIAL:
+                specials.append(len(stack))
+            stack.append(name)
+            if len(stack) > MAX_NESTING:
+                return True
+            continue
+        open_at = where.get(name)
+        target = open_at[-1] if open_at else -1
+        if target < 0 or (specials and specials[-1] > target):
+            work += len(stack)  # looked down the whole stack and closed nothing
         else:
-            depth += 1
-            deepest = max(deepest, depth)
-    return deepest
+            work += len(stack) - target
+            for popped in stack[target:]:
+                where[popped].pop()
+            del stack[target:]
+            while specials and specials[-1] >= target:
+                specials.pop()
+        if work > MAX_END_TAG_WORK:
+            return True
+    return False
 
 
 _BLOCK_NAMES = frozenset({
     "address", "article", "aside", "blockquote", "br", "center", "dd", "details", "div", "dl", "dt",
     "fieldset", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
     "nav", "ol", "p", "pre", "section", "table", "tr", "ul",
-})
+})  # fmt: skip
 _ANY_TAG = re.compile(r"<[^<>]*>")
+# The fallback's three passes, all in C (a Python callback a tag took 0.6 s for 2 MB of tags).
+_AFTER_NAME = r"(?![a-zA-Z0-9:-])[^<>]*>"
+_CELL_TAG = re.compile(r"</?(?:td|th)" + _AFTER_NAME, re.IGNORECASE)
+_BLOCK_TAG = re.compile(r"</?(?:" + "|".join(sorted(_BLOCK_NAMES)) + ")" + _AFTER_NAME, re.IGNORECASE)
 
 
 def _text_without_tree(html: str) -> str:
     """Linear fallback for pathological markup: tags become breaks or nothing, entities are decoded."""
-
-    def replace(match: re.Match[str]) -> str:
-        name = _TAG_NAME.match(match.group())
-        if name is None:
-            return ""
-        tag = name.group(2).lower()
-        if tag in ("td", "th"):
-            return _CELL
-        return _NL if tag in _BLOCK_NAMES else ""
-
-    return _tidy(html_module.unescape(_ANY_TAG.sub(replace, html)))
+    html = _BLOCK_TAG.sub(_NL, _CELL_TAG.sub(_CELL, html))
+    return _tidy(html_module.unescape(_ANY_TAG.sub("", html)))
 
 
 def _mark_preformatted(root) -> None:

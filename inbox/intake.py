@@ -9,8 +9,9 @@ Unexpected errors put the raw message in quarantine with the reason; intake goes
 failing message is rolled back alone and quarantined in that same transaction, and a batch costs one
 commit (and, in the watcher, one mark on the server).
 The steps read and write plain rows with SQLAlchemy Core, through statements built once (no ORM
-objects on this path: models/rows.py says why). With `settings.intake_workers` > 0, worker processes
-parse, classify and extract each batch while this process writes (inbox/reading.py).
+objects on this path: models/rows.py says why). Worker processes (`settings.intake_workers`, at least
+one while `settings.read_timeout_seconds` bounds reading) parse, classify and extract each batch while
+this process writes; a message not read within the bound is quarantined unread (inbox/reading.py).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from inbox.classify import Verdict, bounced_recipients, classify, original_messa
 from inbox.extract import extract_referral
 from inbox.message import ParsedMessage
 from inbox.parse import parse_message
-from inbox.reading import Readers, Reading
+from inbox.reading import Readers, Reading, Unread, unread_message
 from inbox.referral import Referral
 from inbox.reflection import MAX_ADDRESS, follows_reply_to
 from inbox.sources.base import MessageKey, SourceMessage
@@ -101,6 +102,7 @@ LAG_PLAUSIBLE_SECONDS = 24 * 3600
 # constant, not MDESK_AUTO_REPLY_WINDOW_HOURS: that one paces our automatic mail to an address (mail
 # loops) and may be tuned for that alone; this one says which mail opens a case.
 NEW_CASE_WINDOW = timedelta(hours=24)
+UNREAD_ADVICE = "stored unread; a coordinator or engineer should look"  # after why no worker read it
 
 
 class _Isolate(Exception):
@@ -556,8 +558,11 @@ class Intake:
 
     def __post_init__(self) -> None:
         # Workers read with the project's directory; an Intake given another one reads in process.
-        if self.settings.intake_workers > 0 and self.directory is load_directory():
-            self._readers = Readers(self.settings.intake_workers, self.settings.own_addresses)
+        # Bounded reading needs a process that can be killed: at least one worker (inbox/reading.py).
+        timeout = self.settings.read_timeout_seconds or None
+        workers = max(self.settings.intake_workers, 1 if timeout else 0)
+        if workers > 0 and self.directory is load_directory():
+            self._readers = Readers(workers, self.settings.own_addresses, timeout)
 
     def start_workers(self) -> None:
         """Start the reading workers, if any, now (the daemon does, at start-up) instead of on first use."""
@@ -596,9 +601,11 @@ class Intake:
                 break
         return committed
 
-    def _read(self, messages: list[SourceMessage]) -> Iterator[tuple[ParsedMessage, Reading | None]]:
+    def _read(self, messages: list[SourceMessage]) -> Iterator[tuple[ParsedMessage, Reading | Unread | None]]:
         """Each message parsed, in order: all before the transaction, or by the workers meanwhile.
-        A message over the size limit has its headers parsed only, here, never in a worker."""
+        One the workers could not finish (Unread) is only its bytes; one whose reading raised is read
+        here again, so that the steps meet the failure and quarantine it with its traceback. A message
+        over the size limit has its headers parsed only, here, never in a worker."""
         if self._readers is None:
             parsed = [self._parse(message) for message in messages]
             return ((msg, None) for msg in parsed)
@@ -606,7 +613,9 @@ class Intake:
         return (
             (self._parse(message), None)
             if self._too_large(message)
-            else ((ahead.parsed, ahead) if (ahead := next(readings)) else (parse_message(message.raw), None))
+            else (
+                (_parsed_of(message, ahead), ahead) if (ahead := next(readings)) else (parse_message(message.raw), None)
+            )
             for message in messages
         )
 
@@ -627,7 +636,11 @@ class Intake:
             return self._commit(messages, read, isolated=True)
 
     def _commit(
-        self, messages: list[SourceMessage], read: list[tuple[ParsedMessage, Reading | None]], *, isolated: bool
+        self,
+        messages: list[SourceMessage],
+        read: list[tuple[ParsedMessage, Reading | Unread | None]],
+        *,
+        isolated: bool,
     ) -> int:
         done: list[_Committed | None] = []
         try:
@@ -658,7 +671,7 @@ class Intake:
         return len(done)
 
     def _process(
-        self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | None
+        self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | Unread | None
     ) -> _Committed:
         """Store the message and run the steps, or recognise a repeat (a crash before the mark)."""
         if self._too_large(message):
@@ -666,6 +679,11 @@ class Intake:
         inbound, fresh = self._store(session, message.key, parsed)
         if not fresh:
             return _Committed("known")  # only marked again
+        if isinstance(ahead, Unread):
+            log.warning("message quarantined unread: %s", ahead.reason)
+            reason = f"{ahead.reason}: {UNREAD_ADVICE}"
+            _mark_quarantined(session, inbound.id, parsed, reason, "")
+            return _Committed("quarantined")
         try:
             self._run(session, inbound, parsed, ahead, received_at=message.received_at)
         except Unprocessable as exc:
@@ -692,7 +710,7 @@ class Intake:
         return _Committed("quarantined")
 
     def _fast(
-        self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | None = None
+        self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | Unread | None = None
     ) -> _Committed:
         """One message without a savepoint; any failure but the database's sends the batch to `_one`."""
         try:
@@ -703,7 +721,7 @@ class Intake:
             raise _Isolate from exc
 
     def _one(
-        self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | None = None
+        self, session: Session, message: SourceMessage, parsed: ParsedMessage, ahead: Reading | Unread | None = None
     ) -> _Committed | None:
         """One message in its own savepoint: processed, already known, or quarantined."""
         try:
@@ -860,6 +878,11 @@ class Intake:
         return _NOT_STORED
 
 
+def _parsed_of(message: SourceMessage, ahead: Reading | Unread) -> ParsedMessage:
+    """What a worker read, or for a message it could not finish, its bytes alone (stored as they are)."""
+    return ahead.parsed if isinstance(ahead, Reading) else unread_message(message.raw)
+
+
 def _count(result: _Committed) -> None:
     if result.outcome == "known":
         return
@@ -913,16 +936,18 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
         key = MessageKey(stored.mailbox, stored.uidvalidity, stored.uid)
         if too_large.is_too_large(raw, None, settings):
             return f"still quarantined: {too_large.reason(len(raw), settings)}"  # never parsed
-    parsed = parse_message(raw)
     intake = Intake(engine, settings)
     try:
+        [(parsed, ahead)] = list(intake._read([SourceMessage(key, raw)]))  # bounded, as intake reads
+        if isinstance(ahead, Unread):
+            raise Unprocessable(f"{ahead.reason}: {UNREAD_ADVICE}")
         with session_scope(engine) as session:
             entry = session.get(QuarantineEntry, entry_id)
             assert entry is not None
             # An earlier copy taken meanwhile (this one, quarantined, is not "processed").
             known = intake._known(session, key, parsed)
             inbound = Inbound(entry.inbound_message_id, message_id, copy_of=known.copy_of, id_reused=known.id_reused)
-            intake._run(session, inbound, parsed, received_at=received_at)
+            intake._run(session, inbound, parsed, ahead, received_at=received_at)
             entry.resolved_at = utcnow()
             entry.attempts += 1
             outcome, reasons = inbound.outcome, inbound.reasons[-2:]
@@ -935,5 +960,7 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             entry.reason = str(exc) if isinstance(exc, Unprocessable) else f"still failing ({type(exc).__name__})"
             entry.detail = traceback.format_exc()
             return f"still quarantined: {entry.reason}"
+    finally:
+        intake.close()
     _count(committed)
     return f"processed: {outcome} ({'; '.join(reasons)})"

@@ -1,6 +1,9 @@
 """One email read as a coordinator would: parse, classify, and (for a person's mail) extract.
 
-Used by `python main.py parse-email` and the parse benchmark; intake runs the same three steps.
+Used by `python main.py parse-email` and the parse benchmark; intake runs the same three steps. With a
+`timeout` (parse-email passes settings.read_timeout_seconds) the reading happens in a reading process
+(inbox/reading.py), one kept for all the calls of a command, and a message that takes longer raises
+Unreadable instead of holding the command for as long as it takes.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from inbox.classify import Verdict, classify
 from inbox.extract import extract_referral
 from inbox.message import ParsedMessage
 from inbox.parse import parse_message
+from inbox.reading import Readers, Reading
 from inbox.referral import Referral
+from inbox.sources.base import MessageKey, SourceMessage
 from models.la_directory import Directory, load_directory
 from models.offices import own_phone_numbers
 
@@ -48,7 +53,24 @@ class Understanding:
         }
 
 
-def understand(raw: bytes, *, directory: Directory | None = None, own_addresses: tuple[str, ...] = ()) -> Understanding:
+class Unreadable(Exception):
+    """The message could not be read within the bound (the reason says why)."""
+
+
+def understand(
+    raw: bytes,
+    *,
+    directory: Directory | None = None,
+    own_addresses: tuple[str, ...] = (),
+    timeout: float | None = None,
+) -> Understanding:
+    if timeout and (directory is None or directory is load_directory()):
+        [result] = list(_bounded_reader(own_addresses, timeout).read_all([SourceMessage(_KEY, raw)]))
+        if isinstance(result, Reading):
+            return Understanding(result.parsed, result.verdict, result.referral)
+        if result is not None:
+            raise Unreadable(result.reason)
+        # The reading raised in the worker: read here, so the error shows as it would without a bound.
     parsed = parse_message(raw)
     verdict = classify(parsed)
     referral = None
@@ -60,3 +82,14 @@ def understand(raw: bytes, *, directory: Directory | None = None, own_addresses:
             own_phones=own_phone_numbers(),
         )
     return Understanding(parsed, verdict, referral)
+
+
+_KEY = MessageKey("understand", 0, "0")
+_READERS: dict[tuple[tuple[str, ...], float], Readers] = {}  # one reading process for a command's calls
+
+
+def _bounded_reader(own_addresses: tuple[str, ...], timeout: float) -> Readers:
+    readers = _READERS.get((own_addresses, timeout))
+    if readers is None:
+        readers = _READERS[own_addresses, timeout] = Readers(1, own_addresses, timeout)
+    return readers

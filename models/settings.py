@@ -70,7 +70,16 @@ class Settings(BaseSettings):
     intake_workers: int = Field(
         0,
         description="Processes that parse, classify and extract incoming mail while intake writes the "
-        "messages before it (2 on a machine with 2+ cores); 0: all in the intake process.",
+        "messages before it (2 on a machine with 2+ cores); 0: one while read_timeout_seconds bounds reading, "
+        "else all in the intake process.",
+    )
+    read_timeout_seconds: float = Field(
+        20.0,
+        ge=0,
+        description="The longest a message may take to read (parse, classify, extract); past it the message "
+        "is quarantined unread with the reason. Reading then runs in worker processes (at least one), "
+        "which can be stopped whatever they are doing; 0: no bound (read in the intake process "
+        "when intake_workers is 0).",
     )
     auto_reply_window_hours: int = Field(24, description="At most one automatic message per address in it.")
     ack_max_age_hours: int = Field(

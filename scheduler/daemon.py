@@ -71,7 +71,10 @@ class Daemon:
     web_server: uvicorn.Server | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.engine = db.make_engine(self.settings.effective_database_url)
+        # The daemon writes: its SQLite file may be created, a missing folder only inside var_dir.
+        url = self.settings.effective_database_url
+        db.prepare_sqlite_file(url, var_dir=self.settings.var_dir, create=True)
+        self.engine = db.make_engine(url)
 
     def run(self, *, web: bool = True) -> None:
         """Until SIGTERM/SIGINT; raises DaemonError when it cannot start or a part failed."""

@@ -377,7 +377,6 @@ def test_intake_on_a_deleted_database_marks_nothing_and_stops_the_watcher(tmp_pa
 
 
 def test_a_part_that_stops_by_itself_stops_the_daemon_with_an_error(settings, caplog):
-    settings.var_dir.mkdir(parents=True)  # main.py's run makes it (db.prepare_sqlite_file); here we do
     daemon = Daemon(settings.model_copy(update={"http_port": free_port()}))
     failed: list[BaseException] = []
 

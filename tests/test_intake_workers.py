@@ -93,7 +93,7 @@ from inbox.reading import Readers
 if __name__ == "__main__":
     readers = Readers(2, ("referrals@mediation-desk.example.org",))
     readers.start()
-    print(" ".join(str(pid) for pid in readers._pool._processes), flush=True)
+    print(" ".join(str(pid) for pid in readers._pool.pids()), flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
 """
 

@@ -23,7 +23,7 @@ def test_intake_logs_nothing_personal_even_when_a_step_fails(engine, settings, c
         raise RuntimeError(f"could not read {msg.subject} from {msg.sender.email}")
 
     caplog.set_level(logging.DEBUG)
-    intake = Intake(engine, settings)
+    intake = Intake(engine, settings.model_copy(update={"read_timeout_seconds": 0}))  # read here: the step fails
     assert intake.handle(SourceMessage(MessageKey("maildir:/x", 0, "1"), mailfactory.referral()))
     monkeypatch.setattr(intake_module, "extract_referral", failing)
     assert intake.handle(
