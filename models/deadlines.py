@@ -102,8 +102,8 @@ def appeal_window_closes(decision_letter: date, certificate_issued: date | None,
     """The last day a notice of appeal is in time: the later of 2 months from the decision letter and
     1 month from the mediation certificate (Tribunal Procedure (HESC) Rules 2008 r.20), moved on by two
     rules that extend it: a period ending from 25 December to 1 January, or in August, runs to the first
-    working day after 1 January or 31 August (r.20 for SEN appeals); any other period ending on a
-    non-working day runs to the next working day (r.12(2))."""
+    working day after 1 January or 31 August (r.20 for SEN appeals; IPSEA's guidance to parents says the
+    same); any other period ending on a non-working day runs to the next working day (r.12(2))."""
     end = add_months(decision_letter, APPEAL_MONTHS_FROM_DECISION)
     if certificate_issued is not None:
         end = max(end, add_months(certificate_issued, APPEAL_MONTHS_FROM_CERTIFICATE))

@@ -1,8 +1,8 @@
 """England's working days, as the SEND Regulations 2014 and the Tribunal's rules count them.
 
 A working day is any day other than a Saturday or Sunday, Christmas Day, Good Friday, or a bank holiday
-under the Banking and Financial Dealings Act 1971 in England and Wales (SEND Regulations 2014 reg 2;
-the same words in the Tribunal Procedure (HESC) Rules 2008 r.1). Christmas Day and Good Friday are named
+under the Banking and Financial Dealings Act 1971 in England and Wales (MISSION.md; the definition the
+SEND Regulations 2014 and the Tribunal Procedure (HESC) Rules 2008 use). Christmas Day and Good Friday are named
 apart because in England they are common-law holidays, not bank holidays under the 1971 Act; the
 `holidays` package happens to list them, but the rule does not depend on that.
 
