@@ -82,12 +82,15 @@ class _Period:
     done_on: date | None
 
 
+_FIELDS = tuple(field.name for field in fields(CaseDates))
+
+
 def _local(dates: CaseDates, calendar: WorkingDayCalendar) -> CaseDates:
     """The same events as days in England, converted once so the rules compare dates with dates."""
     values = {}
-    for field in fields(CaseDates):
-        value = getattr(dates, field.name)
-        values[field.name] = calendar.local_date(value) if isinstance(value, date) else value
+    for name in _FIELDS:
+        value = getattr(dates, name)
+        values[name] = calendar.local_date(value) if isinstance(value, datetime) else value
     return CaseDates(**values)
 
 

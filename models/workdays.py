@@ -141,14 +141,15 @@ class WorkingDayCalendar:
         """Working days after `start` up to and including `end`: Monday to Wednesday is 2, a date to itself
         is 0, and negative when `end` is before `start` (a deadline passed 2 working days ago: -2).
         The inverse of `add_working_days`: between(d, add(d, n)) == n."""
+        sign = 1
         if end < start:
-            return -self.working_days_between(end, start)
+            start, end, sign = end, start, -1
         low, high = start.toordinal(), end.toordinal()
         count = _weekdays_through(high) - _weekdays_through(low)
         for year in range(start.year, end.year + 1):
             ordinals = self._year(year).weekday_ordinals
             count -= bisect.bisect_right(ordinals, high) - bisect.bisect_right(ordinals, low)
-        return count
+        return sign * count
 
     def non_working_days(self, start: date, end: date) -> Iterator[tuple[date, str]]:
         """Each non-working day after `start` up to and including `end`, with the reason: what a count over
