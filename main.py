@@ -287,10 +287,9 @@ _START = typer.Argument(formats=["%Y-%m-%d"], metavar="START", help="YYYY-MM-DD"
 _END = typer.Argument(formats=["%Y-%m-%d"], metavar="END", help="YYYY-MM-DD", show_default=False)
 
 
-def _count_json(start, end, working_days: int, calendar) -> dict:
+def _skipped(start, end, calendar) -> list[dict]:
     low, high = sorted((start, end))
-    skipped = [{"date": day.isoformat(), "why": why} for day, why in calendar.non_working_days(low, high)]
-    return {"start": start.isoformat(), "working_days": working_days, "date": end.isoformat(), "skipped": skipped}
+    return [{"date": day.isoformat(), "why": why} for day, why in calendar.non_working_days(low, high)]
 
 
 # ignore_unknown_options: "-1" is a value of N to refuse as out of range, not an unknown option.
@@ -304,9 +303,13 @@ def workdays_add(
     from models.workdays import WorkingDayCalendar
 
     calendar = WorkingDayCalendar()
-    end = calendar.add_working_days(start.date(), n)
+    try:
+        end = calendar.add_working_days(start.date(), n)
+    except OverflowError:
+        raise typer.BadParameter("the result would be after the year 9999") from None
     if as_json:
-        _print_json(_count_json(start.date(), end, n, calendar))
+        skipped = _skipped(start.date(), end, calendar)
+        _print_json({"start": start.date().isoformat(), "working_days": n, "date": end.isoformat(), "skipped": skipped})
     else:
         typer.echo(end.isoformat())
 
@@ -324,7 +327,9 @@ def workdays_between(
     calendar = WorkingDayCalendar()
     count = calendar.working_days_between(start.date(), end.date())
     if as_json:
-        _print_json(_count_json(start.date(), end.date(), count, calendar))
+        first, last = start.date(), end.date()
+        skipped = _skipped(first, last, calendar)
+        _print_json({"start": first.isoformat(), "end": last.isoformat(), "working_days": count, "skipped": skipped})
     else:
         typer.echo(str(count))
 

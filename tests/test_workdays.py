@@ -242,13 +242,27 @@ def test_cli_between_prints_the_count():
     assert (result.returncode, result.stdout) == (0, "3\n"), result.stderr
     result = cli("between", "2026-12-30", "2026-12-23", "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["working_days"] == -3
+    answer = json.loads(result.stdout)
+    assert (answer["start"], answer["end"], answer["working_days"]) == ("2026-12-30", "2026-12-23", -3)
+    assert [skipped["date"] for skipped in answer["skipped"]] == [
+        "2026-12-25",
+        "2026-12-26",
+        "2026-12-27",
+        "2026-12-28",
+    ]
 
 
 @pytest.mark.parametrize(
-    "args", [("add", "23/12/2026", "3"), ("add", "2026-12-23", "-1"), ("between", "x", "2026-12-23")]
+    "args",
+    [
+        ("add", "23/12/2026", "3"),
+        ("add", "2026-12-23", "-1"),
+        ("add", "9999-12-30", "3"),
+        ("between", "x", "2026-12-23"),
+    ],
 )
 def test_cli_bad_input_exits_2(args):
     result = cli(*args)
     assert result.returncode == 2
     assert result.stdout == ""
+    assert "Invalid value" in result.stderr or "Error" in result.stderr
