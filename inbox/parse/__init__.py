@@ -32,6 +32,7 @@ The package, by concern, in the order a message goes through it:
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from inbox.message import Attachment, ForwardedPart, ParsedMessage
 from inbox.parse.addresses import addresses_of, sender_of
@@ -44,6 +45,8 @@ from inbox.parse.repair import defect_problems, parse_tree, repair_raw
 from inbox.reply_split import split_reply
 
 __all__ = ["content_type", "parse_message"]
+
+log = logging.getLogger(__name__)
 
 
 def _build(raw: bytes, problems: list[str]) -> ParsedMessage:
@@ -135,8 +138,8 @@ def parse_message(raw: bytes) -> ParsedMessage:
     problems: list[str] = []
     try:
         if not isinstance(raw, bytes):
-            raw = bytes(raw)
-    except Exception:
+            raw = bytes(raw)  # a caller's bytearray or memoryview is fine
+    except (TypeError, ValueError, OverflowError):  # what bytes() raises for a str, None or a number
         problems.append(f"input of type {type(raw).__name__} is not bytes; nothing to parse")
         return _fallback_message(b"", problems)
     if not raw.strip():
@@ -144,5 +147,6 @@ def parse_message(raw: bytes) -> ParsedMessage:
     try:
         return _build(raw, problems)
     except Exception as exc:  # the edge of intake: a bug here must quarantine one message, not stop all
+        log.error("parse_message failed (%s); message kept as text", type(exc).__name__)  # no mail text
         problems.append(f"message could not be parsed ({type(exc).__name__}: {str(exc)[:120]}); kept as text")
         return _fallback_message(raw, problems)

@@ -7,6 +7,7 @@ import email.policy
 import hashlib
 import io
 import re
+from email.errors import MessageError
 from email.generator import BytesGenerator, Generator
 from email.message import Message
 
@@ -14,18 +15,26 @@ from inbox.message import Attachment, ForwardedPart
 from inbox.parse.bodies import Reader, forwarded_of
 from inbox.parse.charsets import NO_CHARSETS, from_8bit
 from inbox.parse.headers import decode_words, raw_get, unfold
-from inbox.parse.parts import FORWARDED_TYPES, content_type, disposition, filename_of, payload_bytes
+from inbox.parse.parts import (
+    FORWARDED_TYPES,
+    children_of,
+    content_type,
+    disposition,
+    filename_of,
+    leaf_bytes,
+    payload_bytes,
+)
 
 
 def _report_bytes(part: Message) -> bytes:
     """The fields of a message/delivery-status (which the parser splits into header blocks) or similar
     report part, as text a bounce classifier can read."""
-    payload = part.get_payload()
-    if isinstance(payload, str):
-        return payload.encode("utf-8", "surrogateescape")
+    payload = children_of(part)
+    if payload is None:
+        return leaf_bytes(part)
     blocks = []
-    for block in payload or []:
-        if isinstance(block, Message) and block.keys():
+    for block in payload:
+        if block.keys():
             blocks.append("\n".join(f"{k}: {v}" for k, v in block.raw_items()) + "\n")
     return "\n".join(blocks).encode("utf-8", "surrogateescape")
 
@@ -72,33 +81,38 @@ class _WholeBodyGenerator(Generator):
 
 
 def _message_bytes(part: Message, problems: list[str]) -> bytes:
-    payload = part.get_payload()
-    inner = payload[0] if isinstance(payload, list) and payload else None
-    if not isinstance(inner, Message):
-        return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+    payload = children_of(part)
+    if payload is None:
+        return leaf_bytes(part)
+    if not payload:
+        return b""
+    inner = payload[0]
+    # The generators look up the charsets and parameters a sender wrote (email.charset, RFC 2231
+    # values): a hostile one raises a codec error (LookupError, UnicodeError) or email's CharsetError.
     try:
         out = io.BytesIO()
         _WholeBodyBytesGenerator(out, mangle_from_=False, policy=_VERBATIM).flatten(inner)
         return out.getvalue()
-    except Exception:
+    except (LookupError, ValueError, MessageError):
         pass
     try:  # a damaged part can hold text the bytes generator cannot write; the text generator can
         text = io.StringIO()
         _WholeBodyGenerator(text, mangle_from_=False, policy=_VERBATIM).flatten(inner)
+        problems.append("forwarded message re-serialised as text; its attachment may differ from the original")
         return text.getvalue().encode("utf-8", "surrogateescape")
-    except Exception:
+    except (LookupError, ValueError, MessageError):
         problems.append("forwarded message could not be re-serialised; its attachment is empty")
         return b""
 
 
-def _attachment(part: Message, payload: bytes) -> Attachment:
+def _attachment(part: Message, payload: bytes, problems: list[str]) -> Attachment:
     ctype = content_type(part)
     cid = raw_get(part, "content-id")
     cid = (unfold(cid).strip("<>") or None) if cid else None
-    filename = filename_of(part)
+    filename = filename_of(part, problems)
     if filename is None and ctype in FORWARDED_TYPES:
-        inner = part.get_payload()
-        subject = raw_get(inner[0], "subject") if isinstance(inner, list) and inner else None
+        inner = children_of(part)
+        subject = raw_get(inner[0], "subject") if inner else None
         if subject:
             text = decode_words(from_8bit(unfold(subject), NO_CHARSETS, [], "subject"), [], "subject")
             filename = f"{text[:80]}.eml"
@@ -128,12 +142,12 @@ def collect_part(
         if found is not None:
             forwarded.append(found[0])
             body_ids.update(id(leaf) for leaf in (*found[1].leaves, *found[1].renderings))
-        attachments.append(_attachment(part, _message_bytes(part, problems)))
+        attachments.append(_attachment(part, _message_bytes(part, problems), problems))
         return
     if ctype.startswith("message/"):
-        attachments.append(_attachment(part, _report_bytes(part)))
+        attachments.append(_attachment(part, _report_bytes(part), problems))
         return
-    if ctype.startswith("multipart/") and isinstance(part.get_payload(), list):
+    if ctype.startswith("multipart/") and part.is_multipart():
         return
     if id(part) not in body_ids:
-        attachments.append(_attachment(part, payload_bytes(part, problems)))
+        attachments.append(_attachment(part, payload_bytes(part, problems), problems))

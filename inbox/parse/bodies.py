@@ -6,12 +6,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from email.message import Message
 
+from selectolax.lexbor import SelectolaxError
+
 from inbox.html_text import html_to_text
 from inbox.message import ForwardedPart
 from inbox.parse.addresses import first_sender, parse_addresses
 from inbox.parse.charsets import Charsets
 from inbox.parse.headers import decode_header_text, raw_get, unfold
-from inbox.parse.parts import MAX_MIME_DEPTH, content_type, filename_of, is_attachment, part_text
+from inbox.parse.parts import (
+    MAX_MIME_DEPTH,
+    children_of,
+    content_type,
+    filename_of,
+    is_attachment,
+    leaf_bytes,
+    part_text,
+)
 
 
 @dataclass(slots=True)
@@ -40,7 +50,7 @@ class Reader:
         if content_type(part) == "text/html":
             try:
                 return html_to_text(text)
-            except Exception:
+            except SelectolaxError:  # lexbor (C) gave up on hostile markup: the source is still readable
                 self.problems.append("HTML part could not be read; shown as source")
                 return text
         return text
@@ -55,10 +65,10 @@ class Reader:
         if maintype == "message":
             return Body()  # forwarded or report data, never the body of this message
         if maintype == "multipart":
-            children = part.get_payload()
-            if not isinstance(children, list):
+            children = children_of(part)
+            if children is None:
                 # "multipart" without a boundary (or with no parts): its text is all there is.
-                return Body([part]) if isinstance(children, str) and children.strip() else Body()
+                return Body([part]) if leaf_bytes(part).strip() else Body()
             return self._multipart_body(subtype, part, children, depth)
         if ctype in ("text/plain", "text/html") and not is_attachment(part):
             return Body([part], part if ctype == "text/html" else None)
@@ -97,7 +107,7 @@ class Reader:
             if is_attachment(child):
                 continue
             if body.leaves:
-                if content_type(child) in ("text/plain", "text/html") and not filename_of(child):
+                if content_type(child) in ("text/plain", "text/html") and not filename_of(child, self.problems):
                     body.leaves.append(child)
                     body.renderings.append(child)
                 continue
@@ -109,10 +119,7 @@ class Reader:
 
 def _related_root(part: Message, children: list[Message]) -> Message:
     """RFC 2387: the part named by the "start" parameter, else the first."""
-    try:
-        start = part.get_param("start")
-    except Exception:
-        start = None
+    start = part.get_param("start")  # documented to give None for a missing or unreadable header
     if isinstance(start, str) and start:
         wanted = start.strip().strip("<>")
         for child in children:
@@ -123,12 +130,11 @@ def _related_root(part: Message, children: list[Message]) -> Message:
 
 def forwarded_of(part: Message, reader: Reader, problems: list[str]) -> tuple[ForwardedPart, Body] | None:
     """The message inside a message/rfc822 part as a ForwardedPart, with the parts that make its body."""
-    payload = part.get_payload()
-    inner = payload[0] if isinstance(payload, list) and payload else None
-    if not isinstance(inner, Message):
+    payload = children_of(part)
+    if not payload:
         return None
-    children = inner.get_payload()
-    children = [c for c in children if isinstance(c, Message)] if isinstance(children, list) else []
+    inner = payload[0]
+    children = children_of(inner) or []
     charsets = Charsets([inner, *children])
     sender_raw = raw_get(inner, "from")
     sender = None

@@ -225,10 +225,7 @@ def from_8bit(value: str, charsets: Charsets, problems: list[str], name: str) ->
 
 
 def charset_of(part: Message) -> str | None:
-    try:
-        charset = part.get_param("charset")
-    except Exception:
-        return None
+    charset = part.get_param("charset")  # documented to give None for a missing or unreadable header
     if isinstance(charset, tuple):  # RFC 2231 form
         charset = charset[2]
     return str(charset) if charset else None

@@ -129,7 +129,7 @@ def parse_date(value: str | None, problems: list[str]) -> datetime | None:
         return None
     try:
         parsed = parsedate_to_datetime(value)
-    except Exception:  # the stdlib raises ValueError, TypeError or IndexError depending on the damage
+    except (ValueError, OverflowError):  # documented: ValueError; numbers too large for a date: OverflowError
         parsed = _numeric_date(value)
         if parsed is None:
             problems.append(f"Date header {value[:60]!r} unparseable")

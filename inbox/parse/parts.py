@@ -28,12 +28,25 @@ def content_type(part: Message) -> str:
     known = _content_types.get(part)
     if known is not None:
         return known
-    try:
-        ctype = part.get_content_type()
-    except Exception:
-        ctype = "application/octet-stream"
+    ctype = part.get_content_type()  # documented to give the default type for an invalid header
     _content_types[part] = ctype
     return ctype
+
+
+def children_of(part: Message) -> list[Message] | None:
+    """The parts inside a multipart or message/* part; None for a leaf. A leaf's get_payload() would
+    decode its 8-bit bytes with the part's charset parameter, and a hostile one ("idna", "undefined")
+    raises whatever the error handler, so the payload is only asked for once it is known to be a list."""
+    if not part.is_multipart():
+        return None
+    return [child for child in part.get_payload() if isinstance(child, Message)]
+
+
+def leaf_bytes(part: Message) -> bytes:
+    """A leaf's body as its bytes, undecoded by any charset (get_payload(decode=True) undoes only the
+    transfer encoding it knows)."""
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
 
 
 def disposition(part: Message) -> str:
@@ -53,22 +66,19 @@ def payload_bytes(part: Message, problems: list[str]) -> bytes:
     ("quoted-printable ", "base64;") is cleaned first: the stdlib would leave such a body encoded."""
     raw_cte = raw_get(part, "content-transfer-encoding") or ""
     cte = raw_cte.strip().strip(";").strip().lower()
-    try:
-        if cte != raw_cte.lower() and cte in ("base64", "quoted-printable"):
-            payload = part.get_payload(decode=False)
-            data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
-            if cte == "base64":
-                data = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
-                return binascii.a2b_base64(data + b"=" * (-len(data) % 4))
+    if cte != raw_cte.lower() and cte in ("base64", "quoted-printable"):
+        data = leaf_bytes(part)  # the stdlib does not know "base64;", so these are the encoded bytes
+        if cte == "quoted-printable":
             return quopri.decodestring(data)
-        if cte not in _KNOWN_CTE:
-            problems.append(f"unknown Content-Transfer-Encoding '{cte[:30]}'; body read as is")
-        data = part.get_payload(decode=True)
-    except Exception:
-        problems.append(f"{content_type(part)} part could not be decoded; raw body kept")
-        payload = part.get_payload()
-        return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
-    return data if isinstance(data, bytes) else b""
+        clean = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+        try:
+            return binascii.a2b_base64(clean + b"=" * (-len(clean) % 4))
+        except binascii.Error:  # a truncated body: one character more than whole groups of four
+            problems.append(f"{content_type(part)} part could not be decoded; raw body kept")
+            return data
+    if cte not in _KNOWN_CTE:
+        problems.append(f"unknown Content-Transfer-Encoding '{cte[:30]}'; body read as is")
+    return leaf_bytes(part)  # compat32 records bad base64 as a defect and decodes what it can
 
 
 _META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?([\w.:-]{1,40})", re.IGNORECASE)
@@ -106,10 +116,11 @@ def _with_readable_params(part: Message) -> Message:
     return fixed if fixed is not None else part
 
 
-def filename_of(part: Message) -> str | None:
+def filename_of(part: Message, problems: list[str]) -> str | None:
     try:
         name = _with_readable_params(part).get_filename()
-    except Exception:
+    except (LookupError, ValueError):  # an RFC 2231 name in a codec that cannot decode it ("idna''...")
+        problems.append(f"{content_type(part)} part: file name unreadable; kept without a name")
         return None
     if not name:
         return None
@@ -127,28 +138,32 @@ def filename_of(part: Message) -> str | None:
     return name or None
 
 
-FORWARDED_TYPES = {"message/rfc822", "message/global", "message/news"}
+# A whole message inside a part: read as a forwarded message, its parts walked.
+FORWARDED_TYPES = frozenset({"message/rfc822", "message/global", "message/news"})
+# Another message's data, whole or in pieces: never part of the enclosing message's own structure.
+ENCLOSED_TYPES = FORWARDED_TYPES | {"message/partial", "message/external-body"}
 
 
-def walk(msg: Message, problems: list[str]) -> list[Message]:
-    """Every part in the order Message.walk() gives, iteratively (no recursion limit), descending into
-    forwarded messages but not into report blocks (delivery-status fields are not MIME parts)."""
+def walk(msg: Message, problems: list[str], *, enclosed: bool = True, limit: int = MAX_PARTS) -> list[Message]:
+    """Every part in the order Message.walk() gives, iteratively (no recursion limit), not into report
+    blocks (delivery-status fields are not MIME parts). `enclosed`: also into forwarded messages;
+    without, the message's own parts only (a bounce forwarded as an attachment is not our bounce)."""
     out: list[Message] = []
     stack: list[tuple[Message, int]] = [(msg, 0)]
     while stack:
         part, depth = stack.pop()
         out.append(part)
-        if len(out) >= MAX_PARTS:
-            problems.append(f"more than {MAX_PARTS} MIME parts; the rest ignored")
+        if len(out) >= limit:
+            problems.append(f"more than {limit} MIME parts; the rest ignored")
             break
         ctype = content_type(part)
-        if not (ctype.startswith("multipart/") or ctype in FORWARDED_TYPES):
+        if not (ctype.startswith("multipart/") or (enclosed and ctype in FORWARDED_TYPES)):
             continue
-        children = part.get_payload()
-        if not isinstance(children, list):
+        children = children_of(part)
+        if children is None:
             continue
         if depth >= MAX_MIME_DEPTH:
             problems.append(f"MIME parts nested deeper than {MAX_MIME_DEPTH}; deeper parts ignored")
             continue
-        stack.extend((child, depth + 1) for child in reversed(children) if isinstance(child, Message))
+        stack.extend((child, depth + 1) for child in reversed(children))
     return out

@@ -101,8 +101,12 @@ def parse_tree(data: bytes, problems: list[str]) -> tuple[Message, bool]:
         # The stdlib parser recurses once per nested part; a few hundred nested message/rfc822 parts
         # exhaust the stack. The headers still parse, and the body is kept as plain text.
         problems.append("MIME parts nested too deeply to parse; body kept as plain text")
-        parser = email.parser.BytesParser(policy=email.policy.compat32)
-        return parser.parsebytes(data, headersonly=True), True
+    except (LookupError, ValueError):
+        # The parser decodes an RFC 2231 boundary ("boundary*=undefined''XX") with the codec it names;
+        # a codec that always fails raises UnicodeError, one that is not a text codec LookupError.
+        problems.append("MIME structure unreadable (a boundary in an unusable charset); body kept as plain text")
+    parser = email.parser.BytesParser(policy=email.policy.compat32)
+    return parser.parsebytes(data, headersonly=True), True
 
 
 def defect_problems(parts: list[Message]) -> list[str]:
