@@ -138,10 +138,9 @@ def filename_of(part: Message, problems: list[str]) -> str | None:
     return name or None
 
 
-# A whole message inside a part: read as a forwarded message, its parts walked.
+# A whole message inside a part: read as a forwarded message, its parts walked. (Other message/* parts,
+# partial or external bodies and reports, are data, walked into by nobody.)
 FORWARDED_TYPES = frozenset({"message/rfc822", "message/global", "message/news"})
-# Another message's data, whole or in pieces: never part of the enclosing message's own structure.
-ENCLOSED_TYPES = FORWARDED_TYPES | {"message/partial", "message/external-body"}
 
 
 def walk(msg: Message, problems: list[str], *, enclosed: bool = True, limit: int = MAX_PARTS) -> list[Message]:
