@@ -372,7 +372,7 @@ def _channel_label(row: OutboxMessage) -> str:
 
 
 # Wider than inbox.mailtext.EMAIL_IN_TEXT on purpose: a redactor must hide anything address-shaped a
-# server quotes ("<x@[10.0.0.1]>", "x@localhost", non-ASCII), not only the addresses a reader would find.
+# server quotes ("<x@[10.0.0.1]>", "x@localhost"), not only the addresses a reader would find in text.
 _EMAIL = re.compile(r"<?[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+>?")
 _PHONE = re.compile(r"\+?\d[\d ()-]{6,}\d")
 
