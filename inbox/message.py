@@ -66,7 +66,7 @@ class ParsedMessage:
     # Every Authentication-Results header (RFC 8601), unfolded, top first: which to believe is
     # the acknowledgement's decision (inbox/reflection.py), by its authserv-id.
     authentication_results: list[str] = field(default_factory=list)
-    # The parsed tree (compat32: parse.py explains why), when it parsed.
+    # The parsed tree (compat32: inbox/parse/__init__.py explains why), when it parsed.
     message: Message | None = field(default=None, repr=False)
 
     def header(self, name: str, default: str = "") -> str:

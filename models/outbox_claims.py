@@ -311,33 +311,23 @@ def record_suppressed(session: Session, row_id: int, reason: str, now: datetime 
     row = _row(session, row_id)
     if _already_sent(row):
         return
-    row.status = SUPPRESSED
-    row.last_error = reason
-    session.add(row)
-    log.info("outbox %s (%s, %s) suppressed: %s", row.id, row.channel, row.template, redact(reason))
-    _note_on_case(
-        session,
-        row,
-        now,
-        kind="delivery_suppressed",
-        summary=f"{_channel_label(row)} to {row.to} not sent: {reason}",
-        data={"reason": reason},
-    )
+    _close(session, row, now, SUPPRESSED, reason, logging.INFO, "not sent", data={"reason": reason})
 
 
 def _fail(session: Session, row: OutboxMessage, error: str, now: datetime) -> None:
-    row.status = FAILED
-    row.last_error = error
+    _close(session, row, now, FAILED, error, logging.WARNING, "failed", data={"error": error, "attempts": row.attempts})
+
+
+def _close(
+    session: Session, row: OutboxMessage, now: datetime, status: str, why: str, level: int, outcome: str, data: dict
+) -> None:
+    """A row that will not be sent: its final status and why, logged (redacted) and noted on its case."""
+    row.status = status
+    row.last_error = why
     session.add(row)
-    log.warning("outbox %s (%s, %s) failed: %s", row.id, row.channel, row.template, redact(error))
-    _note_on_case(
-        session,
-        row,
-        now,
-        kind="delivery_failed",
-        summary=f"{_channel_label(row)} to {row.to} failed: {error}",
-        data={"error": error, "attempts": row.attempts},
-    )
+    log.log(level, "outbox %s (%s, %s) %s: %s", row.id, row.channel, row.template, status, redact(why))
+    summary = f"{_channel_label(row)} to {row.to} {outcome}: {why}"
+    _note_on_case(session, row, now, kind=f"delivery_{status}", summary=summary, data=data)
 
 
 def _row(session: Session, row_id: int) -> OutboxMessage:
@@ -381,6 +371,8 @@ def _channel_label(row: OutboxMessage) -> str:
     return _CHANNEL_LABELS.get(row.channel, row.channel)
 
 
+# Wider than inbox.mailtext.EMAIL_IN_TEXT on purpose: a redactor must hide anything address-shaped a
+# server quotes ("<x@[10.0.0.1]>", "x@localhost"), not only the addresses a reader would find in text.
 _EMAIL = re.compile(r"<?[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+>?")
 _PHONE = re.compile(r"\+?\d[\d ()-]{6,}\d")
 

@@ -577,7 +577,7 @@ def test_outlook_from_sent_block_reply() -> None:
         "El 3 jun 2025, a las 10:00, Jo Bloggs <jo@example.com> escribió:",
         "Op 3 jun. 2025 om 10:00 heeft Jo Bloggs <jo@example.com> het volgende geschreven:",
         "On Apr 3, 2012, at 4:19 PM, bob wrote:",
-        "02.04.2012 14:20 пользователь \"bob@example.com\" написал:",
+        '02.04.2012 14:20 пользователь "bob@example.com" написал:',
     ],
 )
 def test_reply_attributions_in_other_languages(attribution: str) -> None:
@@ -746,7 +746,7 @@ def test_header_continuation_without_indentation() -> None:
     raw = (
         b"Return-Path: <k@example.com>\nX-Brightmail-Tracker: H4sIAAAAAAAAA+NgFlrIKsWRWlGSWpSXmKPExsWi75nTrTtrwZM\n"
         b"Ig5drOCwmrVzP5sDoseXbDeYAxijWzLyk/IoE1owFz6ezFkxKrWjafpWpgfFOchcjF4eQwDZG\n"
-        b"X-Env-Sender: k@example.com\nFrom: \"Smith, Karoline\" <k@example.com>\nSubject: AW: One Net Business\n\n"
+        b'X-Env-Sender: k@example.com\nFrom: "Smith, Karoline" <k@example.com>\nSubject: AW: One Net Business\n\n'
         b"some text\n"
     )
     parsed = parse_message(raw)
@@ -774,3 +774,84 @@ def test_deeply_nested_forwards_keep_the_headers_and_the_text() -> None:
     assert parsed.subject == "deep"
     assert has_problem(parsed, "nested too deeply")
     assert parsed.text.endswith("end")
+
+
+# --- hostile parameters: charsets and codecs that are not text charsets --------------------------------
+# "idna" and "undefined" are Python codecs that raise UnicodeError whatever the error handler, so a part
+# labelled with one must be read around, never let it take the whole message down to plain text.
+
+
+def _forward_of(inner: bytes) -> bytes:
+    return (
+        b"From: Kelly <kelly@example.net>\nSubject: fw\nMIME-Version: 1.0\n"
+        b"Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: text/plain\n\nsee below\n"
+        b"--B\nContent-Type: message/rfc822\n\n" + inner + b"\n--B--\n"
+    )
+
+
+@pytest.mark.parametrize("charset", [b"idna", b"undefined"])
+def test_forwarded_text_in_a_codec_that_always_fails_is_still_a_forwarded_message(charset: bytes) -> None:
+    inner = (
+        b"From: Jo <jo@example.org>\nSubject: Request for mediation\n"
+        b'Content-Type: text/plain; charset="' + charset + b'"\nContent-Transfer-Encoding: 8bit\n\n'
+        b"Caf\xe9 meeting\n"
+    )
+    parsed = parse_message(_forward_of(inner))
+    assert not has_problem(parsed, "could not be parsed")
+    assert parsed.sender == Address("Kelly", "kelly@example.net")
+    assert [f.subject for f in parsed.forwarded] == ["Request for mediation"]
+    assert [a.filename for a in parsed.attachments] == ["Request for mediation.eml"]
+
+
+def test_multipart_without_boundary_in_a_codec_that_always_fails_keeps_its_text() -> None:
+    raw = (
+        b"From: jo@example.org\nSubject: hello\nMIME-Version: 1.0\n"
+        b"Content-Type: multipart/mixed; charset=idna\nContent-Transfer-Encoding: 8bit\n\nCaf\xe9 meeting\n"
+    )
+    parsed = parse_message(raw)
+    assert not has_problem(parsed, "could not be parsed")
+    assert (parsed.subject, parsed.text) == ("hello", "Café meeting")
+
+
+def test_boundary_in_a_codec_that_always_fails_keeps_headers_and_body_text() -> None:
+    raw = (
+        b"From: Jo <jo@example.org>\nSubject: hello\nMIME-Version: 1.0\n"
+        b"Content-Type: multipart/mixed; boundary*=undefined''XX\n\n"
+        b"--XX\nContent-Type: text/plain\n\nhi there\n--XX--\n"
+    )
+    parsed = parse_message(raw)
+    assert (parsed.subject, parsed.sender) == ("hello", Address("Jo", "jo@example.org"))
+    assert "hi there" in parsed.text
+    assert has_problem(parsed, "MIME structure unreadable")
+
+
+def test_file_name_in_a_codec_that_always_fails_is_a_problem_not_a_silent_gap() -> None:
+    raw = (
+        b"From: jo@example.org\nSubject: form\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n"
+        b"--B\nContent-Type: text/plain\n\nform attached\n--B\nContent-Type: application/pdf\n"
+        b"Content-Disposition: attachment; filename*=idna''%FF%FEform.pdf\nContent-Transfer-Encoding: base64\n\n"
+        b"JVBERi0xLjQK\n--B--\n"
+    )
+    parsed = parse_message(raw)
+    assert [(a.content_type, a.filename, a.payload) for a in parsed.attachments] == [
+        ("application/pdf", None, b"%PDF-1.4\n")
+    ]
+    assert has_problem(parsed, "application/pdf part: file name unreadable")
+
+
+def test_date_with_numbers_too_large_for_a_date_is_unparseable_not_a_crash() -> None:
+    raw = b"From: jo@example.org\nSubject: s\nDate: Mon, 1 Jan 99999999999999999999 00:00 +0000\n\nx\n"
+    parsed = parse_message(raw)
+    assert (parsed.subject, parsed.date, parsed.text) == ("s", None, "x")
+    assert has_problem(parsed, "unparseable")
+
+
+def test_base64_with_a_stray_semicolon_and_a_truncated_body_keeps_the_raw_body() -> None:
+    raw = (
+        b"From: jo@example.org\nSubject: s\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n"
+        b"--B\nContent-Type: text/plain\n\nsee file\n--B\nContent-Type: application/octet-stream\n"
+        b"Content-Disposition: attachment; filename=a.bin\nContent-Transfer-Encoding: base64;\n\nAAAAA\n--B--\n"
+    )
+    parsed = parse_message(raw)
+    assert [(a.filename, a.payload) for a in parsed.attachments] == [("a.bin", b"AAAAA")]
+    assert has_problem(parsed, "application/octet-stream part could not be decoded; raw body kept")

@@ -1,7 +1,7 @@
 """parse_message on the real-mail corpus (../shared/corpus) and the labelled referral samples.
 
 Every file must come back as a well-formed ParsedMessage (no timing assertions: bounded time is the job of
-the guards in inbox/parse.py and of tests/test_parse_properties.py). Where Zammad's own test suite says what
+the guards in inbox/parse/ and of tests/test_parse_properties.py). Where Zammad's own test suite says what
 its parser makes of a message, we agree with it, except where Zammad is wrong: each such case is listed
 in ZAMMAD_DIFFERS with our value and the reason.
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 
-from inbox.classify.facts import Facts, Gated, said
+from inbox.classify.facts import Facts, said
 from inbox.classify.headers import auto_submitted
 from inbox.classify.rule import AUTO_REPLY, rule
 from inbox.classify.senders import is_noreply
+from inbox.gated import Gated
+from inbox.mailtext import REPLY_SUBJECT
 
 # Out-of-office subjects, anchored at the start: Exchange "Automatic reply: ...", iCloud "Auto
 # reply:", old Outlook "Out of Office AutoReply: ...", Lotus "AUTO: x is out of the office", and
@@ -187,7 +189,6 @@ _OOO_HALLMARKS = (
     ),
     ("not forwarded", re.compile(r"will\s+not\s+be\s+(?:forwarded|read|actioned)", re.I)),
 )
-_REPLY_SUBJECT = re.compile(r"^(?:re|aw|sv|antw|vs|r)\s*:", re.I)
 _OOO_LETTER_MAX = 700
 
 
@@ -197,7 +198,7 @@ def out_of_office_letter(f: Facts) -> str | None:
     characters, saying "I am away/on leave until ...", with at least two further hallmarks (opens
     with "Thank you for your email", limited access to email, "if urgent", "on my return", "will
     not be forwarded"). A person's real answer carries its own content and rarely all of these."""
-    if not (f.msg.in_reply_to or f.msg.references or _REPLY_SUBJECT.match(f.subject)):
+    if not (f.msg.in_reply_to or f.msg.references or REPLY_SUBJECT.match(f.subject)):
         return None
     lead = f.lead.strip()
     if len(lead) > _OOO_LETTER_MAX:

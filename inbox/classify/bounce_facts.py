@@ -13,6 +13,7 @@ from inbox.classify.bounces import ACTION, DSN_PARTS
 from inbox.classify.engine import Verdict, classify
 from inbox.classify.facts import own_parts, part_text
 from inbox.classify.rule import BOUNCE
+from inbox.mailtext import EMAIL_IN_TEXT
 from inbox.message import ParsedMessage
 from inbox.parse import content_type
 
@@ -20,7 +21,7 @@ log = logging.getLogger("mdesk.inbox.classify")
 
 _BOUNCE_TEXT_LIMIT = 16384  # a bounce's explanation plus the headers of the returned message
 
-_ADDR = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
+_ADDR = EMAIL_IN_TEXT.pattern
 _RECIPIENT_FIELD = re.compile(
     r"^\s*(final|original)-recipient\s*:\s*(?:[\w.-]+\s*;)?\s*<?(" + _ADDR + r")>?", re.I | re.M
 )

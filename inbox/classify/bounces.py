@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 
-from inbox.classify.facts import Facts, Gated, own_parts, part_text, said
+from inbox.classify.facts import Facts, own_parts, part_text, said
 from inbox.classify.rule import BOUNCE, rule
 from inbox.classify.senders import from_is_empty, is_mail_system, is_postmaster
+from inbox.gated import Gated
 from inbox.message import ParsedMessage
 from inbox.parse import content_type
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 
-from inbox.classify.facts import Facts, Gated, said
+from inbox.classify.facts import Facts, said
 from inbox.classify.rule import AUTO_GENERATED, rule
+from inbox.gated import Gated
+from inbox.mailtext import FORWARD_SUBJECT
 
 # Headers only bulk and transactional sending platforms add (Gmail's Feedback-ID for bulk senders,
 # SendGrid, Mailchimp/Mandrill, Mailjet, Brevo, the CSA certification, ...). Mailgun's X-Mailgun-Tag
@@ -109,7 +111,6 @@ _UNSUBSCRIBE = Gated(
         "cancelar",
     ),
 )
-_FORWARD_SUBJECT = re.compile(r"^(?:fw|fwd|wg|tr|vs|rv|doorst)\s*:", re.I)
 
 
 @rule(AUTO_GENERATED)
@@ -117,7 +118,7 @@ def unsubscribe_footer(f: Facts) -> str | None:
     """A newsletter without list headers still tells its reader how to unsubscribe or view it in a
     browser (top or bottom of the body). Not counted on a reply or a forward: a person who answers
     or forwards a newsletter to us is a person."""
-    if f.msg.in_reply_to or f.msg.references or f.msg.forwarded or _FORWARD_SUBJECT.match(f.subject):
+    if f.msg.in_reply_to or f.msg.references or f.msg.forwarded or FORWARD_SUBJECT.match(f.subject):
         return None
     m = _UNSUBSCRIBE.search(f.lead, f.lead_low) or _UNSUBSCRIBE.search(f.tail, f.tail_low)
     return f"newsletter wording: {said(m, 50)}" if m else None

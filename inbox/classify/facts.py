@@ -9,29 +9,31 @@ lead text, so a person who quotes or forwards a bounce is a person.
 from __future__ import annotations
 
 import re
-import sys
 import weakref
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 
+from inbox.gated import fold
+from inbox.mailtext import BEGIN_FORWARD_WORDS, FORWARDED_WORDS, ORIGINAL_WORDS
 from inbox.message import ParsedMessage
 from inbox.parse import content_type
+from inbox.parse.parts import walk
 
 # Body scans are bounded: classify runs on every message and a 2 MB newsletter must cost no more
 # than a short note. Machine boilerplate sits at the top; unsubscribe footers sit at the bottom.
 HEAD_CHARS = 4096
 _TAIL_CHARS = 2048
 
+# The separator words are mailtext's, set off with (?-x:...): they are written with plain spaces, which
+# verbose mode would drop.
 _QUOTE_START = re.compile(
-    r"""^(?:
-        \s*-{2,}\s*(?:original\s+message|forwarded\s+message|urspr.ngliche\s+nachricht|message\s+d'origine
-                    |weitergeleitete\s+nachricht|mensaje\s+original|message\s+transf.r.)\s*-{2,}
-      | \s*on\s.{1,200}\swrote:\s*$
-      | \s*am\s.{1,200}\sschrieb\s.{0,80}:\s*$
-      | \s*le\s.{1,200}\sa\s+.crit\s*:\s*$
-      | \s*begin\s+forwarded\s+message:
-      | \s*_{20,}\s*$
+    rf"""^(?:
+        \s*-{{2,}}\s*(?-x:{FORWARDED_WORDS}|{ORIGINAL_WORDS})\s*-{{2,}}
+      | \s*on\s.{{1,200}}\swrote:\s*$
+      | \s*am\s.{{1,200}}\sschrieb\s.{{0,80}}:\s*$
+      | \s*le\s.{{1,200}}\sa\s+.crit\s*:\s*$
+      | \s*(?-x:{BEGIN_FORWARD_WORDS}):
+      | \s*_{{20,}}\s*$
       | \s*\**from:\**\s.+\n\s*\**(?:sent|date|gesendet|envoy.|enviado):\**\s
     )""",
     re.IGNORECASE | re.MULTILINE | re.VERBOSE,
@@ -47,63 +49,26 @@ def _lead_text(text: str) -> str:
     return "\n".join(line for line in head.splitlines() if not line.lstrip().startswith(">"))
 
 
-# Most body patterns below are case-insensitive alternations that the regex engine must try at
-# every position of the lead text (no literal prefix to skip ahead with), and together they were a
-# third of all classify time. Nearly all mail contains none of their key words, so each pattern is
-# gated by a plain substring test on a case-folded copy of the text. The fold must keep every match:
-# under re.IGNORECASE, "ı" matches "i", "ſ" matches "s" and "İ" matches "i", which str.lower() leaves
-# alone or turns into "i" plus U+0307 (these three are the only characters re.IGNORECASE equates with
-# an ASCII letter that str.lower() does not turn into that letter), so they are mapped after lowering.
-# Dropping every U+0307 may only open a gate more often, never less. Each pattern's needles are words
-# every one of its branches must contain.
-
-
-def gate_fold(text: str) -> str:
-    low = text.lower()
-    if not low.isascii():  # str.translate would cost more than all the gates save on non-ASCII text
-        low = low.replace("\u0131", "i").replace("\u017f", "s").replace("\u0307", "")
-    return low
-
-
-@dataclass(frozen=True, slots=True)
-class Gated:
-    """A case-insensitive pattern that runs only when one of its needles is in the folded text."""
-
-    rx: re.Pattern[str]
-    needles: tuple[str, ...]
-
-    def search(self, text: str, folded: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
-        if not any(needle in folded for needle in self.needles):
-            return None
-        return self.rx.search(text, pos, endpos)
+# Most body patterns of the rules are case-insensitive alternations that the regex engine must try at
+# every position of the lead text, and together they were a third of all classify time: each runs
+# behind inbox.gated's cheap substring gate, on the folded copies made here once per message.
 
 
 _REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w.-]+)", re.I)
-_ENCLOSURES = ("message/rfc822", "message/global", "message/partial", "message/external-body")
 
 
-def own_parts(msg: ParsedMessage) -> Iterator[Message]:
+def own_parts(msg: ParsedMessage) -> list[Message]:
     """Every MIME part of this message, without going into enclosed messages.
 
     A DSN's delivery-status part sits in the report itself; one inside a message/rfc822 is a
     bounce someone forwarded to us as an attachment, which makes them a person, not a bounce.
     """
     if msg.message is None:
-        return
-    stack: list[Message] = [msg.message]
-    seen = 0
-    while stack and seen < 500:  # the MIME torture test nests deep; a bound keeps this cheap
-        part = stack.pop()
-        seen += 1
-        yield part
-        if content_type(part) in _ENCLOSURES:
-            continue
-        try:
-            payload = part.get_payload()
-        except Exception:
-            continue
-        if isinstance(payload, list):
-            stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
+        return []
+    # The parser's walk, into multiparts only (no message/* part: forwarded mail, report blocks). The
+    # MIME torture test nests deep, and a bound of 500 parts keeps this cheap; the parser's own walk
+    # goes further and records an excess on the message, so nothing is dropped silently here.
+    return walk(msg.message, [], enclosed=False, limit=500)
 
 
 @dataclass(slots=True)
@@ -157,9 +122,9 @@ class Facts:
             own_types=own,
             lead=lead,
             tail=tail,
-            lead_low=gate_fold(lead),
-            tail_low=gate_fold(tail),
-            subject_low=gate_fold(subject),
+            lead_low=fold(lead),
+            tail_low=fold(tail),
+            subject_low=fold(subject),
         )
 
     def header(self, name: str) -> str:

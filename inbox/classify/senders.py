@@ -13,6 +13,7 @@ import re
 
 from inbox.classify.facts import Facts
 from inbox.classify.rule import AUTO_GENERATED, BOUNCE, rule
+from inbox.mailtext import EMAIL_IN_TEXT
 
 _DAEMON_LOCAL = re.compile(
     r"^(?:mailer[-_]?daemon|mail[-_]?daemon|mdaemon|mail\.?delivery|bounce-?notification|"
@@ -79,7 +80,7 @@ def _answerable(email: str, f: Facts) -> bool:
 # html_text renders a table row as "label | value", so either separator counts.
 _FORM_EMAIL = re.compile(
     r"^[ \t*-]*(?:your\s+|contact\s+|parent(?:'s)?\s+|sender(?:'s)?\s+)?e-?mail(?:\s+address)?\s*[:|]\s*"
-    r"<?(?:mailto:)?([\w.+'-]+@[\w-]+(?:\.[\w-]+)+)",
+    rf"<?(?:mailto:)?({EMAIL_IN_TEXT.pattern})",
     re.I | re.M,
 )
 _FORM_FIELD = re.compile(
