@@ -211,13 +211,13 @@ def parse_mail_from(value: str) -> str:
         header = HeaderRegistry()("from", value)
         addresses = header.addresses
     except (HeaderParseError, IndexError, ValueError) as exc:  # the stdlib parser fails on e.g. "a@"
-        raise ValueError(f"{value!r}: {expected}") from exc
+        raise ValueError(expected) from exc
     if len(addresses) != 1 or header.defects:
-        raise ValueError(f"{value!r}: {expected}")
+        raise ValueError(expected)
     address = addresses[0]
     local, domain = address.username, address.domain.lower()
     if not local or not _HOSTNAME.match(domain) or len(local.encode()) > 64:
-        raise ValueError(f"{value!r}: {expected}")
+        raise ValueError(expected)
     return f"{local}@{domain}".lower()
 
 
