@@ -368,7 +368,12 @@ def _sent_label(row: OutboxMessage) -> str:
 
 
 def _channel_label(row: OutboxMessage) -> str:
-    return _CHANNEL_LABELS.get(row.channel, row.channel)
+    return channel_label(row.channel)
+
+
+def channel_label(channel: str) -> str:
+    """The channel as a coordinator reads it on the timeline ("Email", "SMS")."""
+    return _CHANNEL_LABELS.get(channel, channel)
 
 
 # Wider than inbox.mailtext.EMAIL_IN_TEXT on purpose: a redactor must hide anything address-shaped a
