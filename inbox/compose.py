@@ -47,17 +47,17 @@ class _IdPolicy(EmailPolicy):
     """The default policy, except that the threading headers are stored as given (an ID that happens to
     look like an encoded word is not decoded) and folded between IDs, never encoded."""
 
-    def header_store_parse(self, name: str, value: object) -> tuple[str, object]:
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
         if name.lower() in _ID_HEADERS and isinstance(value, str):
             return name, value
         return super().header_store_parse(name, value)
 
-    def fold(self, name: str, value: object) -> str:
+    def fold(self, name: str, value: str) -> str:
         if name.lower() in _ID_HEADERS:
             return _fold_ids(name, str(value), self.linesep)
         return super().fold(name, value)
 
-    def fold_binary(self, name: str, value: object) -> bytes:
+    def fold_binary(self, name: str, value: str) -> bytes:
         if name.lower() in _ID_HEADERS:
             # clean_id keeps printable ASCII only, so this never fails on what compose wrote.
             return _fold_ids(name, str(value), self.linesep).encode("ascii")

@@ -217,7 +217,8 @@ class Dispatcher:
             row = session.get(OutboxMessage, row_id)
             if row is None:
                 raise LookupError(f"claimed outbox row {row_id} has gone")
-            if row.status != SENDING or row.claimed_by != self.worker or row.claimed_at + self.lease <= now:
+            lapsed = row.claimed_at is None or row.claimed_at + self.lease <= now
+            if row.status != SENDING or row.claimed_by != self.worker or lapsed:
                 log.info("dispatch %s: claim on outbox %s lapsed, left for the next claim", self.worker, row_id)
                 return None
             suppressed = is_suppressed(session, row.channel, row.to)
@@ -227,5 +228,6 @@ class Dispatcher:
     def _record_retry(self, row_id: int, error: str, now: datetime, *, outage: bool = False) -> Outcome:
         with session_scope(self.engine) as session:
             record_retry(session, row_id, error, now, max_attempts=self.settings.outbox_max_attempts, outage=outage)
-            gave_up = session.get(OutboxMessage, row_id).status == FAILED
+            row = session.get(OutboxMessage, row_id)
+            gave_up = row is not None and row.status == FAILED
         return "failed" if gave_up else "retried"

@@ -29,7 +29,7 @@ from models.contacts import ContactPoint
 from models.db import make_engine, session_scope, upgrade
 from models.offices import offices_for
 from models.outbox import FAILED, PENDING, SENDING, SENT, SUPPRESSED, OutboxMessage
-from models.outbox_channel import Channel, Rendered
+from models.outbox_channel import Channel
 from models.outbox_claims import (
     PermanentSendError,
     TransientSendError,
@@ -44,6 +44,7 @@ from models.outbox_ops import enqueue, is_suppressed, make_message_id, suppress
 from models.settings import Settings
 from models.types import utcnow
 from scheduler.dispatch import Dispatcher
+from tests.fake_channels import RecordingSms
 from tests.smtp_server import SmtpTestServer
 
 SENDER = "referrals@mediation-desk.example.org"
@@ -427,27 +428,6 @@ def test_sms_rows_stay_pending_untouched_without_an_sms_channel(
     assert dispatcher.run_once().claimed == 1  # the email only
     row = outbox_row(engine, sms_id)
     assert (row.status, row.attempts, row.claimed_by, row.claimed_at) == (PENDING, 0, None, None)
-
-
-class RecordingSms(Channel):
-    """A second channel written against models.outbox_channel.Channel alone, as SMS will be: it
-    records the rows it is given and answers with each of the outcomes the interface allows."""
-
-    name = "sms"
-    transport = "test"
-
-    def __init__(self, *failures: Exception) -> None:
-        self.failures = list(failures)  # raised by the next sends, in order
-        self.given: list[tuple[str, str, dict]] = []
-
-    def render(self, row: OutboxMessage) -> Rendered:
-        return Rendered(to=row.to, body=f"{row.template}: {row.context}")
-
-    def send(self, row: OutboxMessage) -> str:
-        self.given.append((row.to, row.template, row.context))
-        if self.failures:
-            raise self.failures.pop(0)
-        return f"SM{len(self.given):032d}"
 
 
 NUMBER = "+447700900123"
