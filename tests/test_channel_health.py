@@ -103,3 +103,17 @@ def test_healthz_lists_the_channels_the_daemon_has(engine: Engine) -> None:
     with serve(create_app(engine, health)) as base:
         channels = httpx.get(f"{base}/healthz").json()["channels"]
     assert {name: c["state"] for name, c in channels.items()} == {"email": "ok", "sms": "unknown"}
+
+
+def test_metrics_say_the_outbox_lag_is_unknown_when_the_database_cannot_answer(
+    tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")  # no tables: every query fails
+    try:
+        with serve(create_app(engine)) as base:
+            response = httpx.get(f"{base}/metrics")
+    finally:
+        engine.dispose()
+    assert response.status_code == 200  # the other figures still count
+    assert "mdesk_outbox_lag_seconds NaN" in response.text  # not a stale number
+    assert any(r.levelno == logging.ERROR and "OperationalError" in r.getMessage() for r in caplog.records)
