@@ -5,8 +5,8 @@ Templates live in `templates/email/` as `<template>.subject.txt`, `<template>.tx
 may edit them, so they run in Jinja2's sandbox; HTML is autoescaped, text is not. An undefined name
 is an error rather than a blank: better a failed row on the case timeline than "Dear ,".
 
-Every failure to render, whatever its cause, surfaces as `TemplateError`, which the dispatcher
-records as a permanent failure with the reason.
+Every failure to render, whatever its cause, surfaces as `TemplateError`, which the email channel
+(inbox.email_channel) turns into a permanent failure with the reason.
 
 Message-ID, In-Reply-To and References go out exactly as written, folded only between IDs
 (`ID_POLICY`): the stdlib folds a header longer than 78 characters and, when one ID alone is longer
@@ -47,17 +47,17 @@ class _IdPolicy(EmailPolicy):
     """The default policy, except that the threading headers are stored as given (an ID that happens to
     look like an encoded word is not decoded) and folded between IDs, never encoded."""
 
-    def header_store_parse(self, name: str, value: object) -> tuple[str, object]:
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
         if name.lower() in _ID_HEADERS and isinstance(value, str):
             return name, value
         return super().header_store_parse(name, value)
 
-    def fold(self, name: str, value: object) -> str:
+    def fold(self, name: str, value: str) -> str:
         if name.lower() in _ID_HEADERS:
             return _fold_ids(name, str(value), self.linesep)
         return super().fold(name, value)
 
-    def fold_binary(self, name: str, value: object) -> bytes:
+    def fold_binary(self, name: str, value: str) -> bytes:
         if name.lower() in _ID_HEADERS:
             # clean_id keeps printable ASCII only, so this never fails on what compose wrote.
             return _fold_ids(name, str(value), self.linesep).encode("ascii")
@@ -76,12 +76,10 @@ def _fold_ids(name: str, value: str, linesep: str) -> str:
     return linesep.join(lines) + linesep
 
 
-def render_email(row: OutboxMessage, *, settings: Settings, templates_dir: Path | None = None) -> EmailMessage:
-    """The message for an email row, with the Message-ID recorded on the row (never a new one)."""
-    if not row.message_id:
-        # Intake records the Message-ID when it writes the row, so replies and bounces can find it;
-        # minting one here would break that link on every retry.
-        raise ValueError(f"outbox row {row.id} has no Message-ID")
+def render_parts(
+    row: OutboxMessage, *, settings: Settings, templates_dir: Path | None = None
+) -> tuple[str, str, str | None]:
+    """The row's subject, plain text and HTML (None without an HTML template): what the family reads."""
     env = _environment(Path(templates_dir or TEMPLATES_DIR).resolve())
     context = {"service_name": settings.service_name, **row.context}
     subject = _one_line(_render(env, f"{row.template}.subject.txt", context))
@@ -89,6 +87,16 @@ def render_email(row: OutboxMessage, *, settings: Settings, templates_dir: Path 
         raise TemplateError(f"{row.template}.subject.txt rendered an empty subject")
     text = _render(env, f"{row.template}.txt", context)
     html = _render(env, f"{row.template}.html", context) if _exists(env, f"{row.template}.html") else None
+    return subject, text, html
+
+
+def render_email(row: OutboxMessage, *, settings: Settings, templates_dir: Path | None = None) -> EmailMessage:
+    """The message for an email row, with the Message-ID recorded on the row (never a new one)."""
+    if not row.message_id:
+        # Intake records the Message-ID when it writes the row, so replies and bounces can find it;
+        # minting one here would break that link on every retry.
+        raise ValueError(f"outbox row {row.id} has no Message-ID")
+    subject, text, html = render_parts(row, settings=settings, templates_dir=templates_dir)
 
     msg = EmailMessage(policy=ID_POLICY)
     _set_headers(msg, row, settings=settings, subject=subject)

@@ -1,8 +1,9 @@
 """Sending a composed email: over SMTP, or recorded to a folder (the embedded default).
 
-A transport either returns a provider id or raises one of three errors, and the dispatcher needs
-nothing else: `TransportUnavailable` (the server cannot be reached, or refuses our TLS, login or
-envelope sender: nothing can be sent until that changes, the message is not at fault),
+A transport either returns a provider id or raises one of three errors, which the email channel
+(inbox.email_channel) passes on to the dispatcher: `TransportUnavailable` (the server cannot be
+reached, or refuses our TLS, login or envelope sender: nothing can be sent until that changes, the
+message is not at fault),
 `TransientSendError` (a 4xx reply to this message, or a connection dropped while sending it: try
 again later) or `PermanentSendError` (a 5xx reply to this message, with the server's code and text:
 never retry; `undeliverable` set when the server says the recipient's mailbox does not exist).
@@ -111,7 +112,7 @@ class SmtpTransport:
         self.local_hostname = local_hostname
         self._batch_depth = 0
         self._connection: smtplib.SMTP | None = None
-        self._batch_outage: Exception | None = None
+        self._batch_outage: BaseException | None = None
 
     @contextmanager
     def batch(self) -> Iterator[SmtpTransport]:

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from models.cases import Case, InboxItem, TimelineEvent
 from models.contacts import Contact, ContactPoint, Party
+from models.outbox_claims import channel_label
 from models.outbox_ops import suppress
 from models.references import new_reference
 from models.rows import insert_row, insert_rows, run, table, with_defaults
@@ -68,7 +69,11 @@ _RECENT_CASES_OF = (
 )
 _UNDELIVERABLE = (
     update(POINT)
-    .where(POINT.c.kind == "email", POINT.c.value == bindparam("address"), POINT.c.undeliverable_at.is_(None))
+    .where(
+        POINT.c.kind == bindparam("point_kind"),
+        POINT.c.value == bindparam("address"),
+        POINT.c.undeliverable_at.is_(None),
+    )
     .values(
         undeliverable_at=bindparam("now", type_=POINT.c.undeliverable_at.type),
         undeliverable_reason=bindparam("reason"),
@@ -205,13 +210,22 @@ def recent_cases_of(session: Session, email: str, since: datetime) -> list[tuple
     ]
 
 
-def mark_undeliverable(session: Session, address: str, reason: str, case_id: int | None) -> None:
-    """A bounce: the address is not written to again, and the case shows why."""
+# The kind of contact point each outbox channel writes to.
+_POINT_KIND = {"email": "email", "sms": "phone"}
+
+
+def mark_undeliverable(
+    session: Session, address: str, reason: str, case_id: int | None, *, channel: str = "email"
+) -> None:
+    """A bounce (or a provider saying the number does not exist): the address is not written to
+    again on that channel, and the case shows why."""
     address = address.lower()
-    run(session, _UNDELIVERABLE, {"address": address, "now": utcnow(), "reason": reason[:500]})
-    suppress(session, "email", address, f"undeliverable: {reason[:200]}")
+    kind = _POINT_KIND.get(channel, channel)
+    run(session, _UNDELIVERABLE, {"point_kind": kind, "address": address, "now": utcnow(), "reason": reason[:500]})
+    suppress(session, channel, address, f"undeliverable: {reason[:200]}")
     if case_id is not None:
-        add_timeline(session, case_id, "bounce", f"Email to {address} could not be delivered: {reason[:300]}")
+        summary = f"{channel_label(channel)} to {address} could not be delivered: {reason[:300]}"
+        add_timeline(session, case_id, "bounce", summary)
 
 
 def open_inbox_item(session: Session, *, kind: str, summary: str, office: str | None = None, **links: Any) -> int:

@@ -28,10 +28,12 @@ import random
 import re
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import and_, or_, update
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col, select
 
 from models.cases import TimelineEvent
 from models.outbox import FAILED, PENDING, SENDING, SENT, SUPPRESSED, OutboxMessage
@@ -102,13 +104,13 @@ def claim_due(
     return _claim_conditional(engine, worker=worker, now=now, limit=limit, lease=lease, channels=channels)
 
 
-def _due_condition(now: datetime, lease: timedelta, channels: Collection[str] | None):
+def _due_condition(now: datetime, lease: timedelta, channels: Collection[str] | None) -> ColumnElement[bool]:
     due = or_(
-        and_(OutboxMessage.status == PENDING, OutboxMessage.due_at <= now),
-        and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - lease),
+        and_(col(OutboxMessage.status) == PENDING, col(OutboxMessage.due_at) <= now),
+        and_(col(OutboxMessage.status) == SENDING, col(OutboxMessage.claimed_at) < now - lease),
     )
     if channels is not None:
-        due = and_(due, OutboxMessage.channel.in_(list(channels)))
+        due = and_(due, col(OutboxMessage.channel).in_(list(channels)))
     return due
 
 
@@ -117,7 +119,7 @@ def _claim_values(worker: str, now: datetime) -> dict:
         "status": SENDING,
         "claimed_by": worker,
         "claimed_at": now,
-        "attempts": OutboxMessage.attempts + 1,
+        "attempts": col(OutboxMessage.attempts) + 1,
     }
 
 
@@ -131,17 +133,21 @@ def _claim_skip_locked(
     channels: Collection[str] | None,
 ) -> list[int]:
     with Session(engine) as session, session.begin():
-        ids = list(
+        # A primary key read back is never None (the model's `int | None` is for rows not yet written).
+        ids = cast(
+            list[int],
             session.exec(
-                select(OutboxMessage.id)
+                select(col(OutboxMessage.id))
                 .where(_due_condition(now, lease, channels))
-                .order_by(OutboxMessage.due_at, OutboxMessage.id)
+                .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
                 .limit(limit)
                 .with_for_update(skip_locked=True)
-            ).all()
+            ).all(),
         )
         if ids:
-            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(**_claim_values(worker, now)))
+            session.execute(
+                update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(**_claim_values(worker, now))
+            )
     return ids
 
 
@@ -176,12 +182,18 @@ def _due_candidates(
     """
     with Session(engine) as session:
         rows = session.exec(
-            select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.claimed_at, OutboxMessage.attempts)
+            select(
+                col(OutboxMessage.id),
+                col(OutboxMessage.status),
+                col(OutboxMessage.claimed_at),
+                col(OutboxMessage.attempts),
+            )
             .where(_due_condition(now, lease, channels))
-            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .order_by(col(OutboxMessage.due_at), col(OutboxMessage.id))
             .limit(limit)
         ).all()
-    return [tuple(row) for row in rows]
+    # A primary key read back is never None (the model's `int | None` is for rows not yet written).
+    return [(cast(int, row_id), status, claimed_at, attempts) for row_id, status, claimed_at, attempts in rows]
 
 
 def _claim_each(
@@ -192,18 +204,21 @@ def _claim_each(
     with Session(engine) as session, session.begin():
         for row_id, status, claimed_at, attempts in candidates:
             unchanged_claim = (
-                OutboxMessage.claimed_at.is_(None) if claimed_at is None else OutboxMessage.claimed_at == claimed_at
+                col(OutboxMessage.claimed_at).is_(None)
+                if claimed_at is None
+                else col(OutboxMessage.claimed_at) == claimed_at
             )
-            result = session.execute(
+            statement = (
                 update(OutboxMessage)
                 .where(
-                    OutboxMessage.id == row_id,
-                    OutboxMessage.status == status,
+                    col(OutboxMessage.id) == row_id,
+                    col(OutboxMessage.status) == status,
                     unchanged_claim,
-                    OutboxMessage.attempts == attempts,
+                    col(OutboxMessage.attempts) == attempts,
                 )
                 .values(**_claim_values(worker, now))
             )
+            result = cast(CursorResult[Any], session.execute(statement))  # an UPDATE's result has a rowcount
             if result.rowcount == 1:
                 won.append(row_id)
     return won
@@ -270,8 +285,10 @@ def record_retry(
     # An outage of our own that goes on says so on the case once, not at every retry.
     same_outage = outage and row.last_error == error
     if backoff is None:
-        limits = {"base": OUTAGE_RETRY_BASE, "cap": OUTAGE_RETRY_CAP} if outage else {}
-        backoff = retry_delay(row.attempts, **limits)
+        if outage:
+            backoff = retry_delay(row.attempts, base=OUTAGE_RETRY_BASE, cap=OUTAGE_RETRY_CAP)
+        else:
+            backoff = retry_delay(row.attempts)
     row.status = PENDING
     row.due_at = now + backoff
     row.last_error = error
@@ -368,7 +385,12 @@ def _sent_label(row: OutboxMessage) -> str:
 
 
 def _channel_label(row: OutboxMessage) -> str:
-    return _CHANNEL_LABELS.get(row.channel, row.channel)
+    return channel_label(row.channel)
+
+
+def channel_label(channel: str) -> str:
+    """The channel as a coordinator reads it on the timeline ("Email", "SMS")."""
+    return _CHANNEL_LABELS.get(channel, channel)
 
 
 # Wider than inbox.mailtext.EMAIL_IN_TEXT on purpose: a redactor must hide anything address-shaped a

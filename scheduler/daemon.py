@@ -21,6 +21,7 @@ import signal
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,13 +30,15 @@ import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
 
+from inbox.email_channel import EmailChannel
 from inbox.intake import Intake
 from inbox.sources.base import MailSource
 from inbox.sources.imap import ImapSource
 from inbox.sources.maildir import MaildirSource
-from inbox.transports import transport_from_settings
 from inbox.watch import MailboxWatcher
-from models import db, metrics
+from models import db
+from models.outbox_channel import Channel
+from models.outbox_claims import redact
 from models.settings import Settings
 from models.types import utcnow
 from scheduler.dispatch import Dispatcher
@@ -95,6 +98,8 @@ class Daemon:
         intake = Intake(self.engine, self.settings)
         intake.start_workers()  # settings.intake_workers reading processes, if any
         dispatcher = dispatcher_from_settings(self.engine, self.settings)
+        for name in dispatcher.channels:  # listed on /healthz from the start, "unknown" until a round ran
+            self.health.channel(name)
         watch_thread = self._part(
             "mailbox watcher",
             watcher.run,
@@ -124,9 +129,9 @@ class Daemon:
         try:
             if server is None or self._web_started(server):
                 log.info(
-                    "Mediation Desk running: source %s, transport %s, web %s",
+                    "Mediation Desk running: source %s, channels %s, web %s",
                     self.settings.source_kind,
-                    self.settings.email_transport_kind,
+                    ", ".join(f"{c.name} ({c.transport})" for c in dispatcher.channels.values()),
                     f"http://{self.settings.http_host}:{self.settings.http_port}" if server else "off",
                 )
             while not self.stop.wait(1.0):
@@ -151,17 +156,19 @@ class Daemon:
         if not self._same_database():  # a deleted database's outbox would be sent again after a restart
             return
         try:
-            stats = dispatcher.run_until_done(should_stop=self.stop.is_set)
-            metrics.OUTBOX_SENT.labels("email").inc(stats.sent)
-            metrics.OUTBOX_FAILED.labels("email").inc(stats.failed)
-            unavailable = dispatcher.unavailable.get("email")
-            # Sends failing at our end (relay down, login refused) are a failing transport, not "ok".
-            self.health.transport.state = "failing" if unavailable else "ok"
-            self.health.transport.detail = unavailable or self.settings.email_transport_kind
-        except Exception as exc:  # a failed round is retried on the next tick
-            self.health.transport.state = "failing"
-            self.health.transport.detail = type(exc).__name__
-            log.error("outbox dispatch round failed", exc_info=True)
+            dispatcher.run_until_done(should_stop=self.stop.is_set)
+        except Exception as exc:  # the job's boundary: a failed round is retried on the next tick
+            # Say so on every channel (/healthz): none of them sent this round.
+            why = f"dispatch round failed: {type(exc).__name__}"
+            for name in dispatcher.channels:
+                self.health.channel(name).update("failing", why)
+            # The message may quote an address (redacted); the frames are enough to find the bug.
+            log.error("%s: %s\n%s", why, redact(str(exc)), "".join(traceback.format_tb(exc.__traceback__)))
+            return
+        for name, channel in dispatcher.channels.items():
+            # Sends failing at our end (relay down, login refused, a bug) are a failing channel, not "ok".
+            problem = dispatcher.unavailable.get(name) or dispatcher.errors.get(name)
+            self.health.channel(name).update("failing" if problem else "ok", problem or channel.transport)
 
     def _refresh_mailbox_health(self, watcher: MailboxWatcher) -> None:
         mailbox = self.health.mailbox
@@ -261,11 +268,17 @@ def skipped_files(source: MailSource) -> dict[str, object]:
     return {"skipped_files": len(names), "skipped_file_names": list(names[:SKIPPED_SHOWN])}
 
 
+def channels_from_settings(settings: Settings) -> dict[str, Channel]:
+    """The outbox's channels, by name: the one place a new channel (SMS) is added."""
+    channels: list[Channel] = [EmailChannel.from_settings(settings)]
+    return {channel.name: channel for channel in channels}
+
+
 def dispatcher_from_settings(engine: Engine, settings: Settings) -> Dispatcher:
     return Dispatcher(
         engine,
         settings,
-        email_transport=transport_from_settings(settings),
+        channels_from_settings(settings),
         worker=f"{socket.gethostname()}:{os.getpid()}:{threading.get_native_id()}",
         lease=timedelta(seconds=settings.outbox_lease_seconds),
     )

@@ -1,19 +1,25 @@
-"""The outbox dispatcher: claim what is due, send it, record what happened. Plain Python.
+"""The outbox dispatcher: claim what is due, hand each row to its channel, record what happened.
 
-One `run_once` is one pass: claim a batch (committed), then for each row in turn:
+It holds a mapping name -> Channel (models.outbox_channel) and knows no channel's internals: the
+email channel lives in `inbox/`, the SMS one in `telephony/`. One `run_once` is one pass: claim a
+batch of rows of the channels it has (committed), then for each row in turn:
 
     suppressed address  -> record_suppressed           (nothing sent)
-    compose/render fails -> record_failed              (permanent: the template or the row is wrong)
     TransportUnavailable -> record_retry, never failed, every 15 s up to 5 min (our relay is down or
                            refuses our login: the message is not at fault; `unavailable` says so for
-                           /healthz until a send works)
+                           /healthz until a send on that channel works)
     TransientSendError  -> record_retry                (pending again after a backoff; failed at the cap)
-    PermanentSendError  -> record_failed               (with the server's code and reason; a mailbox the
-                           server says does not exist is marked undeliverable and suppressed, as a bounce)
+    PermanentSendError  -> record_failed               (with the provider's code and reason, or the
+                           template's error; an address the provider says does not exist is marked
+                           undeliverable and suppressed, as a bounce)
     sent                -> record_sent, committed at once, before the next row is touched
 
-No database transaction is held open while talking to a server. Rows of a channel with no
-transport here (SMS without an SMS transport) are never claimed, so they stay pending untouched.
+Anything else a channel raises is a bug of ours: the row is kept for a retry, the error logged at
+ERROR and shown in `errors` (so /healthz) until a send on that channel works.
+
+No database transaction is held open while talking to a server. Rows of a channel this dispatcher
+has no channel for (SMS before its channel is configured) are never claimed: they stay pending,
+untouched. `mdesk_outbox_sent` and `mdesk_outbox_failed` are counted here, by the row's channel.
 The APScheduler job that calls `run_once` is wired elsewhere.
 """
 
@@ -21,21 +27,20 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from inbox.compose import TemplateError, render_email
-from inbox.transports import EmailTransport
+from models import metrics
 from models.case_ops import mark_undeliverable
 from models.db import session_scope
 from models.outbox import FAILED, SENDING, OutboxMessage
+from models.outbox_channel import Channel
 from models.outbox_claims import (
     DEFAULT_LEASE,
     PermanentSendError,
@@ -48,7 +53,7 @@ from models.outbox_claims import (
     record_suppressed,
     redact,
 )
-from models.outbox_ops import is_suppressed, make_message_id
+from models.outbox_ops import is_suppressed
 from models.settings import Settings
 from models.types import utcnow
 
@@ -57,12 +62,6 @@ log = logging.getLogger(__name__)
 
 # Each outcome names a counter on DispatchStats and on the Dispatcher.
 Outcome = Literal["sent", "failed", "retried", "suppressed", "skipped"]
-
-
-class SmsTransport(Protocol):
-    def send(self, row: OutboxMessage) -> str:
-        """Render the row's SMS template, send it; the provider's id. Raises Transient/PermanentSendError."""
-        ...
 
 
 @dataclass(slots=True)
@@ -76,7 +75,8 @@ class DispatchStats:
 
 
 class Dispatcher:
-    """Sends due outbox rows. `sent`, `failed`, `retried`, `suppressed`, `skipped` count since start.
+    """Sends due outbox rows through `channels` (name -> Channel). `sent`, `failed`, `retried`,
+    `suppressed`, `skipped` count since start.
 
     `worker` names this dispatcher in claims and must be unique among those sharing a database
     (host name and process id, say).
@@ -86,26 +86,20 @@ class Dispatcher:
         self,
         engine: Engine,
         settings: Settings,
+        channels: Mapping[str, Channel],
         *,
-        email_transport: EmailTransport,
-        sms_transport: SmsTransport | None = None,
         worker: str,
-        templates_dir: Path | None = None,
         lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.email_transport = email_transport
-        self.sms_transport = sms_transport
+        self.channels = dict(channels)
         self.worker = worker
-        self.templates_dir = templates_dir
         self.lease = lease
         self.sent = self.failed = self.retried = self.suppressed = self.skipped = 0
-        # channel -> why its transport cannot send now (redacted); gone once a send works again
-        self.unavailable: dict[str, str] = {}
-        self._senders: dict[str, Callable[[OutboxMessage], str]] = {"email": self._send_email}
-        if sms_transport is not None:
-            self._senders["sms"] = sms_transport.send
+        # channel -> why it cannot send now (redacted); gone once a send on it works again.
+        self.unavailable: dict[str, str] = {}  # our outage (TransportUnavailable)
+        self.errors: dict[str, str] = {}  # a bug of ours (anything else a channel raised)
 
     def run_once(self, now: datetime | None = None) -> DispatchStats:
         """One pass. `now` (tests move it forward) stands for the clock; None: the real clock,
@@ -117,10 +111,12 @@ class Dispatcher:
             now=now or utcnow(),
             limit=self.settings.outbox_batch,
             lease=self.lease,
-            channels=tuple(self._senders),
+            channels=tuple(self.channels),
         )
         stats.claimed = len(ids)
-        with self._email_batch():
+        with ExitStack() as batches:
+            for channel in self.channels.values():
+                batches.enter_context(channel.batch())
             for row_id in ids:
                 outcome = self._dispatch(row_id, now or utcnow())
                 setattr(stats, outcome, getattr(stats, outcome) + 1)
@@ -160,34 +156,55 @@ class Dispatcher:
             with session_scope(self.engine) as session:
                 record_suppressed(session, row_id, f"{row.channel} address is on the suppression list", now)
             return "suppressed"
+        outcome = self._send(row, now)
+        if outcome == "sent":
+            metrics.OUTBOX_SENT.labels(row.channel).inc()
+        elif outcome == "failed":
+            metrics.OUTBOX_FAILED.labels(row.channel).inc()
+        return outcome
+
+    def _send(self, row: OutboxMessage, now: datetime) -> Outcome:
+        assert row.id is not None
+        channel = self.channels[row.channel]
         try:
-            provider_id = self._senders[row.channel](row)
+            self._prepare(channel, row)
+            provider_id = channel.send(row)
         except PermanentSendError as exc:
             with session_scope(self.engine) as session:
-                record_failed(session, row_id, str(exc), now)
+                record_failed(session, row.id, str(exc), now)
                 if exc.undeliverable:
-                    # The server says the mailbox does not exist: like a bounce, never written to again.
-                    mark_undeliverable(session, exc.undeliverable, str(exc), case_id=None)
-            return "failed"
-        except TemplateError as exc:
-            with session_scope(self.engine) as session:
-                record_failed(session, row_id, str(exc), now)
+                    # The provider says the address does not exist: like a bounce, never written to again.
+                    mark_undeliverable(session, exc.undeliverable, str(exc), case_id=None, channel=row.channel)
             return "failed"
         except TransportUnavailable as exc:
             self.unavailable[row.channel] = redact(str(exc))
-            return self._record_retry(row_id, str(exc), now, outage=True)
+            return self._record_retry(row.id, str(exc), now, outage=True)
         except TransientSendError as exc:
-            return self._record_retry(row_id, str(exc), now)
+            return self._record_retry(row.id, str(exc), now)
         except Exception as exc:
-            # Our fault, not the recipient's: keep the row (retried, failed at the cap, on the
-            # case timeline) and the traceback in the log for whoever fixes it.
+            # A bug of ours, not the recipient's: keep the row (retried, failed at the cap, on the
+            # case timeline), the traceback in the log for whoever fixes it, and /healthz failing.
             error = f"internal error: {type(exc).__name__}: {redact(str(exc))}"
-            log.error("dispatch: outbox %s: %s\n%s", row_id, error, "".join(traceback.format_tb(exc.__traceback__)))
-            return self._record_retry(row_id, error, now)
+            self.errors[row.channel] = error
+            log.error("dispatch: outbox %s: %s\n%s", row.id, error, "".join(traceback.format_tb(exc.__traceback__)))
+            return self._record_retry(row.id, error, now)
         self.unavailable.pop(row.channel, None)
+        self.errors.pop(row.channel, None)
         with session_scope(self.engine) as session:
-            record_sent(session, row_id, provider_id, now)
+            record_sent(session, row.id, provider_id, now)
         return "sent"
+
+    def _prepare(self, channel: Channel, row: OutboxMessage) -> None:
+        """Commit what the channel fixes on the row before its first send (email's Message-ID), so
+        every retry reuses it; the row in hand gets it too."""
+        changes = channel.prepare(row)
+        if not changes:
+            return
+        with session_scope(self.engine) as session:
+            stored = session.get(OutboxMessage, row.id)
+            for name, value in changes.items():
+                setattr(stored, name, value)
+                setattr(row, name, value)
 
     def _load_if_still_ours(self, row_id: int, now: datetime) -> tuple[OutboxMessage, bool] | None:
         """The row and whether its address is suppressed; None if our claim has lapsed.
@@ -200,33 +217,17 @@ class Dispatcher:
             row = session.get(OutboxMessage, row_id)
             if row is None:
                 raise LookupError(f"claimed outbox row {row_id} has gone")
-            if row.status != SENDING or row.claimed_by != self.worker or row.claimed_at + self.lease <= now:
+            lapsed = row.claimed_at is None or row.claimed_at + self.lease <= now
+            if row.status != SENDING or row.claimed_by != self.worker or lapsed:
                 log.info("dispatch %s: claim on outbox %s lapsed, left for the next claim", self.worker, row_id)
                 return None
             suppressed = is_suppressed(session, row.channel, row.to)
             session.expunge(row)
         return row, suppressed
 
-    def _send_email(self, row: OutboxMessage) -> str:
-        if not row.message_id:
-            row.message_id = self._record_message_id(row.id)
-        msg = render_email(row, settings=self.settings, templates_dir=self.templates_dir)
-        return self.email_transport.send(msg)
-
-    def _record_message_id(self, row_id: int) -> str:
-        """A row written without a Message-ID gets one, committed before the first send, so every
-        retry reuses it and a bounce or reply can still find the row."""
-        with session_scope(self.engine) as session:
-            row = session.get(OutboxMessage, row_id)
-            row.message_id = make_message_id(self.settings.mail_from_domain)
-            return row.message_id
-
     def _record_retry(self, row_id: int, error: str, now: datetime, *, outage: bool = False) -> Outcome:
         with session_scope(self.engine) as session:
             record_retry(session, row_id, error, now, max_attempts=self.settings.outbox_max_attempts, outage=outage)
-            gave_up = session.get(OutboxMessage, row_id).status == FAILED
+            row = session.get(OutboxMessage, row_id)
+            gave_up = row is not None and row.status == FAILED
         return "failed" if gave_up else "retried"
-
-    def _email_batch(self) -> AbstractContextManager:
-        batch = getattr(self.email_transport, "batch", None)
-        return batch() if callable(batch) else nullcontext()

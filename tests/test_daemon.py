@@ -185,7 +185,7 @@ def test_smtp_server_down_then_up_healthz_says_so_and_the_acknowledgement_goes_o
     imap_account.append(mailfactory.referral(sender="Waiting Parent <waiting@example.com>"))
     daemon.start()
     failing = wait_for(
-        lambda: (t := daemon.health()["transport"])["state"] == "failing" and t, what="transport failing"
+        lambda: (t := daemon.health()["channels"]["email"])["state"] == "failing" and t, what="email failing"
     )
     assert "SMTP connection failed" in failing["detail"]
     with Session(database) as session:
@@ -194,7 +194,8 @@ def test_smtp_server_down_then_up_healthz_says_so_and_the_acknowledgement_goes_o
 
     smtp_server.start()
     wait_for(lambda: smtp_server.messages, timeout=45, what="the acknowledgement after the outage")
-    wait_for(lambda: daemon.health()["transport"]["state"] == "ok", what="transport ok again")
+    back = wait_for(lambda: (t := daemon.health()["channels"]["email"])["state"] == "ok" and t, what="email ok again")
+    assert back["since"] > failing["since"]  # when it came back, not when it failed
     assert [m.rcpt_tos for m in smtp_server.messages] == [["waiting@example.com"]]
 
 

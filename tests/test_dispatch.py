@@ -20,18 +20,31 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from inbox.transports import ConsoleTransport, SmtpTransport
+from inbox.email_channel import EmailChannel
+from inbox.transports import ConsoleTransport, EmailTransport, SmtpTransport
+from models import metrics
 from models.case_ops import ensure_contact
 from models.cases import Case, TimelineEvent
 from models.contacts import ContactPoint
 from models.db import make_engine, session_scope, upgrade
 from models.offices import offices_for
 from models.outbox import FAILED, PENDING, SENDING, SENT, SUPPRESSED, OutboxMessage
-from models.outbox_claims import claim_due, record_retry, record_sent, redact, retry_delay
+from models.outbox_channel import Channel
+from models.outbox_claims import (
+    PermanentSendError,
+    TransientSendError,
+    TransportUnavailable,
+    claim_due,
+    record_retry,
+    record_sent,
+    redact,
+    retry_delay,
+)
 from models.outbox_ops import enqueue, is_suppressed, make_message_id, suppress
 from models.settings import Settings
 from models.types import utcnow
 from scheduler.dispatch import Dispatcher
+from tests.fake_channels import RecordingSms
 from tests.smtp_server import SmtpTestServer
 
 SENDER = "referrals@mediation-desk.example.org"
@@ -66,9 +79,13 @@ def smtp_to(server: SmtpTestServer) -> SmtpTransport:
     return SmtpTransport(server.host, server.port, "none", timeout=5, envelope_from=SENDER)
 
 
+def email_via(settings: Settings, transport: EmailTransport) -> dict[str, Channel]:
+    return {"email": EmailChannel(settings, transport)}
+
+
 @pytest.fixture
 def dispatcher(engine: Engine, settings: Settings, smtp_server: SmtpTestServer) -> Dispatcher:
-    return Dispatcher(engine, settings, email_transport=smtp_to(smtp_server), worker="test-1")
+    return Dispatcher(engine, settings, email_via(settings, smtp_to(smtp_server)), worker="test-1")
 
 
 _references = itertools.count(1)
@@ -262,7 +279,7 @@ def test_transient_failures_give_up_after_max_attempts(
     engine: Engine, tmp_path: Path, smtp_server: SmtpTestServer
 ) -> None:
     settings = make_settings(tmp_path, outbox_max_attempts=3)
-    dispatcher = Dispatcher(engine, settings, email_transport=smtp_to(smtp_server), worker="w")
+    dispatcher = Dispatcher(engine, settings, email_via(settings, smtp_to(smtp_server)), worker="w")
     case_id, row_id = open_case(engine)
     smtp_server.set_rcpt_replies(PARENT, "451 4.3.0 Temporary lookup failure")
     now = utcnow()
@@ -347,7 +364,7 @@ def test_a_login_our_relay_refuses_keeps_acknowledgements_waiting_until_it_is_fi
 
     def dispatcher_with(password: str) -> Dispatcher:
         transport = SmtpTransport(server.host, server.port, "none", "desk", password, timeout=5, envelope_from=SENDER)
-        return Dispatcher(engine, settings, email_transport=transport, worker="w")
+        return Dispatcher(engine, settings, email_via(settings, transport), worker="w")
 
     case_id, row_id = open_case(engine)
     misconfigured = dispatcher_with("wrong")
@@ -370,7 +387,7 @@ def test_a_login_our_relay_refuses_keeps_acknowledgements_waiting_until_it_is_fi
 def test_a_template_that_cannot_render_fails_the_row(
     engine: Engine, settings: Settings, smtp_server: SmtpTestServer
 ) -> None:
-    dispatcher = Dispatcher(engine, settings, email_transport=smtp_to(smtp_server), worker="w")
+    dispatcher = Dispatcher(engine, settings, email_via(settings, smtp_to(smtp_server)), worker="w")
     case_id, row_id = open_case(engine, template="no_such_template")
 
     assert dispatcher.run_once().failed == 1
@@ -400,7 +417,7 @@ def test_suppressed_address_is_not_sent(engine: Engine, dispatcher: Dispatcher, 
 # --- channels and transports ---
 
 
-def test_sms_rows_stay_pending_untouched_without_an_sms_transport(
+def test_sms_rows_stay_pending_untouched_without_an_sms_channel(
     engine: Engine, dispatcher: Dispatcher, smtp_server: SmtpTestServer
 ) -> None:
     open_case(engine)
@@ -413,36 +430,137 @@ def test_sms_rows_stay_pending_untouched_without_an_sms_transport(
     assert (row.status, row.attempts, row.claimed_by, row.claimed_at) == (PENDING, 0, None, None)
 
 
-class FakeSms:
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    def send(self, row: OutboxMessage) -> str:
-        self.sent.append(row.to)
-        return f"SM{len(self.sent):032d}"
+NUMBER = "+447700900123"
 
 
-def test_sms_rows_go_to_the_sms_transport_when_there_is_one(
+def enqueue_sms(engine: Engine, *, key: str = "sms:1", to: str = NUMBER) -> tuple[int, int]:
+    """A case and a session reminder by SMS in the outbox; (case id, row id)."""
+    with session_scope(engine) as session:
+        case = Case(reference=f"MD-26-{next(_references):04X}", service="mediation", region="london")
+        session.add(case)
+        session.flush()
+        row = enqueue(
+            session, key=key, channel="sms", to=to, template="reminder", context={"when": "Tue 10:00"}, case_id=case.id
+        )
+        return case.id, row.id
+
+
+def with_sms(engine: Engine, settings: Settings, smtp_server: SmtpTestServer, sms: RecordingSms) -> Dispatcher:
+    return Dispatcher(engine, settings, {**email_via(settings, smtp_to(smtp_server)), "sms": sms}, worker="w")
+
+
+def counted(counter, channel: str) -> float:
+    return counter.labels(channel)._value.get()
+
+
+def test_sms_rows_go_to_the_second_channel_with_no_change_to_the_dispatcher(
     engine: Engine, settings: Settings, smtp_server: SmtpTestServer
 ) -> None:
-    sms_transport = FakeSms()
-    dispatcher = Dispatcher(
-        engine, settings, email_transport=smtp_to(smtp_server), sms_transport=sms_transport, worker="w"
-    )
+    sms = RecordingSms()
+    dispatcher = with_sms(engine, settings, smtp_server, sms)
+    case_id, sms_id = enqueue_sms(engine)
+    open_case(engine)
+    sent_before = {c: counted(metrics.OUTBOX_SENT, c) for c in ("email", "sms")}
+
+    assert dispatcher.run_once().sent == 2
+
+    assert sms.given == [(NUMBER, "reminder", {"when": "Tue 10:00"})]
+    assert [m.rcpt_tos for m in smtp_server.messages] == [[PARENT]]  # the email went by email only
+    row = outbox_row(engine, sms_id)
+    assert (row.status, row.provider_id, row.message_id) == (SENT, "SM" + "1".zfill(32), None)
+    assert timeline(engine, case_id)[0].summary == f"SMS sent to {NUMBER}"
+    assert {c: counted(metrics.OUTBOX_SENT, c) - sent_before[c] for c in ("email", "sms")} == {"email": 1, "sms": 1}
+
+
+def test_a_number_suppressed_for_sms_is_not_sent_to(
+    engine: Engine, settings: Settings, smtp_server: SmtpTestServer
+) -> None:
+    sms = RecordingSms()
+    dispatcher = with_sms(engine, settings, smtp_server, sms)
     with session_scope(engine) as session:
-        sms_id = enqueue(session, key="sms:1", channel="sms", to="+447700900123", template="r", context={}).id
+        suppress(session, "sms", NUMBER, "STOP")
+    _, row_id = enqueue_sms(engine)
 
-    assert dispatcher.run_once().sent == 1
-    assert sms_transport.sent == ["+447700900123"]
-    assert outbox_row(engine, sms_id).provider_id == "SM" + "1".zfill(32)
+    assert dispatcher.run_once().suppressed == 1
 
+    assert sms.given == []
+    assert outbox_row(engine, row_id).status == SUPPRESSED
+
+
+def test_the_second_channels_failures_are_sorted_like_emails(
+    engine: Engine, settings: Settings, smtp_server: SmtpTestServer
+) -> None:
+    sms = RecordingSms(
+        TransientSendError("429 Too Many Requests", code=429),
+        TransportUnavailable("20003 Authentication Error", code=20003),
+        RuntimeError("bug in the SMS channel"),
+        PermanentSendError("21211 Invalid 'To' Phone Number", code=21211, undeliverable=NUMBER),
+    )
+    dispatcher = with_sms(engine, settings, smtp_server, sms)
+    case_id, row_id = enqueue_sms(engine)
+    failed_before = counted(metrics.OUTBOX_FAILED, "sms")
+    now = utcnow()
+
+    assert dispatcher.run_once(now=now).retried == 1  # 429: later, with backoff
+    assert outbox_row(engine, row_id).due_at >= now + timedelta(seconds=44)
+    now += timedelta(hours=2)
+    assert dispatcher.run_once(now=now).retried == 1  # our own account refused: an outage
+    assert dispatcher.unavailable == {"sms": "20003 Authentication Error"}
+    now += timedelta(hours=2)
+    assert dispatcher.run_once(now=now).retried == 1  # a bug: kept, and said
+    assert dispatcher.errors == {"sms": "internal error: RuntimeError: bug in the SMS channel"}
+    now += timedelta(hours=2)
+    assert dispatcher.run_once(now=now).failed == 1  # a number that does not exist: failed for good
+
+    row = outbox_row(engine, row_id)
+    assert (row.status, row.last_error, row.attempts) == (FAILED, "21211 Invalid 'To' Phone Number", 4)
+    assert counted(metrics.OUTBOX_FAILED, "sms") - failed_before == 1
+    with Session(engine) as session:
+        assert is_suppressed(session, "sms", NUMBER)
+        assert not is_suppressed(session, "email", NUMBER)
+    assert timeline(engine, case_id)[-1].summary == f"SMS to {NUMBER} failed: 21211 Invalid 'To' Phone Number"
+    assert dispatcher.unavailable == {"sms": "20003 Authentication Error"}  # until an SMS goes out
+
+
+def test_a_send_that_works_clears_its_channels_trouble_and_only_its_own(
+    engine: Engine, settings: Settings, smtp_server: SmtpTestServer
+) -> None:
+    sms = RecordingSms(TransportUnavailable("20003 Authentication Error"))
+    dispatcher = with_sms(engine, settings, smtp_server, sms)
+    enqueue_sms(engine)
+    now = utcnow()
+    dispatcher.run_once(now=now)
+    open_case(engine, due_at=now)
+
+    assert dispatcher.run_once(now=now).sent == 1  # an email: the SMS outage stays
+    assert dispatcher.unavailable == {"sms": "20003 Authentication Error"}
+    assert dispatcher.run_once(now=now + timedelta(minutes=1)).sent == 1  # the SMS, retried
+    assert dispatcher.unavailable == {}
+
+
+def test_the_email_channel_renders_a_row_for_a_preview(engine: Engine, settings: Settings) -> None:
+    _, row_id = open_case(engine, region=None, template="not_served")
+    row = outbox_row(engine, row_id)
+
+    rendered = EmailChannel(settings, ConsoleTransport(settings.var_dir)).render(row)
+
+    assert rendered.to == PARENT
+    assert f"[{row.context['reference']}]" in (rendered.subject or "")
+    assert "families in England" in rendered.body
+    assert rendered.html is not None and "families in England" in rendered.html
+
+
+def test_a_template_that_cannot_render_is_a_permanent_failure_of_the_email_channel(settings: Settings) -> None:
+    row = OutboxMessage(idempotency_key="k", channel="email", to=PARENT, template="no_such_template", context={})
+    with pytest.raises(PermanentSendError, match=r"no_such_template\.subject\.txt"):
+        EmailChannel(settings, ConsoleTransport(settings.var_dir)).render(row)
 
 
 def test_console_transport_writes_an_eml_and_opens_no_socket(
     engine: Engine, settings: Settings, no_network: list[object]
 ) -> None:
     folder = settings.var_dir / "sent"
-    dispatcher = Dispatcher(engine, settings, email_transport=ConsoleTransport(folder), worker="w")
+    dispatcher = Dispatcher(engine, settings, email_via(settings, ConsoleTransport(folder)), worker="w")
     _, row_id = open_case(engine)
 
     assert dispatcher.run_once().sent == 1
@@ -513,7 +631,7 @@ def test_rows_whose_claim_passed_to_another_worker_mid_batch_are_left_alone(engi
     t0 = utcnow()
     # The first send stalls past the lease, and another worker takes over the rest of the batch.
     transport = HookedTransport(before_first=lambda: claim_due(engine, worker="other", now=t0 + timedelta(minutes=6)))
-    dispatcher = Dispatcher(engine, settings, email_transport=transport, worker="slow")
+    dispatcher = Dispatcher(engine, settings, email_via(settings, transport), worker="slow")
 
     stats = dispatcher.run_once(now=t0)
 
@@ -528,7 +646,7 @@ def test_an_unexpected_error_is_kept_and_retried_not_lost(
 ) -> None:
     case_id, row_id = open_case(engine)
     transport = HookedTransport(error=RuntimeError(f"bug while sending to {PARENT}"))
-    dispatcher = Dispatcher(engine, settings, email_transport=transport, worker="w")
+    dispatcher = Dispatcher(engine, settings, email_via(settings, transport), worker="w")
 
     assert dispatcher.run_once().retried == 1
 
@@ -622,7 +740,7 @@ def assert_two_dispatchers_send_each_row_once(
     for _ in range(rows):
         open_case(engines[0], region=None)
     dispatchers = [
-        Dispatcher(engine, settings, email_transport=smtp_to(smtp_server), worker=f"worker-{n}")
+        Dispatcher(engine, settings, email_via(settings, smtp_to(smtp_server)), worker=f"worker-{n}")
         for n, engine in enumerate(engines)
     ]
     start, errors = threading.Barrier(len(dispatchers)), []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
+from inbox.email_channel import EmailChannel
 from inbox.intake import Intake, retry_quarantined
 from inbox.reflection import looks_like_a_person
 from inbox.sources.base import MessageKey, SourceMessage
@@ -42,7 +43,7 @@ def notes(engine, case_id: int) -> list[str]:
 
 def dispatch(engine, settings, smtp_server: SmtpTestServer) -> None:
     transport = SmtpTransport(smtp_server.host, smtp_server.port, "none", timeout=5)
-    Dispatcher(engine, settings, email_transport=transport, worker="test").run_once()
+    Dispatcher(engine, settings, {"email": EmailChannel(settings, transport)}, worker="test").run_once()
 
 
 @pytest.fixture

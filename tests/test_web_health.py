@@ -14,16 +14,17 @@ from web.app import create_app
 from web.health import Health
 
 
-def test_healthz_reports_database_mailbox_and_transport(engine):
+def test_healthz_reports_database_mailbox_and_channels(engine):
     health = Health()
-    health.mailbox.state, health.transport.state = "idle", "ok"
+    health.mailbox.state = "idle"
+    health.channel("email").update("ok", "smtp")
     with serve(create_app(engine, health)) as base:
         response = httpx.get(f"{base}/healthz")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
     assert body["database"]["state"] == "ok"
-    assert body["mailbox"]["state"] == "idle" and body["transport"]["state"] == "ok"
+    assert body["mailbox"]["state"] == "idle" and body["channels"]["email"]["state"] == "ok"
 
 
 def test_healthz_says_degraded_when_the_mailbox_is_unreachable(engine):

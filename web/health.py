@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
 from models import db
+from models.types import utcnow
 
 log = logging.getLogger("mdesk.web.health")
 
@@ -41,13 +42,22 @@ class ComponentState:
             **self.extra,
         }
 
+    def update(self, state: str, detail: str = "", now: datetime | None = None) -> None:
+        """The new state; `since` moves only when the state changes (like the mailbox's)."""
+        if state != self.state:
+            self.since = now or utcnow()
+        self.state, self.detail = state, detail
+
 
 @dataclass
 class Health:
     """Filled by the daemon (mailbox watcher, dispatcher); the web app only reads it."""
 
     mailbox: ComponentState = field(default_factory=ComponentState)
-    transport: ComponentState = field(default_factory=ComponentState)
+    channels: dict[str, ComponentState] = field(default_factory=dict)  # the outbox's, by name
+
+    def channel(self, name: str) -> ComponentState:
+        return self.channels.setdefault(name, ComponentState())
 
 
 class DatabaseProbe:
@@ -86,6 +96,7 @@ class DatabaseProbe:
             if self._file is not None:
                 _probe_sqlite(self._file)
             else:
+                assert self._server is not None  # set in __init__ whenever there is no file
                 with self._server.connect() as connection:
                     connection.execute(text("SELECT 1"))
             pending.result = self._answer("ok")
