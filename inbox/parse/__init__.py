@@ -25,7 +25,7 @@ The package, by concern, in the order a message goes through it:
     addresses.py    address headers, and whom to answer when From gives no address
     parts.py        one part: type, disposition, decoded bytes, text, file name; the walk of a tree
     bodies.py       which parts are the body (alternatives, related, mixed), forwarded bodies
-    attachments.py  every other part as an Attachment
+    attachments.py  every other part as an Attachment (large ones hashed, not kept), decoded again on demand
     __init__.py     parse_message: the steps above in order, and what is left when they fail
 """
 

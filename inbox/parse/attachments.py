@@ -1,5 +1,7 @@
 """Every part that is not the body, as an Attachment: files, forwarded messages written back as bytes,
-report blocks as text."""
+report blocks as text. An attachment is described (name, type, size, sha256, its position in the walk),
+its bytes kept only when small; `payload_of`, `decode_attachment` and `stored_attachment_bytes` decode
+them again from the message, which is stored once, raw (issue 8.5)."""
 
 from __future__ import annotations
 
