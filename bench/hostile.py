@@ -86,6 +86,7 @@ def many_parts(parts: int) -> bytes:
 CASES = {
     "5mb": lambda: with_attachment(5),
     "25mb": lambda: with_attachment(25),
+    "39mb": lambda: with_attachment(39),  # just under MDESK_MAX_MESSAGE_MB's default: the most intake reads
     "100mb": lambda: with_attachment(100),
     "nested500": lambda: nested(500),
     "endtags2mb": lambda: unmatched_end_tags(2),
