@@ -86,6 +86,7 @@ def many_parts(parts: int) -> bytes:
 CASES = {
     "5mb": lambda: with_attachment(5),
     "25mb": lambda: with_attachment(25),
+    "39mb": lambda: with_attachment(39),  # just under MDESK_MAX_MESSAGE_MB's default: the most intake reads
     "100mb": lambda: with_attachment(100),
     "nested500": lambda: nested(500),
     "endtags2mb": lambda: unmatched_end_tags(2),
@@ -103,10 +104,10 @@ def _rss_mb(field: str, pid: int | str = "self") -> float:
     return float("nan")
 
 
-def _reset_peak() -> bool:
-    """Reset this process's VmHWM to its current RSS (Linux >= 4.0); False where not allowed."""
+def _reset_peak(pid: int | str = "self") -> bool:
+    """Reset a process's VmHWM to its current RSS (Linux >= 4.0); False where not allowed."""
     try:
-        Path("/proc/self/clear_refs").write_text("5")
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
     except OSError:
         return False
     return True
@@ -157,13 +158,18 @@ def child_intake(case: str) -> dict:
         base_seconds = time.perf_counter() - start
         message = SourceMessage(MessageKey("bench", 1, "1"), CASES[case]())
         gc.collect()
+        pids = intake._readers._pool.pids() if intake._readers and intake._readers._pool else []
+        worker_before = {pid: _rss_mb("VmRSS", pid) for pid in pids}
+        worker_exact = all([_reset_peak(pid) for pid in pids])
         before = _rss_mb("VmRSS")
         exact = _reset_peak()
         start = time.perf_counter()
         handled = intake.handle_batch([message])
         seconds = time.perf_counter() - start
         peak = _rss_mb("VmHWM")
-        workers = [_rss_mb("VmHWM", pid) for pid in intake._readers._pool.pids()] if intake._readers else []
+        # The worker that grew most over what it held before: the one that read the message.
+        workers = [(_rss_mb("VmHWM", pid), _rss_mb("VmHWM", pid) - worker_before[pid]) for pid in pids]
+        worker_peak, worker_growth = max(workers, key=lambda w: w[1], default=(0.0, 0.0))
         intake.close()
         with Session(engine) as session:
             stored = session.exec(select(InboundMessage).where(InboundMessage.uid == "1")).one()
@@ -172,8 +178,8 @@ def child_intake(case: str) -> dict:
         engine.dispose()
     return {
         "case": case, "size_mb": len(message.raw) / 1e6, "seconds": seconds, "baseline_seconds": base_seconds,
-        "before_mb": before, "peak_mb": peak, "peak_exact": exact, "worker_peak_mb": max(workers, default=0.0),
-        "handled": handled, "outcome": outcome,
+        "before_mb": before, "peak_mb": peak, "peak_exact": exact, "worker_peak_mb": worker_peak,
+        "worker_growth_mb": worker_growth, "worker_exact": worker_exact, "handled": handled, "outcome": outcome,
     }  # fmt: skip
 
 
@@ -219,18 +225,28 @@ def main() -> None:
     print("'x size': (peak RSS - RSS before reading + the message's size) / the message's size")
     if not args.no_intake:
         print("\nintake as a whole (Intake.handle_batch, SQLite, default settings: one reading worker, 20 s bound)")
-        print(f"{'case':<12}{'size MB':>9}{'seconds':>10}{'x baseline':>12}{'intake MB':>11}{'worker MB':>11}  outcome")
+        print(
+            f"{'case':<12}{'size MB':>9}{'seconds':>10}{'x baseline':>12}{'intake MB':>11}{'+MB':>7}{'x size':>8}"
+            f"{'worker MB':>11}{'+MB':>7}{'x size':>8}  outcome"
+        )
         for case in cases:
             if sizes[case] > args.intake_max_mb:
                 print(f"{case:<12}{sizes[case]:9.1f}  (over --intake-max-mb {args.intake_max_mb:g}: not run)")
                 continue
             r = run_child("intake", case)
+            growth = r["peak_mb"] - r["before_mb"]
+            inexact = "" if r["peak_exact"] and r["worker_exact"] else "  (peak since start)"
             print(
                 f"{case:<12}{r['size_mb']:9.1f}{r['seconds']:10.3f}{r['seconds'] / r['baseline_seconds']:12.0f}"
-                f"{r['peak_mb']:11.0f}{r['worker_peak_mb']:11.0f}  {r['outcome']}",
+                f"{r['peak_mb']:11.0f}{growth:7.0f}{(growth + r['size_mb']) / r['size_mb']:8.1f}"
+                f"{r['worker_peak_mb']:11.0f}{r['worker_growth_mb']:7.0f}{r['worker_growth_mb'] / r['size_mb']:8.1f}"
+                f"  {r['outcome']}{inexact}",
                 flush=True,
             )
         print(f"baseline (the 10 KB referral through intake): {r['baseline_seconds'] * 1000:.0f} ms")
+        print("'+MB': peak RSS growth over the process's RSS just before the batch (each process on its own).")
+        print("intake 'x size': (its growth + the message, which it held before) / the message's size;")
+        print("worker 'x size': its growth (the message arrives over the pipe within it) / the message's size")
     print(f"\nrun time {time.perf_counter() - started:.0f} s")
 
 

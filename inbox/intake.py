@@ -38,6 +38,7 @@ from inbox.classify import Verdict, bounced_recipients, classify, original_messa
 from inbox.extract import extract_referral
 from inbox.message import ParsedMessage
 from inbox.parse import parse_message
+from inbox.parse.attachments import payload_of
 from inbox.reading import Readers, Reading, Unread, unread_message
 from inbox.referral import Referral
 from inbox.reflection import MAX_ADDRESS, follows_reply_to
@@ -451,7 +452,7 @@ def _hold_on_case(step: Step, case_id: int) -> None:
 def _bounce_reason(msg: ParsedMessage) -> str:
     for attachment in msg.attachments:
         if attachment.content_type == "message/delivery-status":
-            text = attachment.payload.decode("utf-8", "replace")
+            text = payload_of(msg, attachment).decode("utf-8", "replace")
             for line in text.splitlines():
                 if line.lower().startswith("diagnostic-code:"):
                     return line.split(":", 1)[1].strip()
@@ -808,7 +809,7 @@ class Intake:
                         "content_type": attachment.content_type,
                         "size": attachment.size,
                         "sha256": attachment.sha256,
-                        "payload": attachment.payload,
+                        "part_index": attachment.index,  # its bytes are the raw message's: not stored twice
                     }
                     for attachment in parsed.attachments
                 ],

@@ -22,11 +22,15 @@ class Address:
 class Attachment:
     filename: str | None
     content_type: str
-    size: int
-    sha256: str
-    payload: bytes = field(repr=False)
+    size: int  # of the decoded bytes
+    sha256: str  # of the decoded bytes
+    # The decoded bytes, kept only for small parts (delivery reports, headers, small files: see
+    # inbox/parse/attachments.py KEEP_PAYLOAD_BYTES); None: `inbox.parse.attachments.payload_of` decodes
+    # them from the message when asked, so a 25 MB file is not held twice while reading.
+    payload: bytes | None = field(default=None, repr=False)
     content_id: str | None = None
     inline: bool = False
+    index: int = -1  # the part's position in inbox.parse.parts.walk of the message's tree
 
 
 @dataclass(slots=True)

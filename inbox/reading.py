@@ -121,7 +121,11 @@ def _serve(conn: Connection, own_addresses: tuple[str, ...]) -> None:
     own_phone_numbers()
     with contextlib.suppress(EOFError, OSError):
         conn.send(_READY)
-        while (raws := conn.recv()) is not None:
+        while (count := conn.recv()) is not None:
+            # A task is its number of messages, then each message's bytes as they are (send_bytes): a
+            # pickled list would be a second copy of every message on each side of the pipe (issue 8.5).
+            # All are taken before the first is read, as `_Worker.send` expects.
+            raws = [conn.recv_bytes() for _ in range(count)]
             for raw in raws:
                 conn.send(read(raw, own_addresses))
 
@@ -170,7 +174,9 @@ class _Worker:
             raise RuntimeError(f"a reading process did not start within {START_SECONDS:g} s")
 
     def send(self, items: Sequence[tuple[bytes, Future]]) -> None:
-        self.conn.send([raw for raw, _future in items])
+        self.conn.send(len(items))
+        for raw, _future in items:
+            self.conn.send_bytes(raw)
 
     def kill(self) -> None:
         """Stop the process now, from any thread: the thread that drives it sees its pipe end and

@@ -50,13 +50,19 @@ class InboundMessage(SQLModel, table=True):
 
 
 class StoredAttachment(SQLModel, table=True):
+    """What an attachment is and where it is in its message; its bytes are the raw message's
+    (inbox.parse.attachments.stored_attachment_bytes decodes them), not stored a second time."""
+
     id: int | None = Field(default=None, primary_key=True)
     inbound_message_id: int = Field(foreign_key="inboundmessage.id", index=True)
     filename: str | None = Field(default=None, max_length=500)
     content_type: str = Field(max_length=200)
     size: int
     sha256: str = Field(max_length=64)
-    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # Its position in inbox.parse.parts.walk of the message's MIME tree; None: stored before 0004.
+    part_index: int | None = None
+    # The decoded bytes, only in rows stored before 0004 (a second copy of what the raw message holds).
+    payload: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class QuarantineEntry(SQLModel, table=True):

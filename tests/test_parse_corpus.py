@@ -12,6 +12,7 @@ sender address 64/66, display name 62/66, subject 67/68, body 59/64 - every diff
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import html
 import re
 from datetime import datetime
@@ -23,6 +24,7 @@ import yaml
 from inbox.html_text import html_to_text
 from inbox.message import Address, Attachment, ForwardedPart, ParsedMessage
 from inbox.parse import parse_message
+from inbox.parse.attachments import decode_attachment, payload_of
 from tests.conftest import CORPUS
 
 ZAMMAD_EXPECTED = CORPUS / "expected" / "zammad"
@@ -49,7 +51,11 @@ def assert_well_formed(parsed: ParsedMessage) -> None:
     assert all(isinstance(t, str) and "/" in t for t in parsed.content_types)
     assert all(isinstance(f, ForwardedPart) and isinstance(f.text, str) for f in parsed.forwarded)
     for attachment in parsed.attachments:
-        assert isinstance(attachment, Attachment) and attachment.size == len(attachment.payload)
+        assert isinstance(attachment, Attachment)
+        # What was hashed while reading is what decodes again, from the tree and from the raw bytes.
+        data = payload_of(parsed, attachment)
+        assert (len(data), hashlib.sha256(data).hexdigest()) == (attachment.size, attachment.sha256)
+        assert decode_attachment(parsed.raw, attachment.index) == data
     assert all(isinstance(p, str) and p for p in parsed.problems)
 
 

@@ -25,7 +25,7 @@ The package, by concern, in the order a message goes through it:
     addresses.py    address headers, and whom to answer when From gives no address
     parts.py        one part: type, disposition, decoded bytes, text, file name; the walk of a tree
     bodies.py       which parts are the body (alternatives, related, mixed), forwarded bodies
-    attachments.py  every other part as an Attachment
+    attachments.py  every other part as an Attachment (large ones hashed, not kept), decoded again on demand
     __init__.py     parse_message: the steps above in order, and what is left when they fail
 """
 
@@ -34,9 +34,9 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from inbox.message import Attachment, ForwardedPart, ParsedMessage
+from inbox.message import ParsedMessage
 from inbox.parse.addresses import addresses_of, sender_of
-from inbox.parse.attachments import collect_part
+from inbox.parse.attachments import Collector
 from inbox.parse.bodies import Body, Reader, join_texts
 from inbox.parse.charsets import Charsets
 from inbox.parse.headers import message_ids, parse_date, read_headers, return_path, single_message_id, unfold
@@ -62,11 +62,10 @@ def _build(raw: bytes, problems: list[str]) -> ParsedMessage:
     text = join_texts(reader, body.leaves)
     html = reader.text_of(body.html) if body.html is not None else None
 
-    body_ids = {id(leaf) for leaf in (*body.leaves, *body.renderings)}
-    forwarded: list[ForwardedPart] = []
-    attachments: list[Attachment] = []
-    for part in parts:
-        collect_part(part, reader, body_ids, forwarded, attachments, problems)
+    collector = Collector(reader, {id(leaf) for leaf in (*body.leaves, *body.renderings)}, problems)
+    for index, part in enumerate(parts):
+        collector.collect(part, index)
+    forwarded, attachments = collector.forwarded, collector.attachments
 
     subject = headers.decoded.get("subject", "")
     split = split_reply(text, subject)

@@ -1,5 +1,7 @@
 """Every part that is not the body, as an Attachment: files, forwarded messages written back as bytes,
-report blocks as text."""
+report blocks as text. An attachment is described (name, type, size, sha256, its position in the walk),
+its bytes kept only when small; `payload_of`, `decode_attachment` and `stored_attachment_bytes` decode
+them again from the message, which is stored once, raw (issue 8.5)."""
 
 from __future__ import annotations
 
@@ -10,20 +12,24 @@ import re
 from email.errors import MessageError
 from email.generator import BytesGenerator, Generator
 from email.message import Message
+from typing import Protocol
 
-from inbox.message import Attachment, ForwardedPart
+from inbox.message import Attachment, ForwardedPart, ParsedMessage
 from inbox.parse.bodies import Reader, forwarded_of
 from inbox.parse.charsets import NO_CHARSETS, from_8bit
 from inbox.parse.headers import decode_words, raw_get, unfold
 from inbox.parse.parts import (
     FORWARDED_TYPES,
+    base64_digest,
     children_of,
     content_type,
     disposition,
     filename_of,
     leaf_bytes,
     payload_bytes,
+    walk,
 )
+from inbox.parse.repair import parse_tree, repair_raw
 
 
 def _report_bytes(part: Message) -> bytes:
@@ -63,13 +69,19 @@ def _with_line_ends(lines: str, linesep: str) -> str:
     return _LINE_ENDS.sub(linesep, lines)
 
 
+def _linesep(generator: Generator) -> str:
+    """The line end a generator writes: while it flattens, its policy is the one it writes with (the
+    stdlib keeps the same value in a private attribute)."""
+    return generator.policy.linesep if generator.policy is not None else "\n"
+
+
 class _WholeBodyBytesGenerator(BytesGenerator):
     """The stock generator writes a body line by line, two writes per line (most of the time spent
     re-serialising forwarded messages); this writes the same bytes at once."""
 
     def _write_lines(self, lines: str) -> None:
         if lines:
-            self.write(_with_line_ends(lines, self._NL))
+            self.write(_with_line_ends(lines, _linesep(self)))
 
 
 class _WholeBodyGenerator(Generator):
@@ -77,7 +89,7 @@ class _WholeBodyGenerator(Generator):
 
     def _write_lines(self, lines: str) -> None:
         if lines:
-            self.write(_with_line_ends(lines, self._NL))
+            self.write(_with_line_ends(lines, _linesep(self)))
 
 
 def _message_bytes(part: Message, problems: list[str]) -> bytes:
@@ -105,10 +117,27 @@ def _message_bytes(part: Message, problems: list[str]) -> bytes:
         return b""
 
 
-def _attachment(part: Message, payload: bytes, problems: list[str]) -> Attachment:
+# Decoded bytes kept in the Attachment itself: parts this small (delivery reports, returned headers, a
+# small file) up to this many bytes in all per message, which readers in this process may use without
+# parsing again (intake's bounce reason). Larger ones are hashed and dropped: `payload_of` decodes them
+# from the message when asked. The total keeps a message of 2,000 small files under 3x its size.
+KEEP_PAYLOAD_BYTES = 64 * 1024
+KEEP_PAYLOADS_TOTAL = 1024 * 1024
+
+
+def attachment_bytes(part: Message, problems: list[str]) -> bytes:
+    """What an attachment part stands for: a forwarded message written back as bytes, a report's fields
+    as text, a file decoded. The one definition of an attachment's bytes, hashed while reading and
+    decoded again on demand."""
     ctype = content_type(part)
-    cid = raw_get(part, "content-id")
-    cid = (unfold(cid).strip("<>") or None) if cid else None
+    if ctype in FORWARDED_TYPES:
+        return _message_bytes(part, problems)
+    if ctype.startswith("message/"):
+        return _report_bytes(part)
+    return payload_bytes(part, problems)
+
+
+def _filename(part: Message, ctype: str, problems: list[str]) -> str | None:
     filename = filename_of(part, problems)
     if filename is None and ctype in FORWARDED_TYPES:
         inner = children_of(part)
@@ -116,38 +145,101 @@ def _attachment(part: Message, payload: bytes, problems: list[str]) -> Attachmen
         if subject:
             text = decode_words(from_8bit(unfold(subject), NO_CHARSETS, [], "subject"), [], "subject")
             filename = f"{text[:80]}.eml"
-    return Attachment(
-        filename=filename,
-        content_type=ctype,
-        size=len(payload),
-        sha256=hashlib.sha256(payload).hexdigest(),
-        payload=payload,
-        content_id=cid,
-        inline=disposition(part) == "inline",
-    )
+    return filename
 
 
-def collect_part(
-    part: Message,
-    reader: Reader,
-    body_ids: set[int],
-    forwarded: list[ForwardedPart],
-    attachments: list[Attachment],
-    problems: list[str],
-) -> None:
-    """Sort one walked part: forwarded message, report data, attachment, or nothing (containers, body)."""
-    ctype = content_type(part)
-    if ctype in FORWARDED_TYPES:
-        found = forwarded_of(part, reader, problems)
-        if found is not None:
-            forwarded.append(found[0])
-            body_ids.update(id(leaf) for leaf in (*found[1].leaves, *found[1].renderings))
-        attachments.append(_attachment(part, _message_bytes(part, problems), problems))
-        return
-    if ctype.startswith("message/"):
-        attachments.append(_attachment(part, _report_bytes(part), problems))
-        return
-    if ctype.startswith("multipart/") and part.is_multipart():
-        return
-    if id(part) not in body_ids:
-        attachments.append(_attachment(part, payload_bytes(part, problems), problems))
+class Collector:
+    """Sorts the walked parts of one message: forwarded messages, report data, attachments, or nothing
+    (containers, the body), keeping small payloads within the message's budget."""
+
+    def __init__(self, reader: Reader, body_ids: set[int], problems: list[str]) -> None:
+        self.reader = reader
+        self.body_ids = body_ids
+        self.problems = problems
+        self.forwarded: list[ForwardedPart] = []
+        self.attachments: list[Attachment] = []
+        self.kept = 0  # bytes of payload kept so far
+
+    def collect(self, part: Message, index: int) -> None:
+        """One part, `index` its position in the walk."""
+        ctype = content_type(part)
+        if ctype in FORWARDED_TYPES:
+            found = forwarded_of(part, self.reader, self.problems)
+            if found is not None:
+                self.forwarded.append(found[0])
+                self.body_ids.update(id(leaf) for leaf in (*found[1].leaves, *found[1].renderings))
+        elif not ctype.startswith("message/") and (
+            (ctype.startswith("multipart/") and part.is_multipart()) or id(part) in self.body_ids
+        ):
+            return  # a container, or the body
+        self.attachments.append(self._attachment(part, ctype, index))
+
+    def _attachment(self, part: Message, ctype: str, index: int) -> Attachment:
+        payload: bytes | None = None
+        known = base64_digest(part) if not ctype.startswith("message/") else None
+        if known is not None and known[0] > KEEP_PAYLOAD_BYTES:
+            size, sha256 = known  # a large file: hashed a megabyte at a time, never held whole
+        else:
+            payload = attachment_bytes(part, self.problems)
+            size, sha256 = len(payload), hashlib.sha256(payload).hexdigest()
+            if size > KEEP_PAYLOAD_BYTES or self.kept + size > KEEP_PAYLOADS_TOTAL:
+                payload = None
+            else:
+                self.kept += size
+        cid = raw_get(part, "content-id")
+        return Attachment(
+            filename=_filename(part, ctype, self.problems),
+            content_type=ctype,
+            size=size,
+            sha256=sha256,
+            payload=payload,
+            content_id=(unfold(cid).strip("<>") or None) if cid else None,
+            inline=disposition(part) == "inline",
+            index=index,
+        )
+
+
+def decode_attachment(raw: bytes, index: int) -> bytes:
+    """The bytes of the attachment at walk position `index` of the message `raw`, exactly as
+    parse_message hashed them: the tree is built again the same way (repairs, chunked parse, walk) and
+    that one part decoded. The cost is one parse of the message; no text is decoded, no HTML read."""
+    problems: list[str] = []
+    msg, _flat = parse_tree(repair_raw(raw, problems), problems)
+    parts = walk(msg, problems)
+    if not 0 <= index < len(parts):
+        raise LookupError(f"the message has no part {index} (it has {len(parts)})")
+    return attachment_bytes(parts[index], problems)
+
+
+def payload_of(parsed: ParsedMessage, attachment: Attachment) -> bytes:
+    """An attachment's bytes: kept while reading, else decoded from the parsed tree when it is still
+    there (in the reading process), else from the raw message."""
+    if attachment.payload is not None:
+        return attachment.payload
+    if parsed.message is not None:
+        parts = walk(parsed.message, [])
+        if 0 <= attachment.index < len(parts):
+            return attachment_bytes(parts[attachment.index], [])
+    return decode_attachment(parsed.raw, attachment.index)
+
+
+class StoredPart(Protocol):
+    """What is stored of an attachment (models.mail.StoredAttachment)."""
+
+    payload: bytes | None
+    part_index: int | None
+    sha256: str
+
+
+def stored_attachment_bytes(stored: StoredPart, raw: bytes) -> bytes:
+    """A stored attachment's bytes: the payload stored beside the message before migration 0004, else
+    decoded from the message's raw bytes. Checked against the stored sha256, so a parser that changed
+    since (a Python upgrade) cannot hand out the wrong bytes silently."""
+    if stored.payload is not None:
+        return stored.payload
+    if stored.part_index is None:
+        raise LookupError("the attachment has neither a stored payload nor a part index")
+    data = decode_attachment(raw, stored.part_index)
+    if hashlib.sha256(data).hexdigest() != stored.sha256:
+        raise ValueError(f"part {stored.part_index} of the message no longer decodes to the stored attachment")
+    return data
