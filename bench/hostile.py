@@ -113,26 +113,28 @@ def _reset_peak() -> bool:
 
 
 def child_read(case: str) -> dict:
-    from inbox.reading import read
+    from inbox.reading import Reading, ReadOptions, read
+
+    own = ReadOptions(OWN)
 
     base = baseline()
-    read(base, OWN)  # imports and the directory, loaded once as in a worker
+    read(base, own)  # imports and the directory, loaded once as in a worker
     times = []
     for _ in range(10):
         start = time.perf_counter()
-        read(base, OWN)
+        read(base, own)
         times.append(time.perf_counter() - start)
     raw = CASES[case]()
     gc.collect()
     before = _rss_mb("VmRSS")
     exact = _reset_peak()
     start = time.perf_counter()
-    reading = read(raw, OWN)
+    reading = read(raw, own)
     seconds = time.perf_counter() - start
     peak = _rss_mb("VmHWM")
     return {
         "case": case, "size_mb": len(raw) / 1e6, "seconds": seconds, "baseline_seconds": statistics.median(times),
-        "before_mb": before, "peak_mb": peak, "peak_exact": exact, "read": reading is not None,
+        "before_mb": before, "peak_mb": peak, "peak_exact": exact, "read": isinstance(reading, Reading),
     }  # fmt: skip
 
 
@@ -163,7 +165,7 @@ def child_intake(case: str) -> dict:
         handled = intake.handle_batch([message])
         seconds = time.perf_counter() - start
         peak = _rss_mb("VmHWM")
-        workers = [_rss_mb("VmHWM", pid) for pid in intake._readers._pool.pids()] if intake._readers else []
+        workers = [_rss_mb("VmHWM", pid) for pid in intake.readers._pool.pids()] if intake.readers._pool else []
         intake.close()
         with Session(engine) as session:
             stored = session.exec(select(InboundMessage).where(InboundMessage.uid == "1")).one()

@@ -1,19 +1,23 @@
-"""Reading messages in worker processes: parse, classify and extract, bounded in time, while intake writes.
+"""Reading a message: one pure function, `read`, from its bytes to a `Reading`, run by worker processes
+bounded in time while intake writes (or in process).
 
-Parsing, classifying and extracting are pure functions of the raw bytes and cost about 2 ms a
-message, as much as intake's database work; worker processes do them for a batch while the main
-process writes the messages before them. A `Reading` is what intake's steps would have computed
-themselves, so they take it instead of calling the functions again. It travels back pickled,
-without the parsed MIME tree (`ParsedMessage.message`): the two bounce facts that need the tree are
-worked out in the worker too.
+`read` parses, classifies (keeping the names of the rules that fired) and, for a person's mail,
+extracts the referral with its evidence, dates read against when the mailbox got the message; for a
+bounce it finds the Message-ID of ours it returns and the recipients that bounced. A message over the
+size limit is read from its header block alone (too_large says what happens to it). Intake's steps,
+`parse-email` (inbox/understand.py) and the workers all call it, so they cannot disagree. A
+`Reading` carries no parsed MIME tree (`ParsedMessage.message`): it does not pickle, and every fact
+that needs it is worked out by `read`. Reading that raises is a bug: it comes back as `Unread` with
+the traceback, and intake quarantines the message with it.
 
+Parsing, classifying and extracting cost about 2 ms a message, as much as intake's database work, so
+`Readers` has worker processes read a batch while the main process writes the messages before them.
 Reading is bounded in time (settings.read_timeout_seconds) whatever takes the time, C code included
 (lexbor, regular expressions), which no thread can interrupt and SIGALRM cannot reach outside the
 main thread: so each worker is one process, fed and watched by one thread of ours, and a worker still
 on a message past the bound is killed and replaced. That message becomes `Unread` (intake quarantines
 it, raw, with the reason) and the worker's other messages go to its replacement. A worker that dies
-while reading makes its message `Unread` the same way. A message whose reading raised (a bug) comes
-back as None and intake reads it itself, so the failure is quarantined with its traceback as before.
+while reading makes its message `Unread` the same way.
 
 Workers are plain `multiprocessing` processes from the forkserver context (public API only), each
 with a duplex Pipe; messages go PER_TASK at a time (a send and a wake-up a message cost as much as
@@ -30,12 +34,15 @@ import multiprocessing
 import queue
 import sys
 import threading
+import traceback
 import weakref
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime
 from multiprocessing.connection import Connection
+from typing import Any
 
 from inbox.classify import Verdict, bounced_recipients, classify, original_message_id
 from inbox.extract import extract_referral
@@ -43,7 +50,7 @@ from inbox.message import ParsedMessage
 from inbox.parse import parse_message
 from inbox.referral import Referral
 from inbox.sources.base import MessageKey, SourceMessage
-from models.la_directory import load_directory
+from models.la_directory import Directory, load_directory
 from models.offices import own_phone_numbers
 
 log = logging.getLogger("mdesk.inbox.reading")
@@ -58,20 +65,82 @@ PIPELINE_BYTES = 32_768
 
 @dataclass(slots=True)
 class Reading:
-    parsed: ParsedMessage  # without .message
-    verdict: Verdict
-    referral: Referral | None  # for a person's mail; None for machine mail
+    """Everything intake's steps and `parse-email` need from a message's bytes, read once by `read`."""
+
+    parsed: ParsedMessage  # without .message (the MIME tree: it does not pickle, and nothing later needs it)
+    verdict: Verdict  # with the names of the rules that fired
+    referral: Referral | None  # for a person's mail (with evidence); None for machine mail
     bounced: list[str]  # bounced_recipients, for a bounce
-    original_message_id: str | None  # for a bounce
+    original_message_id: str | None  # the Message-ID of ours that a bounce returns
+    too_large: bool = False  # over the size limit: `parsed` is the header block alone, nothing extracted
 
     def with_raw(self, raw: bytes) -> Reading:
         self.parsed.raw = raw
         return self
 
+    def summary(self) -> dict[str, Any]:
+        """The fixed keys of `parse-email --json` (file is added by the caller)."""
+        r = self.referral
+        return {
+            "automated": self.verdict.kind,
+            "service": r.service if r else None,
+            "local_authority": r.local_authority if r else None,
+            "served": r.served if r else None,
+            "region": r.region if r else None,
+            "referrer_role": r.referrer_role if r else None,
+            "referrer_name": r.referrer_name if r else None,
+            "referrer_email": r.referrer_email if r else None,
+            "contact_phone": r.contact_phone if r else None,
+            "child_name": r.child_name if r else None,
+            "child_dob": r.child_dob.isoformat() if r and r.child_dob else None,
+            "decision_date": r.decision_date.isoformat() if r and r.decision_date else None,
+            "school": r.school if r else None,
+            "has_ehc_plan": r.has_ehc_plan if r else None,
+            "dispute_topics": list(r.dispute_topics) if r else [],
+            "access_needs": list(r.access_needs) if r else [],
+            # What parsing could not read, then extraction's faults (a field missing because of our bug).
+            "problems": [*self.parsed.problems, *(r.problems if r else [])],
+        }
 
-def read(raw: bytes, own_addresses: tuple[str, ...]) -> Reading | None:
-    """In a worker: everything the steps compute from the bytes alone; None when any of it fails."""
+
+@dataclass(slots=True)
+class Unread:
+    """A message not read to the end, and why: too slow, its process died, or reading raised (a bug,
+    `detail` its traceback). Intake stores it (what was parsed of it, else its bytes alone) and
+    quarantines it with the reason."""
+
+    reason: str
+    detail: str = ""  # the traceback, when reading raised
+    parsed: ParsedMessage | None = None  # parsed before the failure, without .message
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """What reading needs besides the bytes, the same for every message of a run (settings-derived)."""
+
+    own_addresses: tuple[str, ...] = ()
+    max_bytes: int | None = None  # over this a message is read from its header block alone (too_large)
+
+
+def read(
+    raw: bytes,
+    options: ReadOptions,
+    *,
+    received_at: datetime | None = None,
+    size: int | None = None,
+    directory: Directory | None = None,
+) -> Reading | Unread:
+    """The one reading of a message: parse, classify (rule names kept), then extract a person's
+    referral (dates read against `received_at`, when the mailbox got it) or a bounce's facts.
+
+    Pure: the same bytes and arguments give the same Reading in a worker or in process. `size`: the
+    size the source declared before fetching. Reading raising is a bug: it becomes Unread with the
+    traceback (and what was parsed), for intake to quarantine; never an exception."""
+    parsed = None
     try:
+        if options.max_bytes is not None and max(size or 0, len(raw)) > options.max_bytes:
+            parsed = read_headers(raw)
+            return Reading(_without_tree(parsed), classify(parsed), None, [], None, too_large=True)
         parsed = parse_message(raw)
         verdict = classify(parsed)
         referral = None
@@ -79,25 +148,56 @@ def read(raw: bytes, own_addresses: tuple[str, ...]) -> Reading | None:
         original = None
         if verdict.kind is None:
             referral = extract_referral(
-                parsed, directory=load_directory(), own_addresses=own_addresses, own_phones=own_phone_numbers()
+                parsed,
+                directory=directory if directory is not None else load_directory(),
+                own_addresses=options.own_addresses,
+                own_phones=own_phone_numbers(),
+                reference=received_at.date() if received_at else None,
             )
         elif verdict.kind == "bounce":
             bounced = bounced_recipients(parsed, verdict=verdict)
             original = original_message_id(parsed, verdict=verdict)
-        parsed.message = None  # the tree does not pickle; nothing after this needs it
-        parsed.raw = b""  # the caller has the bytes: `with_raw` puts them back instead of a copy
-        return Reading(parsed, verdict, referral, bounced, original)
-    except Exception:
-        log.warning("reading a message ahead failed; intake reads it itself", exc_info=True)
-        return None
+        return Reading(_without_tree(parsed), verdict, referral, bounced, original)
+    except Exception as exc:  # a bug: quarantined by intake with this traceback, not lost
+        return Unread(
+            f"could not be processed ({type(exc).__name__})",
+            traceback.format_exc(),
+            _without_tree(parsed) if parsed is not None else None,
+        )
 
 
-@dataclass(frozen=True, slots=True)
-class Unread:
-    """A message no worker finished reading (too slow, or its process died), and why: intake stores it
-    raw and quarantines it, unread."""
+MB = 1024 * 1024
+# The header block is looked for this far into the message; past it, what there is counts as headers.
+# Generous (the hostile set had 2 MB headers) and still a small part of any message over the limit.
+HEADER_SCAN_BYTES = 8 * MB
 
-    reason: str
+
+def read_headers(raw: bytes) -> ParsedMessage:
+    """The message as parsed from its header block alone; `raw` and `sha256` are the whole
+    message's, so it is stored and recognised as the message it is. The body is never touched:
+    what the parser says about a body it did not get is dropped from `problems`."""
+    parsed = parse_message(_header_block(raw))
+    parsed.raw = raw
+    parsed.sha256 = hashlib.sha256(raw).hexdigest()  # reads the bytes in place: no copy
+    parsed.problems = ["body not read: the message is over the size limit"]
+    parsed.attachments = []  # a multipart header without its body reads as one empty part: not one
+    return parsed
+
+
+def _header_block(raw: bytes) -> bytes:
+    """The bytes before the first empty line (within HEADER_SCAN_BYTES), ending in an empty line."""
+    ends = [i for i in (raw.find(b"\r\n\r\n", 0, HEADER_SCAN_BYTES), raw.find(b"\n\n", 0, HEADER_SCAN_BYTES)) if i >= 0]
+    if ends:
+        end = min(ends)
+    else:  # no empty line that early: up to the last whole line scanned
+        end = raw.rfind(b"\n", 0, HEADER_SCAN_BYTES)
+        end = end if end >= 0 else min(len(raw), HEADER_SCAN_BYTES)
+    return raw[:end] + b"\r\n\r\n"
+
+
+def _without_tree(parsed: ParsedMessage) -> ParsedMessage:
+    parsed.message = None  # the tree does not pickle; nothing after reading needs it
+    return parsed
 
 
 def unread_message(raw: bytes) -> ParsedMessage:
@@ -113,7 +213,10 @@ def unread_message(raw: bytes) -> ParsedMessage:
 _READY = "ready"  # a worker's first message: warmed up, waiting for messages
 
 
-def _serve(conn: Connection, own_addresses: tuple[str, ...]) -> None:
+Job = tuple[bytes, datetime | None, int | None]  # a message's bytes, received_at and declared size
+
+
+def _serve(conn: Connection, options: ReadOptions) -> None:
     """A worker's life: read each task's messages in order and send each reading back as soon as it is
     done. It ends when intake closes the pipe or dies (EOF), so it never outlives intake by more than
     the message it is on."""
@@ -121,9 +224,23 @@ def _serve(conn: Connection, own_addresses: tuple[str, ...]) -> None:
     own_phone_numbers()
     with contextlib.suppress(EOFError, OSError):
         conn.send(_READY)
-        while (raws := conn.recv()) is not None:
-            for raw in raws:
-                conn.send(read(raw, own_addresses))
+        while (jobs := conn.recv()) is not None:
+            for raw, received_at, size in jobs:
+                conn.send(_bytes_left_out(read(raw, options, received_at=received_at, size=size)))
+
+
+def _bytes_left_out(result: Reading | Unread) -> Reading | Unread:
+    """The reading without the message's bytes: the caller has them (`_with_raw` puts them back)."""
+    parsed = result.parsed
+    if parsed is not None:
+        parsed.raw = b""
+    return result
+
+
+def _with_raw(result: Reading | Unread, raw: bytes) -> Reading | Unread:
+    if result.parsed is not None:
+        result.parsed.raw = raw
+    return result
 
 
 @contextlib.contextmanager
@@ -135,7 +252,7 @@ def _main_module_hidden() -> Iterator[None]:
     if main is None:
         yield
         return
-    saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
+    saved: dict[str, Any] = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
     main.__dict__.pop("__file__", None)
     main.__spec__ = None
     try:
@@ -153,7 +270,7 @@ class _Worker:
     """One reading process (a fork of multiprocessing's fork server, so not of this threaded process)
     and our end of its pipe."""
 
-    def __init__(self, own_addresses: tuple[str, ...]) -> None:
+    def __init__(self, options: ReadOptions) -> None:
         self.ended: str | None = None
         self._stopping = threading.Lock()
         # No set_forkserver_preload: Python 3.11's fork server imports preloaded modules before it
@@ -161,7 +278,7 @@ class _Worker:
         # inbox.reading). Each worker imports what it needs itself, with our sys.path.
         context = multiprocessing.get_context("forkserver")
         self.conn, theirs = context.Pipe()
-        self.process = context.Process(target=_serve, args=(theirs, own_addresses), name="mdesk-reader", daemon=True)
+        self.process = context.Process(target=_serve, args=(theirs, options), name="mdesk-reader", daemon=True)
         with _LAUNCH, _main_module_hidden():
             self.process.start()
         theirs.close()
@@ -169,8 +286,8 @@ class _Worker:
             self.stop()
             raise RuntimeError(f"a reading process did not start within {START_SECONDS:g} s")
 
-    def send(self, items: Sequence[tuple[bytes, Future]]) -> None:
-        self.conn.send([raw for raw, _future in items])
+    def send(self, items: Sequence[tuple[Job, Future]]) -> None:
+        self.conn.send([job for job, _future in items])
 
     def kill(self) -> None:
         """Stop the process now, from any thread: the thread that drives it sees its pipe end and
@@ -195,7 +312,7 @@ class _Worker:
 
 @dataclass(eq=False, slots=True)
 class _Task:
-    raws: list[bytes]
+    jobs: list[Job]
     futures: list[Future]
 
 
@@ -209,9 +326,9 @@ class _Pool:
     Kept apart from `Readers` so that the threads do not keep it alive: an intake that is dropped
     without `close` (a test, a one-off command) has its workers stopped by the finaliser."""
 
-    def __init__(self, workers: int, own_addresses: tuple[str, ...], timeout: float | None, *, eager: bool) -> None:
+    def __init__(self, workers: int, options: ReadOptions, timeout: float | None, *, eager: bool) -> None:
         self.tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
-        self.own_addresses = own_addresses
+        self.options = options
         self.timeout = timeout
         self.closed = threading.Event()
         self.live: set[_Worker] = set()  # the processes now running, for `close`
@@ -252,8 +369,8 @@ class _Pool:
     # ---- in each thread ------------------------------------------------------------------------
 
     def _drive(self, eager: bool) -> None:
-        sent: deque[tuple[bytes, Future]] = deque()  # with the worker, in the order it reads them
-        held: list[tuple[bytes, Future]] = []  # taken while the worker was busy, too large to send yet
+        sent: deque[tuple[Job, Future]] = deque()  # with the worker, in the order it reads them
+        held: list[tuple[Job, Future]] = []  # taken while the worker was busy, too large to send yet
         worker: _Worker | None = None
         try:
             if eager:
@@ -271,14 +388,14 @@ class _Pool:
                 except Exception as exc:  # no reading process would start, say: not these messages' fault
                     log.error("reading workers failing (%s); the batch is left for the next round", type(exc).__name__)
                     log.debug("reading worker failure", exc_info=True)
-                    for _raw, future in [*sent, *held]:
+                    for _job, future in [*sent, *held]:
                         future.set_exception(exc)
                     sent.clear()
                     held.clear()
                     self._retire(worker)
                     worker = None
         finally:
-            for _raw, future in [*sent, *held]:
+            for _job, future in [*sent, *held]:
                 if not future.done():
                     future.set_exception(RuntimeError("the reading workers were closed"))
             self._retire(worker)
@@ -297,9 +414,10 @@ class _Pool:
         elif not held and len(sent) <= PER_TASK:
             with contextlib.suppress(queue.Empty):
                 items = self._claim(self.tasks.get_nowait())
-                if sum(len(raw) for raw, _ in items) > PIPELINE_BYTES:
+                if sum(len(job[0]) for job, _ in items) > PIPELINE_BYTES:
                     held.extend(items)
                 elif items:
+                    assert worker is not None  # it has messages in hand
                     worker = self._send(worker, items, sent)
         assert worker is not None
         return self._receive(worker, sent)
@@ -307,7 +425,7 @@ class _Pool:
     def _receive(self, worker: _Worker, sent: deque) -> _Worker | None:
         """The next reading; a worker past the bound on its message, or dead, is replaced, and that
         message alone becomes Unread."""
-        _raw, future = sent[0]
+        _job, future = sent[0]
         unread = None
         if not worker.conn.poll(self.timeout):
             unread = Unread(f"reading took longer than {self.timeout:g} s")
@@ -336,13 +454,13 @@ class _Pool:
         replacement.send(list(sent))
         return replacement
 
-    def _claim(self, task: _Task | None) -> list[tuple[bytes, Future]]:
+    def _claim(self, task: _Task | None) -> list[tuple[Job, Future]]:
         if task is None:
             raise _Closed
-        claimed = zip(task.raws, task.futures, strict=True)
-        return [(raw, future) for raw, future in claimed if future.set_running_or_notify_cancel()]
+        claimed = zip(task.jobs, task.futures, strict=True)
+        return [(job, future) for job, future in claimed if future.set_running_or_notify_cancel()]
 
-    def _send(self, worker: _Worker, items: list[tuple[bytes, Future]], sent: deque) -> _Worker:
+    def _send(self, worker: _Worker, items: list[tuple[Job, Future]], sent: deque) -> _Worker:
         busy = bool(sent)
         sent.extend(items)  # first: should the send fail, the thread fails these futures
         try:
@@ -359,7 +477,7 @@ class _Pool:
     def _start(self) -> _Worker:
         if self.closed.is_set():
             raise _Closed
-        worker = _Worker(self.own_addresses)
+        worker = _Worker(self.options)
         with self._lock:
             self.live.add(worker)
         return worker
@@ -374,48 +492,57 @@ class _Pool:
 
 @dataclass(slots=True)
 class _Pending:
-    """One message submitted for reading and where its reading will be."""
+    """One message submitted to the workers and where its reading will be."""
 
     key: MessageKey
     raw: bytes
-    future: Future | None  # None: no workers (intake reads the message itself)
+    future: Future
 
 
 class Readers:
-    """`workers` reading processes with a bound on each message (`timeout` seconds; None: no bound),
-    started on first use (or by `start`) and stopped by `close` or when this object is dropped."""
+    """Reads messages with `read`: in `workers` processes with a bound on each message (`timeout`
+    seconds; None: no bound), started on first use (or by `start`) and stopped by `close` or when this
+    object is dropped; with no workers, in this process, as they are asked for. A message over
+    `options.max_bytes` is read here either way: its header block alone, never sent to a worker."""
 
-    def __init__(self, workers: int, own_addresses: tuple[str, ...], timeout: float | None = None) -> None:
+    def __init__(
+        self, workers: int, options: ReadOptions, timeout: float | None = None, *, directory: Directory | None = None
+    ) -> None:
         self.workers = workers
-        self.own_addresses = own_addresses
+        self.options = options
         self.timeout = timeout
+        self.directory = directory  # for reading in this process (workers load the project's own)
         self._pool: _Pool | None = None
         self._finalizer: weakref.finalize | None = None
         self._ahead: dict[MessageKey, _Pending] = {}  # submitted by read_ahead
 
     def read_ahead(self, messages: Sequence[SourceMessage]) -> None:
         """Start reading messages that `read_all` will be asked for soon (a whole fetch of the
-        watcher's), besides those announced before and not asked for yet."""
-        self._ahead.update((pending.key, pending) for pending in self._submit(messages))
+        watcher's), besides those announced before and not asked for yet. Without workers: nothing."""
+        if not self.workers:
+            return
+        self._ahead.update((pending.key, pending) for pending in self._submit(self._for_workers(messages)))
         # Announced and never asked for (their batch failed, say): forgotten, oldest first.
         while len(self._ahead) > MAX_AHEAD:
-            pending = self._ahead.pop(next(iter(self._ahead)))
-            if pending.future is not None:
-                pending.future.cancel()
+            self._ahead.pop(next(iter(self._ahead))).future.cancel()
 
-    def read_all(self, messages: Sequence[SourceMessage]) -> Iterator[Reading | Unread | None]:
-        """The readings in order, each as soon as it is ready; all are submitted at once (or were,
-        by read_ahead), so the later ones are computed while the caller works on the earlier ones.
-        None: the reading raised (a bug), and the caller reads the message itself to see the failure."""
-        known = [self._ahead.pop(message.key, None) for message in messages]
+    def read_all(self, messages: Sequence[SourceMessage]) -> Iterator[Reading | Unread]:
+        """The readings in order, each as soon as it is ready; with workers all are submitted at once
+        (or were, by read_ahead), so the later ones are computed while the caller works on the
+        earlier ones. Raises only if the workers themselves fail (no process would start)."""
+        if not self.workers:
+            return (self._read_here(m) for m in messages)
+        to_workers = self._for_workers(messages)
+        known = {m.key: self._ahead.pop(m.key, None) for m in to_workers}
         # Read ahead only if it was these very bytes; the rest are submitted now.
-        fresh = iter(self._submit([m for m, p in zip(messages, known, strict=True) if p is None or p.raw is not m.raw]))
-        pending = [p if p is not None and p.raw is m.raw else next(fresh) for m, p in zip(messages, known, strict=True)]
-        return self._results(pending)
+        fresh = [m for m in to_workers if (p := known[m.key]) is None or p.raw is not m.raw]
+        pending = {**{k: p for k, p in known.items() if p is not None}, **{p.key: p for p in self._submit(fresh)}}
+        return self._results(messages, pending)
 
     def start(self) -> None:
         """Start the workers now rather than for the first batch (about a second of imports)."""
-        self._get_pool(eager=True)
+        if self.workers:
+            self._get_pool(eager=True)
 
     def close(self) -> None:
         self._ahead = {}
@@ -423,28 +550,41 @@ class Readers:
             self._finalizer()  # the pool's close, once
             self._pool = self._finalizer = None
 
+    def _for_workers(self, messages: Sequence[SourceMessage]) -> list[SourceMessage]:
+        return [m for m in messages if not self._too_large(m)]
+
+    def _too_large(self, message: SourceMessage) -> bool:
+        limit = self.options.max_bytes
+        return limit is not None and max(message.size or 0, len(message.raw)) > limit
+
+    def _read_here(self, message: SourceMessage) -> Reading | Unread:
+        return read(
+            message.raw, self.options, received_at=message.received_at, size=message.size, directory=self.directory
+        )
+
     def _submit(self, messages: Sequence[SourceMessage]) -> list[_Pending]:
         pool = self._get_pool()
         out: list[_Pending] = []
         for start in range(0, len(messages), PER_TASK):
             chunk = messages[start : start + PER_TASK]
-            futures = [Future() for _ in chunk]
-            pool.tasks.put(_Task([m.raw for m in chunk], futures))
+            futures: list[Future] = [Future() for _ in chunk]
+            pool.tasks.put(_Task([(m.raw, m.received_at, m.size) for m in chunk], futures))
             out += [_Pending(m.key, m.raw, future) for m, future in zip(chunk, futures, strict=True)]
         return out
 
-    def _results(self, pending: list[_Pending]) -> Iterator[Reading | Unread | None]:
+    def _results(
+        self, messages: Sequence[SourceMessage], pending: dict[MessageKey, _Pending]
+    ) -> Iterator[Reading | Unread]:
         try:
-            for item in pending:
-                reading = item.future.result() if item.future is not None else None
-                yield reading.with_raw(item.raw) if isinstance(reading, Reading) else reading
+            for message in messages:
+                item = pending.get(message.key)
+                yield self._read_here(message) if item is None else _with_raw(item.future.result(), item.raw)
         finally:
-            for item in pending:  # work nobody will ask for (the caller stopped early)
-                if item.future is not None:
-                    item.future.cancel()
+            for item in pending.values():  # work nobody will ask for (the caller stopped early)
+                item.future.cancel()
 
     def _get_pool(self, *, eager: bool = False) -> _Pool:
         if self._pool is None:
-            self._pool = _Pool(self.workers, self.own_addresses, self.timeout, eager=eager)
+            self._pool = _Pool(self.workers, self.options, self.timeout, eager=eager)
             self._finalizer = weakref.finalize(self, self._pool.close)
         return self._pool
