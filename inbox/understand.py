@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from inbox.reading import Readers, Reading, ReadOptions, Unread
+from inbox.readers import Readers
+from inbox.reading import Reading, ReadOptions, Unread
 from inbox.sources.base import MessageKey, SourceMessage
 from models.la_directory import Directory, load_directory
 

@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 
 from inbox import reading as reading_module
 from inbox.intake import Intake
-from inbox.reading import Readers, Reading, ReadOptions
+from inbox.readers import Readers
+from inbox.reading import Reading, ReadOptions
 from inbox.sources.base import MessageKey, SourceMessage
 from models.cases import Case, TimelineEvent
 from models.mail import InboundMessage, QuarantineEntry
@@ -89,7 +90,8 @@ def test_messages_read_ahead_are_all_read_by_workers_whatever_the_chunks_handed_
 
 _KILLED_PARENT = """
 import os, signal
-from inbox.reading import Readers, ReadOptions
+from inbox.readers import Readers
+from inbox.reading import ReadOptions
 if __name__ == "__main__":
     readers = Readers(2, ReadOptions(("referrals@mediation-desk.example.org",)))
     readers.start()
@@ -132,7 +134,8 @@ _HEAVY_MAIN = """
 import os, sys
 if __name__ != "__main__":  # imported again, as multiprocessing does in its workers by default
     open(os.environ["MARKER"], "a").write(f"imported in {os.getpid()}\\n")
-from inbox.reading import Readers, ReadOptions
+from inbox.readers import Readers
+from inbox.reading import ReadOptions
 from tests import mailfactory
 from inbox.sources.base import MessageKey, SourceMessage
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ import time
 from sqlmodel import Session, select
 
 from inbox.intake import Intake, retry_quarantined
-from inbox.reading import Readers, ReadOptions
+from inbox.readers import Readers
+from inbox.reading import ReadOptions
 from inbox.sources.base import MessageKey, SourceMessage
 from models.cases import Case
 from models.mail import InboundMessage, QuarantineEntry

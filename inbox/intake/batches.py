@@ -1,6 +1,6 @@
 """Intake's batches: messages from the watcher committed BATCH_MAX at a time, each in its own savepoint.
 
-All of a batch's messages are read first (inbox/reading.py: in worker processes, bounded in time,
+All of a batch's messages are read first (inbox/reading.py, in worker processes of inbox/readers.py, bounded in time,
 while this process writes the batch before), then stored and run through the steps in one database
 transaction, each message in a savepoint: one that fails is rolled back alone and quarantined in the
 same transaction, and a batch costs one commit (and, in the watcher, one mark on the server). The
@@ -22,7 +22,8 @@ from inbox.intake import store
 from inbox.intake.quarantine import mark_quarantined, quarantine_failed, unread_reason
 from inbox.intake.steps import Unprocessable, run_steps
 from inbox.message import ParsedMessage
-from inbox.reading import Readers, Reading, ReadOptions, Unread, unread_message
+from inbox.readers import Readers
+from inbox.reading import Reading, ReadOptions, Unread, unread_message
 from inbox.sources.base import SourceMessage
 from models import metrics
 from models.db import check_same_file, describe_db_error, session_scope
@@ -59,7 +60,7 @@ class Intake:
 
     def __post_init__(self) -> None:
         # Workers read with the project's directory; an Intake given another one reads in process.
-        # Bounded reading needs a process that can be killed: at least one worker (inbox/reading.py).
+        # Bounded reading needs a process that can be killed: at least one worker (inbox/readers.py).
         timeout = self.settings.read_timeout_seconds or None
         workers = max(self.settings.intake_workers, 1 if timeout else 0)
         if self.directory is not load_directory():
