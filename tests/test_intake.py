@@ -548,3 +548,26 @@ def test_a_failing_extraction_step_is_counted_and_shown_and_the_case_still_opens
         assert stored.faults == ["extract:contact_phone"]
     after = metrics.REGISTRY.get_sample_value("mdesk_pipeline_errors_total", {"step": "extract:contact_phone"})
     assert after == (counted or 0) + 1
+
+
+def test_a_message_whose_parsing_raises_is_quarantined_raw_and_the_batch_commits(engine, intake, monkeypatch):
+    """Reading is one function that never raises: a parser bug on one message quarantines that message
+    (its bytes, the traceback) instead of failing the whole batch, which the watcher would hand out
+    again and again."""
+    real = reading_module.parse_message
+
+    def broken_on_poison(raw, *args, **kwargs):
+        if b"poison" in raw:
+            raise RuntimeError("parser bug")
+        return real(raw, *args, **kwargs)
+
+    monkeypatch.setattr(reading_module, "parse_message", broken_on_poison)
+    poison = mailfactory.referral(subject="poison")
+    assert intake.handle_batch(batch_of(poison, mailfactory.referral(sender="next@example.com"))) == 2
+    assert [c.referrer_email for c in cases(engine)] == ["next@example.com"]
+    with Session(engine) as session:
+        entry = session.exec(select(QuarantineEntry)).one()
+        assert entry.reason.startswith("could not be processed (RuntimeError)") and "parser bug" in entry.detail
+        assert session.get(InboundMessage, entry.inbound_message_id).raw == poison
+    monkeypatch.setattr(reading_module, "parse_message", real)
+    assert retry_quarantined(engine, intake.settings, entry.id).startswith("processed: new_case")
