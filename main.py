@@ -150,7 +150,7 @@ def ingest(
     source = source_from_settings(settings)
     try:
         with mailbox_errors(settings):
-            count = MailboxWatcher(source).drain_once(intake.handle, handle_batch=intake.handle_batch)
+            count = MailboxWatcher(source).drain_once(intake.handle_batch, read_ahead=intake.read_ahead)
     except SourceError as exc:  # the source says why it cannot go on (and what to set instead)
         setting = (
             f"MDESK_IMAP_HOST={settings.imap_host}, MDESK_IMAP_FOLDER={settings.imap_folder}"

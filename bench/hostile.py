@@ -114,26 +114,28 @@ def _reset_peak(pid: int | str = "self") -> bool:
 
 
 def child_read(case: str) -> dict:
-    from inbox.reading import read
+    from inbox.reading import Reading, ReadOptions, read
+
+    own = ReadOptions(OWN)
 
     base = baseline()
-    read(base, OWN)  # imports and the directory, loaded once as in a worker
+    read(base, own)  # imports and the directory, loaded once as in a worker
     times = []
     for _ in range(10):
         start = time.perf_counter()
-        read(base, OWN)
+        read(base, own)
         times.append(time.perf_counter() - start)
     raw = CASES[case]()
     gc.collect()
     before = _rss_mb("VmRSS")
     exact = _reset_peak()
     start = time.perf_counter()
-    reading = read(raw, OWN)
+    reading = read(raw, own)
     seconds = time.perf_counter() - start
     peak = _rss_mb("VmHWM")
     return {
         "case": case, "size_mb": len(raw) / 1e6, "seconds": seconds, "baseline_seconds": statistics.median(times),
-        "before_mb": before, "peak_mb": peak, "peak_exact": exact, "read": reading is not None,
+        "before_mb": before, "peak_mb": peak, "peak_exact": exact, "read": isinstance(reading, Reading),
     }  # fmt: skip
 
 
@@ -158,7 +160,7 @@ def child_intake(case: str) -> dict:
         base_seconds = time.perf_counter() - start
         message = SourceMessage(MessageKey("bench", 1, "1"), CASES[case]())
         gc.collect()
-        pids = intake._readers._pool.pids() if intake._readers and intake._readers._pool else []
+        pids = intake.readers._pool.pids() if intake.readers and intake.readers._pool else []
         worker_before = {pid: _rss_mb("VmRSS", pid) for pid in pids}
         worker_exact = all([_reset_peak(pid) for pid in pids])
         before = _rss_mb("VmRSS")

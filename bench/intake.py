@@ -189,7 +189,7 @@ def intake_round(settings: Settings) -> tuple[int, float]:
     intake.start_workers()  # as the daemon does at start-up: not counted
     watcher = MailboxWatcher(ImapSource.from_settings(settings))
     start = time.perf_counter()
-    handled = watcher.drain_once(intake.handle, handle_batch=intake.handle_batch, read_ahead=intake.read_ahead)
+    handled = watcher.drain_once(intake.handle_batch, read_ahead=intake.read_ahead)
     seconds = time.perf_counter() - start
     peaks = descendants_peak_rss_mb()
     if sum(peaks) > sum(WORKER_PEAKS_MB):
@@ -211,9 +211,6 @@ def idle_latency(server, settings, engine, user, password, count: int) -> list[f
     committed: dict[bytes, float] = {}
     done = threading.Condition()
 
-    def handle(message: SourceMessage) -> bool:
-        return handle_batch([message]) == 1
-
     def handle_batch(messages: list[SourceMessage]) -> int:
         count = intake.handle_batch(messages)
         with done:
@@ -226,8 +223,8 @@ def idle_latency(server, settings, engine, user, password, count: int) -> list[f
     watcher = MailboxWatcher(ImapSource.from_settings(settings))
     thread = threading.Thread(
         target=watcher.run,
-        args=(handle, stop),
-        kwargs={"handle_batch": handle_batch, "read_ahead": intake.read_ahead},
+        args=(handle_batch, stop),
+        kwargs={"read_ahead": intake.read_ahead},
         daemon=True,
     )
     thread.start()

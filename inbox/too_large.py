@@ -2,7 +2,7 @@
 
 Reading a message costs several times its size (a 100 MB one took 1 GB and 14 s), and its
 attachments would be stored a second time, decoded. So a message over the limit is never parsed:
-only its header block is, to know who sent it and whether a person did (the automated-mail
+only its header block is (inbox.reading.read_headers), to know who sent it and whether a person did (the automated-mail
 classifier runs on the headers alone). Its raw bytes are stored as they came, with no decoded
 copy, and a coordinator finds it in quarantine with the reason. A person gets a short automatic
 reply saying the email was too large and giving the offices' numbers, under the same rules as an
@@ -12,58 +12,36 @@ wrote, not even a name.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from datetime import datetime
 
 from sqlmodel import Session
 
 from inbox.acknowledge import automatic_reply_refused
-from inbox.classify import classify
+from inbox.classify import Verdict
 from inbox.message import ParsedMessage
-from inbox.parse import parse_message
 from models.offices import offices_for
 from models.outbox_ops import enqueue_id, make_message_id
 from models.settings import Settings
 
 MB = 1024 * 1024
-# The header block is looked for this far into the message; past it, what there is counts as headers.
-# Generous (the hostile set had 2 MB headers) and still a small part of any message over the limit.
-HEADER_SCAN_BYTES = 8 * MB
 TEMPLATE = "too_large"
-
-
-def is_too_large(raw: bytes, declared: int | None, settings: Settings) -> bool:
-    """Over the limit by the size the source gave before fetching, or by the bytes themselves."""
-    return max(declared or 0, len(raw)) > settings.max_message_bytes
 
 
 def reason(size: int, settings: Settings) -> str:
     return f"too large ({_mb(size)} MB; the limit is {_mb(settings.max_message_bytes, up=False)} MB)"
 
 
-def read_headers(raw: bytes) -> ParsedMessage:
-    """The message as parsed from its header block alone; `raw` and `sha256` are the whole
-    message's, so it is stored and recognised as the message it is. The body is never touched:
-    what the parser says about a body it did not get is dropped from `problems`."""
-    parsed = parse_message(_header_block(raw))
-    parsed.raw = raw
-    parsed.sha256 = hashlib.sha256(raw).hexdigest()  # reads the bytes in place: no copy
-    parsed.problems = ["body not read: the message is over the size limit"]
-    parsed.attachments = []  # a multipart header without its body reads as one empty part: not one
-    return parsed
-
-
 def answer(
     session: Session,
     settings: Settings,
     parsed: ParsedMessage,
+    verdict: Verdict,
     inbound_id: int,
     size: int,
     received_at: datetime | None = None,
 ) -> str:
     """Queue the reply to a person's too-large message, or say why not; the reason to record."""
-    verdict = classify(parsed)
     if verdict.kind is not None:
         return f"no reply: automated ({verdict.kind}): " + "; ".join(verdict.reasons)
     # The From address only: a Reply-To would let a sender aim our reply at someone else.
@@ -91,17 +69,6 @@ def answer(
         references=references[-20:],
     )
     return "reply queued: the email was too large to receive"
-
-
-def _header_block(raw: bytes) -> bytes:
-    """The bytes before the first empty line (within HEADER_SCAN_BYTES), ending in an empty line."""
-    ends = [i for i in (raw.find(b"\r\n\r\n", 0, HEADER_SCAN_BYTES), raw.find(b"\n\n", 0, HEADER_SCAN_BYTES)) if i >= 0]
-    if ends:
-        end = min(ends)
-    else:  # no empty line that early: up to the last whole line scanned
-        end = raw.rfind(b"\n", 0, HEADER_SCAN_BYTES)
-        end = end if end >= 0 else min(len(raw), HEADER_SCAN_BYTES)
-    return raw[:end] + b"\r\n\r\n"
 
 
 def _mb(size: int, *, up: bool = True) -> str:

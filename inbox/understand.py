@@ -1,60 +1,23 @@
-"""One email read as a coordinator would: parse, classify, and (for a person's mail) extract.
+"""One email read as a coordinator would: `parse-email` and the parse benchmark.
 
-Used by `python main.py parse-email` and the parse benchmark; intake runs the same three steps. With a
-`timeout` (parse-email passes settings.read_timeout_seconds) the reading happens in a reading process
-(inbox/reading.py), one kept for all the calls of a command, and a message that takes longer raises
+The reading is inbox/reading.py's `read`, the one intake's steps consume: parse, classify, and (for a
+person's mail) extract. With a `timeout` (parse-email passes settings.read_timeout_seconds) it happens
+in a reading process, one kept for all the calls of a command, and a message that takes longer raises
 Unreadable instead of holding the command for as long as it takes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
-from inbox.classify import Verdict, classify
-from inbox.extract import extract_referral
-from inbox.message import ParsedMessage
-from inbox.parse import parse_message
-from inbox.reading import Readers, Reading
-from inbox.referral import Referral
+from inbox.readers import Readers
+from inbox.reading import Reading, ReadOptions, Unread
 from inbox.sources.base import MessageKey, SourceMessage
 from models.la_directory import Directory, load_directory
-from models.offices import own_phone_numbers
-
-
-@dataclass(slots=True)
-class Understanding:
-    parsed: ParsedMessage
-    verdict: Verdict
-    referral: Referral | None  # None for machine mail
-
-    def summary(self) -> dict[str, Any]:
-        """The fixed keys of `parse-email --json` (file is added by the caller)."""
-        r = self.referral
-        return {
-            "automated": self.verdict.kind,
-            "service": r.service if r else None,
-            "local_authority": r.local_authority if r else None,
-            "served": r.served if r else None,
-            "region": r.region if r else None,
-            "referrer_role": r.referrer_role if r else None,
-            "referrer_name": r.referrer_name if r else None,
-            "referrer_email": r.referrer_email if r else None,
-            "contact_phone": r.contact_phone if r else None,
-            "child_name": r.child_name if r else None,
-            "child_dob": r.child_dob.isoformat() if r and r.child_dob else None,
-            "decision_date": r.decision_date.isoformat() if r and r.decision_date else None,
-            "school": r.school if r else None,
-            "has_ehc_plan": r.has_ehc_plan if r else None,
-            "dispute_topics": list(r.dispute_topics) if r else [],
-            "access_needs": list(r.access_needs) if r else [],
-            # What parsing could not read, then extraction's faults (a field missing because of our bug).
-            "problems": [*self.parsed.problems, *(r.problems if r else [])],
-        }
 
 
 class Unreadable(Exception):
-    """The message could not be read within the bound (the reason says why)."""
+    """The message could not be read (within the bound, or at all: the reason says why)."""
 
 
 def understand(
@@ -63,33 +26,27 @@ def understand(
     directory: Directory | None = None,
     own_addresses: tuple[str, ...] = (),
     timeout: float | None = None,
-) -> Understanding:
+    received_at: datetime | None = None,
+) -> Reading:
+    """The message's Reading; Unreadable when reading did not finish. `received_at`: when the
+    mailbox got it (dates are read against it); for a file, None, as intake has for a message whose
+    source gives no time."""
     if timeout and (directory is None or directory is load_directory()):
-        [result] = list(_bounded_reader(own_addresses, timeout).read_all([SourceMessage(_KEY, raw)]))
-        if isinstance(result, Reading):
-            return Understanding(result.parsed, result.verdict, result.referral)
-        if result is not None:
-            raise Unreadable(result.reason)
-        # The reading raised in the worker: read here, so the error shows as it would without a bound.
-    parsed = parse_message(raw)
-    verdict = classify(parsed)
-    referral = None
-    if verdict.kind is None:
-        referral = extract_referral(
-            parsed,
-            directory=directory or load_directory(),
-            own_addresses=own_addresses,
-            own_phones=own_phone_numbers(),
-        )
-    return Understanding(parsed, verdict, referral)
+        readers = _bounded(own_addresses, timeout)
+    else:  # no bound, or a directory of the caller's (workers read with the project's own)
+        readers = Readers(0, ReadOptions(own_addresses), directory=directory)
+    [result] = list(readers.read_all([SourceMessage(_KEY, raw, received_at)]))
+    if isinstance(result, Unread):
+        raise Unreadable(result.reason)  # a bug's traceback may quote the message: not printed
+    return result
 
 
 _KEY = MessageKey("understand", 0, "0")
 _READERS: dict[tuple[tuple[str, ...], float], Readers] = {}  # one reading process for a command's calls
 
 
-def _bounded_reader(own_addresses: tuple[str, ...], timeout: float) -> Readers:
+def _bounded(own_addresses: tuple[str, ...], timeout: float) -> Readers:
     readers = _READERS.get((own_addresses, timeout))
     if readers is None:
-        readers = _READERS[own_addresses, timeout] = Readers(1, own_addresses, timeout)
+        readers = _READERS[own_addresses, timeout] = Readers(1, ReadOptions(own_addresses), timeout)
     return readers

@@ -8,21 +8,20 @@ a subject or an address above DEBUG. `state`, `since`, `last_error` and `last_ok
 every batch, which is no news) or down (connecting, disconnected), and `last_error` is cleared when
 it comes back up.
 
-`handle(message)` returns True when the message is safely committed (it is then marked processed)
-and False to leave it for later (the database is down, say): the batch stops and the watcher backs
-off before trying again. A handler that raises is a bug in intake (which quarantines what it cannot
-understand); it is treated like False so the message is never lost, and logged. The exception is
+`handle_batch(messages)` (intake's) commits a list of messages, CHUNK at a time (`stop` is checked
+between chunks), and returns how many of them, from the start of the list, are committed; that
+prefix is marked with one call (`mark_processed_many`). Anything short of the whole chunk (the
+database is down, say) leaves the rest for later: the watcher backs off before trying again. A
+handler that raises is a bug in intake (which quarantines what it cannot understand): it is logged at
+ERROR, shown in `last_error` (/healthz), and treated like 0 so no message is lost. The exception is
 DatabaseReplaced (models/db.py): the database intake committed to is not the one it opened, so no
 later round can do better; the watcher marks nothing and re-raises it, ending run() and drain_once().
 
-`handle_batch(messages)`, when given, takes the place of `handle`: it commits a list of messages
-(CHUNK at a time, `stop` checked between chunks) and returns how many of them, from the start of the
-list, are committed; that prefix is marked with one call (`mark_processed_many`), and anything short
-of the whole chunk backs off exactly like a False from `handle`. `read_ahead(messages)`, when given,
-is told each whole fetch before its chunks are handed over (intake starts reading them in workers);
-the watcher then fetches the next window at once, before handling this one, and tells read_ahead of
-it too, so the workers are never left waiting while this process talks to the server. The window
-fetched ahead is only held: it is marked, like any other, after its own commit.
+`read_ahead(messages)`, when given, is told each whole fetch before its chunks are handed over (intake
+starts reading them in workers); the watcher then fetches the next window at once, before handling
+this one, and tells read_ahead of it too, so the workers are never left waiting while this process
+talks to the server. The window fetched ahead is only held: it is marked, like any other, after its
+own commit. `run` and `drain_once` go through the same loop (`_process`).
 """
 
 from __future__ import annotations
@@ -39,7 +38,6 @@ from models.db import DatabaseReplaced
 
 log = logging.getLogger("mdesk.inbox.watch")
 
-Handler = Callable[[SourceMessage], bool]
 BatchHandler = Callable[[list[SourceMessage]], int]
 ReadAhead = Callable[[list[SourceMessage]], None]
 State = Literal["connecting", "connected", "idle", "disconnected"]
@@ -94,21 +92,14 @@ class MailboxWatcher:
 
     # -- forever ----------------------------------------------------------------------------------
 
-    def run(
-        self,
-        handle: Handler,
-        stop: threading.Event,
-        *,
-        handle_batch: BatchHandler | None = None,
-        read_ahead: ReadAhead | None = None,
-    ) -> None:
+    def run(self, handle_batch: BatchHandler, stop: threading.Event, *, read_ahead: ReadAhead | None = None) -> None:
         self._read_ahead = read_ahead
         finished = threading.Event()
         relay = threading.Thread(target=self._relay_stop, args=(stop, finished), name="mdesk-watch-stop", daemon=True)
         relay.start()
         try:
             while not stop.is_set():
-                self._session(handle, stop, handle_batch)
+                self._session(handle_batch, stop)
                 if not stop.is_set():
                     stop.wait(self._reconnect.next_delay())
         finally:
@@ -123,17 +114,17 @@ class MailboxWatcher:
                 self.source.interrupt()
                 return
 
-    def _session(self, handle: Handler, stop: threading.Event, handle_batch: BatchHandler | None) -> None:
+    def _session(self, handle_batch: BatchHandler, stop: threading.Event) -> None:
         """One connection, from connect to the error (or stop) that ends it."""
         try:
             self._connect()
             while not stop.is_set():
-                self._round(handle, stop, handle_batch)
+                self._round(handle_batch, stop)
         except DatabaseReplaced:
             raise  # not the mailbox's fault, and no reconnect helps: see the module doc
         except TRANSIENT_ERRORS as exc:
             self._lost(exc)
-        except Exception as exc:
+        except Exception as exc:  # a boundary: the watcher outlives a bug
             # A bug (ours or a library's), not the network. Dying would stop intake silently;
             # instead it is logged with its traceback and retried like an outage.
             self._lost(exc, unexpected=True)
@@ -168,7 +159,7 @@ class MailboxWatcher:
         else:
             log.debug("mailbox still unavailable: %s", self.last_error)
 
-    def _round(self, handle: Handler, stop: threading.Event, handle_batch: BatchHandler | None) -> None:
+    def _round(self, handle_batch: BatchHandler, stop: threading.Event) -> None:
         """One batch: handle what is pending, or wait for news when nothing is."""
         batch = self._next_window()
         self._set_ok("connected")
@@ -178,45 +169,38 @@ class MailboxWatcher:
             self.source.wait(self.wait_seconds)
             self._set_ok("connected")
             return
-        if handle_batch is not None:
-            ok = self._process_chunks(batch, handle_batch, stop)
-        else:
-            ok = self._process(batch, handle, stop)
+        self._check_marks_stuck(batch)
+        marked, ok = self._process(batch, handle_batch, stop)
+        self._marked = set(marked)
         if not ok:
             stop.wait(self._retry.next_delay())
 
-    def _process(self, batch: list[SourceMessage], handle: Handler, stop: threading.Event) -> bool:
-        """Handle and mark each message in turn; False when intake said "not now" (back off)."""
-        self._check_marks_stuck(batch)
-        for message in batch:
-            if stop.is_set():  # finish the current message, not the batch
-                return True
-            if not self._handle(handle, message):
-                return False
-            self.source.mark_processed(message.key)
-            self._marked.add(message.key)
-            self._retry.reset()
-        return True
-
-    def _process_chunks(self, batch: list[SourceMessage], handle_batch: BatchHandler, stop: threading.Event) -> bool:
-        """Commit and mark CHUNK messages at a time; False when intake committed less (back off)."""
-        self._check_marks_stuck(batch)
+    def _process(
+        self,
+        batch: list[SourceMessage],
+        handle_batch: BatchHandler,
+        stop: threading.Event,
+        held: Collection[MessageKey] = (),
+    ) -> tuple[list[MessageKey], bool]:
+        """Commit and mark CHUNK messages at a time: the keys marked, and False when intake committed
+        less (back off). `held`: keys handled before in this drain, never fetched again."""
         self._announce(batch)
-        self._fetch_ahead({m.key for m in batch})
+        self._fetch_ahead({*held, *(m.key for m in batch)})
+        marked: list[MessageKey] = []
         for start in range(0, len(batch), CHUNK):
             if stop.is_set():  # finish the current chunk, not the batch
                 self._fetched = []
-                return True
+                return marked, True
             chunk = batch[start : start + CHUNK]
-            committed = [m.key for m in chunk[: self._handle_many(handle_batch, chunk)]]
+            committed = [m.key for m in chunk[: self._handle(handle_batch, chunk)]]
             if committed:
                 self._mark_many(committed)
-                self._marked.update(committed)
+                marked += committed
                 self._retry.reset()
             if len(committed) < len(chunk):
                 self._fetched = []  # after the back-off, the next round asks the server afresh
-                return False
-        return True
+                return marked, False
+        return marked, True
 
     def _next_window(self, exclude: Collection[MessageKey] = ()) -> list[SourceMessage]:
         """The window fetched ahead, if any; else what the source has pending now."""
@@ -227,7 +211,7 @@ class MailboxWatcher:
         """Fetch the next window now (leaving out `held`, the messages in hand) and announce it, so
         the reading workers go on to it without waiting for this process to finish the current one.
         Without read_ahead nothing would overlap: the next window is fetched when it is needed."""
-        if self._read_ahead is None or not held:
+        if self._read_ahead is None:
             return
         self._fetched = self.source.pending(self.batch, exclude=held)
         self._announce(self._fetched)
@@ -238,12 +222,8 @@ class MailboxWatcher:
             return
         new = [m for m in batch if m.key not in self._announced]
         self._announced = {m.key for m in batch}
-        if not new:
-            return  # the window fetched ahead, already announced
-        try:
+        if new:  # else the window fetched ahead, already announced
             self._read_ahead(new)
-        except Exception:  # only an optimisation: the chunks are read when handed over
-            log.warning("read_ahead failed", exc_info=True)
 
     def _mark_many(self, keys: Sequence[MessageKey]) -> None:
         mark_many = getattr(self.source, "mark_processed_many", None)
@@ -261,37 +241,15 @@ class MailboxWatcher:
         if again:
             raise SourceError(f"{len(again)} message(s) still pending after being marked processed")
 
-    def _handle(self, handle: Handler, message: SourceMessage) -> bool:
-        try:
-            ok = bool(handle(message))
-        except DatabaseReplaced:
-            raise
-        except Exception as exc:
-            if not self._handler_failing:
-                # The exception text may quote the message: the traceback goes to DEBUG only.
-                log.error(
-                    "intake raised %s on message uid %s; left for the next round",
-                    type(exc).__name__,
-                    message.key.uid,
-                )
-            log.debug("intake traceback", exc_info=True)
-            self._handler_failing = True
-            self.last_error = f"intake raised {type(exc).__name__}"
-            return False
-        if ok and self._handler_failing:
-            log.info("intake is taking messages again")
-            self._handler_failing = False
-            self.last_error = None
-        return ok
-
-    def _handle_many(self, handle_batch: BatchHandler, chunk: list[SourceMessage]) -> int:
+    def _handle(self, handle_batch: BatchHandler, chunk: list[SourceMessage]) -> int:
         """How many of the chunk intake committed (a prefix); 0 when it raised."""
         try:
             committed = int(handle_batch(chunk))
         except DatabaseReplaced:
             raise
-        except Exception as exc:
+        except Exception as exc:  # a boundary: a bug in intake leaves the chunk for the next round
             if not self._handler_failing:
+                # The exception text may quote a message: the traceback goes to DEBUG only.
                 log.error(
                     "intake raised %s on a batch of %d from uid %s; left for the next round",
                     type(exc).__name__,
@@ -323,38 +281,24 @@ class MailboxWatcher:
 
     # -- once -------------------------------------------------------------------------------------
 
-    def drain_once(
-        self, handle: Handler, *, handle_batch: BatchHandler | None = None, read_ahead: ReadAhead | None = None
-    ) -> int:
+    def drain_once(self, handle_batch: BatchHandler, *, read_ahead: ReadAhead | None = None) -> int:
         """Connect, handle everything pending, close; the number of messages committed.
 
         Source errors propagate (the CLI reports them); stops early when intake says "not now".
         """
         handled: set[MessageKey] = set()
         self._read_ahead = read_ahead
+        never = threading.Event()
         try:
             self._connect()
             while True:
                 fresh = [m for m in self._next_window(exclude=handled) if m.key not in handled]
                 if not fresh:
                     return len(handled)
-                if handle_batch is not None:
-                    self._announce(fresh)
-                    self._fetch_ahead(handled | {m.key for m in fresh})
-                    for start in range(0, len(fresh), CHUNK):
-                        chunk = fresh[start : start + CHUNK]
-                        committed = [m.key for m in chunk[: self._handle_many(handle_batch, chunk)]]
-                        if committed:
-                            self._mark_many(committed)
-                            handled.update(committed)
-                        if len(committed) < len(chunk):
-                            return len(handled)
-                    continue
-                for message in fresh:
-                    if not self._handle(handle, message):
-                        return len(handled)
-                    self.source.mark_processed(message.key)
-                    handled.add(message.key)
+                marked, ok = self._process(fresh, handle_batch, never, held=handled)
+                handled.update(marked)
+                if not ok:
+                    return len(handled)
         finally:
             self.source.close()
             self._set_state("disconnected")

@@ -103,9 +103,8 @@ class Daemon:
         watch_thread = self._part(
             "mailbox watcher",
             watcher.run,
-            intake.handle,
+            intake.handle_batch,
             self.stop,
-            handle_batch=intake.handle_batch,
             read_ahead=intake.read_ahead,
         )
         scheduler = BackgroundScheduler(timezone="UTC")

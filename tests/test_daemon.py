@@ -260,7 +260,7 @@ def test_an_autoresponder_that_answers_everything_gets_at_most_one_message_a_day
     imap_account.append(mailfactory.referral(sender="Busy Parent <busy@example.com>"))
     answered = 0
     for round_number in range(6):
-        watcher.drain_once(intake.handle)
+        watcher.drain_once(intake.handle_batch)
         dispatcher.run_once()
         # A badly behaved autoresponder: answers each message we send with a fresh, person-like email.
         ours = [m for m in smtp_server.messages if "busy@example.com" in m.rcpt_tos]
@@ -367,12 +367,12 @@ def test_intake_on_a_deleted_database_marks_nothing_and_stops_the_watcher(tmp_pa
     intake = Intake(engine, settings)
     source = MaildirSource(maildir)
     source.drop(mailfactory.referral(sender="First <first@example.com>"))
-    assert MailboxWatcher(source).drain_once(intake.handle, handle_batch=intake.handle_batch) == 1
+    assert MailboxWatcher(source).drain_once(intake.handle_batch) == 1
 
     (tmp_path / "doomed.sqlite3").unlink()
     source.drop(mailfactory.referral(sender="Second <second@example.com>"))
     with pytest.raises(db.DatabaseReplaced, match=r"doomed\.sqlite3 was deleted"):
-        MailboxWatcher(source).drain_once(intake.handle, handle_batch=intake.handle_batch)
+        MailboxWatcher(source).drain_once(intake.handle_batch)
     assert len(list((maildir / "new").iterdir())) == 1  # the second referral, unmarked
     engine.dispose()
 

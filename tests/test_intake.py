@@ -11,8 +11,11 @@ import pytest
 from sqlmodel import Session, select
 
 from inbox import intake as intake_module
+from inbox import reading as reading_module
 from inbox.compose import render_email
 from inbox.intake import Intake, retry_quarantined
+from inbox.intake import steps as steps_module
+from inbox.intake import store as store_module
 from inbox.sources.base import MessageKey, SourceMessage
 from models.cases import Case, InboxItem, TimelineEvent
 from models.contacts import ContactPoint
@@ -253,18 +256,18 @@ def test_mail_without_a_sender_is_quarantined_with_its_reason_and_intake_goes_on
 def test_an_unexpected_error_quarantines_the_message_and_a_retry_after_the_fix_processes_it(
     engine, intake, settings, monkeypatch
 ):
-    real = intake_module.extract_referral
+    real = reading_module.extract_referral
 
     def broken(*args, **kwargs):
         raise RuntimeError("extraction bug")
 
-    monkeypatch.setattr(intake_module, "extract_referral", broken)
+    monkeypatch.setattr(reading_module, "extract_referral", broken)
     assert deliver(intake, mailfactory.referral())
     assert cases(engine) == [] and outbox(engine) == []
     with Session(engine) as session:
         entry = session.exec(select(QuarantineEntry)).one()
         assert "RuntimeError" in entry.reason and "extraction bug" in entry.detail
-    monkeypatch.setattr(intake_module, "extract_referral", real)
+    monkeypatch.setattr(reading_module, "extract_referral", real)
     assert retry_quarantined(engine, settings, entry.id).startswith("processed: new_case")
     assert len(cases(engine)) == 1 and len(outbox(engine)) == 1
 
@@ -272,11 +275,11 @@ def test_an_unexpected_error_quarantines_the_message_and_a_retry_after_the_fix_p
 def test_a_retry_of_a_copy_taken_meanwhile_joins_that_case_instead_of_opening_another(
     engine, intake, settings, monkeypatch
 ):
-    real = intake_module.extract_referral
-    monkeypatch.setattr(intake_module, "extract_referral", lambda *a, **k: 1 / 0)
+    real = reading_module.extract_referral
+    monkeypatch.setattr(reading_module, "extract_referral", lambda *a, **k: 1 / 0)
     raw = mailfactory.referral(message_id="<twice@example.com>")
     assert deliver(intake, raw)  # quarantined
-    monkeypatch.setattr(intake_module, "extract_referral", real)
+    monkeypatch.setattr(reading_module, "extract_referral", real)
     # The other copy (same message, other bytes: the family wrote To and Cc) goes through.
     other = b"Delivered-To: office@mediation-desk.example.org\r\n" + raw
     assert deliver(intake, other)
@@ -308,14 +311,14 @@ def test_a_reply_naming_two_cases_goes_to_triage_not_to_a_guess(engine, intake):
 
 
 def test_a_message_whose_fields_the_database_refuses_is_still_kept_raw_and_intake_goes_on(engine, intake, monkeypatch):
-    real_store = Intake._store
+    real_store = store_module.store_message
 
-    def refusing(self, session, key, parsed):
+    def refusing(session, key, parsed, **columns):
         if "poison" in parsed.subject:
             raise UnicodeEncodeError("utf-8", "\udce7", 0, 1, "surrogates not allowed")
-        return real_store(self, session, key, parsed)
+        return real_store(session, key, parsed, **columns)
 
-    monkeypatch.setattr(Intake, "_store", refusing)
+    monkeypatch.setattr(store_module, "store_message", refusing)
     poison = mailfactory.referral(subject="poison")
     assert deliver(intake, poison)
     assert deliver(intake, mailfactory.referral(sender="next@example.com"))
@@ -334,14 +337,14 @@ def batch_of(*raws: bytes) -> list[SourceMessage]:
 
 
 def test_a_failing_message_in_the_middle_of_a_batch_is_quarantined_and_the_others_commit(engine, intake, monkeypatch):
-    real = intake_module.extract_referral
+    real = reading_module.extract_referral
 
     def broken_for_the_second(parsed, **kwargs):
         if "second" in parsed.subject:
             raise RuntimeError("extraction bug")
         return real(parsed, **kwargs)
 
-    monkeypatch.setattr(intake_module, "extract_referral", broken_for_the_second)
+    monkeypatch.setattr(reading_module, "extract_referral", broken_for_the_second)
     messages = batch_of(
         mailfactory.referral(sender="one@example.com", subject="first"),
         mailfactory.referral(sender="two@example.com", subject="second"),
@@ -364,7 +367,7 @@ def test_a_failing_message_in_the_middle_of_a_batch_is_quarantined_and_the_other
 def test_a_database_error_in_a_batch_commits_nothing(engine, intake, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    real = intake_module.acknowledge
+    real = steps_module.acknowledge
     calls = []
 
     def locked_on_the_second(*args, **kwargs):
@@ -373,13 +376,13 @@ def test_a_database_error_in_a_batch_commits_nothing(engine, intake, monkeypatch
             raise OperationalError("INSERT ...", {}, Exception("database is locked"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(intake_module, "acknowledge", locked_on_the_second)
+    monkeypatch.setattr(steps_module, "acknowledge", locked_on_the_second)
     messages = batch_of(*(mailfactory.referral(sender=f"p{n}@example.com") for n in range(3)))
     assert intake.handle_batch(messages) == 0
     assert cases(engine) == [] and outbox(engine) == []
     with Session(engine) as session:
         assert session.exec(select(InboundMessage)).all() == []
-    monkeypatch.setattr(intake_module, "acknowledge", real)
+    monkeypatch.setattr(steps_module, "acknowledge", real)
     assert intake.handle_batch(messages) == 3
     assert len(cases(engine)) == 3 and len(outbox(engine)) == 3
 
@@ -532,7 +535,7 @@ def test_a_failing_extraction_step_is_counted_and_shown_and_the_case_still_opens
         raise KeyError("boom")
 
     steps = tuple(dataclasses.replace(s, read=failing) if s.name == "contact_phone" else s for s in STEPS)
-    monkeypatch.setattr(intake_module, "extract_referral", functools.partial(extract_referral, steps=steps))
+    monkeypatch.setattr(reading_module, "extract_referral", functools.partial(extract_referral, steps=steps))
     counted = metrics.REGISTRY.get_sample_value("mdesk_pipeline_errors_total", {"step": "extract:contact_phone"})
     assert deliver(intake, mailfactory.referral())
     [case] = cases(engine)
@@ -545,3 +548,26 @@ def test_a_failing_extraction_step_is_counted_and_shown_and_the_case_still_opens
         assert stored.faults == ["extract:contact_phone"]
     after = metrics.REGISTRY.get_sample_value("mdesk_pipeline_errors_total", {"step": "extract:contact_phone"})
     assert after == (counted or 0) + 1
+
+
+def test_a_message_whose_parsing_raises_is_quarantined_raw_and_the_batch_commits(engine, intake, monkeypatch):
+    """Reading is one function that never raises: a parser bug on one message quarantines that message
+    (its bytes, the traceback) instead of failing the whole batch, which the watcher would hand out
+    again and again."""
+    real = reading_module.parse_message
+
+    def broken_on_poison(raw, *args, **kwargs):
+        if b"poison" in raw:
+            raise RuntimeError("parser bug")
+        return real(raw, *args, **kwargs)
+
+    monkeypatch.setattr(reading_module, "parse_message", broken_on_poison)
+    poison = mailfactory.referral(subject="poison")
+    assert intake.handle_batch(batch_of(poison, mailfactory.referral(sender="next@example.com"))) == 2
+    assert [c.referrer_email for c in cases(engine)] == ["next@example.com"]
+    with Session(engine) as session:
+        entry = session.exec(select(QuarantineEntry)).one()
+        assert entry.reason.startswith("could not be processed (RuntimeError)") and "parser bug" in entry.detail
+        assert session.get(InboundMessage, entry.inbound_message_id).raw == poison
+    monkeypatch.setattr(reading_module, "parse_message", real)
+    assert retry_quarantined(engine, intake.settings, entry.id).startswith("processed: new_case")

@@ -9,9 +9,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from inbox import intake as intake_module
+from inbox import reading as reading_module
 from inbox.intake import Intake
-from inbox.reading import Readers
+from inbox.readers import Readers
+from inbox.reading import Reading, ReadOptions
 from inbox.sources.base import MessageKey, SourceMessage
 from models.cases import Case, TimelineEvent
 from models.mail import InboundMessage, QuarantineEntry
@@ -33,9 +34,9 @@ def _not_in_process(*_args, **_kwargs):
 @pytest.fixture
 def intake(engine, settings, monkeypatch):
     for name in ("parse_message", "classify", "extract_referral", "bounced_recipients", "original_message_id"):
-        monkeypatch.setattr(intake_module, name, _not_in_process)
+        monkeypatch.setattr(reading_module, name, _not_in_process)
     intake = Intake(engine, settings.model_copy(update={"intake_workers": 2}))
-    assert intake._readers is not None
+    assert intake.readers.workers == 2
     yield intake
     intake.close()
 
@@ -72,7 +73,7 @@ def test_workers_read_a_mixed_batch_with_the_outcomes_of_reading_in_process(engi
 
 
 def test_messages_read_ahead_are_all_read_by_workers_whatever_the_chunks_handed_over():
-    readers = Readers(2, ("referrals@mediation-desk.example.org",))
+    readers = Readers(2, ReadOptions(("referrals@mediation-desk.example.org",)))
     try:
         messages = batch_of(*(mailfactory.referral(sender=f"parent{n}@example.com") for n in range(40)))
         readers.read_ahead(messages[:25])
@@ -82,16 +83,17 @@ def test_messages_read_ahead_are_all_read_by_workers_whatever_the_chunks_handed_
             readings += list(readers.read_all(messages[start : start + 3]))
     finally:
         readers.close()
-    assert all(reading is not None for reading in readings)  # None: read in process instead
+    assert all(isinstance(reading, Reading) for reading in readings)
     assert [r.parsed.sender.email for r in readings] == [f"parent{n}@example.com" for n in range(40)]
     assert readers._ahead == {}
 
 
 _KILLED_PARENT = """
 import os, signal
-from inbox.reading import Readers
+from inbox.readers import Readers
+from inbox.reading import ReadOptions
 if __name__ == "__main__":
-    readers = Readers(2, ("referrals@mediation-desk.example.org",))
+    readers = Readers(2, ReadOptions(("referrals@mediation-desk.example.org",)))
     readers.start()
     print(" ".join(str(pid) for pid in readers._pool.pids()), flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
@@ -132,17 +134,18 @@ _HEAVY_MAIN = """
 import os, sys
 if __name__ != "__main__":  # imported again, as multiprocessing does in its workers by default
     open(os.environ["MARKER"], "a").write(f"imported in {os.getpid()}\\n")
-from inbox.reading import Readers
+from inbox.readers import Readers
+from inbox.reading import ReadOptions
 from tests import mailfactory
 from inbox.sources.base import MessageKey, SourceMessage
 if __name__ == "__main__":
     file_before = sys.modules["__main__"].__file__
-    readers = Readers(2, ("referrals@mediation-desk.example.org",))
+    readers = Readers(2, ReadOptions(("referrals@mediation-desk.example.org",)))
     readers.start()
     message = SourceMessage(MessageKey("m", 1, "1"), mailfactory.referral())
     [reading] = readers.read_all([message])
     readers.close()
-    print(reading is not None, sys.modules["__main__"].__file__ == file_before, flush=True)
+    print(reading.parsed is not None, sys.modules["__main__"].__file__ == file_before, flush=True)
 """
 
 
@@ -158,3 +161,19 @@ def test_workers_do_not_import_the_programs_main_module(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=60)
     assert done.stdout.split() == ["True", "True"], done.stderr[-2000:]  # read by a worker; __main__ intact
     assert not marker.exists(), marker.read_text()
+
+
+def test_workers_read_a_date_of_birth_against_when_the_mailbox_got_a_message_without_a_date(engine, intake):
+    """Dates are read against the message's Date, else when the mailbox got it: a worker is told that
+    time as reading in process is, so both find the child's date of birth (the one `read`)."""
+    import re
+    from datetime import UTC, datetime
+
+    raw = re.sub(rb"(?im)^Date:[^\n]*\n", b"", mailfactory.referral())
+    assert b"\nDate:" not in raw and b"DOB 04/02/2015" in raw
+    [message] = batch_of(raw)
+    message = SourceMessage(message.key, raw, received_at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+    assert intake.handle_batch([message]) == 1
+    with Session(engine) as session:
+        [case] = session.exec(select(Case)).all()
+        assert case.draft["child_dob"] == "2015-02-04"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from inbox import intake as intake_module
+from inbox import reading as reading_module
 from inbox.intake import Intake
 from inbox.sources.base import MessageKey, SourceMessage
 from tests import mailfactory
@@ -13,9 +13,7 @@ PERSONAL = ("joanne", "Pryce", "Elliot", "07700", "example.com")
 
 
 def above_debug(caplog) -> str:
-    return "\n".join(
-        f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records if r.levelno > logging.DEBUG
-    )
+    return "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records if r.levelno > logging.DEBUG)
 
 
 def test_intake_logs_nothing_personal_even_when_a_step_fails(engine, settings, caplog, monkeypatch):
@@ -25,7 +23,7 @@ def test_intake_logs_nothing_personal_even_when_a_step_fails(engine, settings, c
     caplog.set_level(logging.DEBUG)
     intake = Intake(engine, settings.model_copy(update={"read_timeout_seconds": 0}))  # read here: the step fails
     assert intake.handle(SourceMessage(MessageKey("maildir:/x", 0, "1"), mailfactory.referral()))
-    monkeypatch.setattr(intake_module, "extract_referral", failing)
+    monkeypatch.setattr(reading_module, "extract_referral", failing)
     assert intake.handle(
         SourceMessage(MessageKey("maildir:/x", 0, "2"), mailfactory.referral(subject="Elliot Pryce again"))
     )

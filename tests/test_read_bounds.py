@@ -14,7 +14,8 @@ import time
 from sqlmodel import Session, select
 
 from inbox.intake import Intake, retry_quarantined
-from inbox.reading import Readers
+from inbox.readers import Readers
+from inbox.reading import ReadOptions
 from inbox.sources.base import MessageKey, SourceMessage
 from models.cases import Case
 from models.mail import InboundMessage, QuarantineEntry
@@ -95,7 +96,7 @@ def test_a_message_slower_than_the_bound_is_quarantined_unread_and_the_batch_goe
 
 
 def test_a_reading_process_that_dies_quarantines_its_message_and_is_replaced():
-    readers = Readers(1, ("referrals@mediation-desk.example.org",), timeout=None)  # no bound: death alone
+    readers = Readers(1, ReadOptions(("referrals@mediation-desk.example.org",)), timeout=None)  # no bound: death alone
     try:
         readers.start()
         [pid] = readers._pool.pids()
@@ -113,7 +114,7 @@ def test_a_reading_process_that_dies_quarantines_its_message_and_is_replaced():
 
 def test_with_no_bound_and_no_workers_intake_reads_in_its_own_process(engine, settings):
     intake = Intake(engine, settings.model_copy(update={"read_timeout_seconds": 0, "intake_workers": 0}))
-    assert intake._readers is None
+    assert intake.readers.workers == 0
     assert intake.handle_batch(batch_of(mailfactory.referral())) == 1
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from inbox.email_channel import EmailChannel
 from inbox.intake import Intake, retry_quarantined
+from inbox.intake import store as store_module
 from inbox.reflection import looks_like_a_person
 from inbox.sources.base import MessageKey, SourceMessage
 from inbox.transports import SmtpTransport
@@ -282,11 +283,11 @@ def test_a_nul_message_quarantined_before_this_fix_is_taken_on_retry(engine, set
     # headers) and every retry failed the same way. The same state, made by refusing its stores:
     raw = _raw_with_ids(b"<abc\x00def@example.com>")
 
-    def refuse(self, session, key, parsed):
+    def refuse(session, key, parsed, **columns):
         raise ValueError("A string literal cannot contain NUL (0x00) characters.")
 
     with monkeypatch.context() as patched:
-        patched.setattr(Intake, "_store", refuse)
+        patched.setattr(store_module, "store_message", refuse)
         assert deliver(Intake(engine, settings), raw)
     [entry] = rows(engine, QuarantineEntry)
     assert retry_quarantined(engine, settings, entry.id).startswith("processed: new_case")

@@ -97,7 +97,8 @@ def needs_keywords(server: ImapTestServer) -> None:
 
 
 class Recorder:
-    """A handler that records what it was given and commits (True) unless told otherwise."""
+    """A batch handler that records what it was given and commits each message, in order, until
+    `answer` says no for one (the database is down, say): how many it committed."""
 
     def __init__(self, answer: Callable[[SourceMessage, int], bool] = lambda m, n: True) -> None:
         self.keys: list[MessageKey] = []
@@ -105,12 +106,15 @@ class Recorder:
         self._answer = answer
         self._lock = threading.Lock()
 
-    def __call__(self, message: SourceMessage) -> bool:
-        with self._lock:
-            self.keys.append(message.key)
-            self.raws[message.key] = message.raw
-            seen = self.keys.count(message.key)
-        return self._answer(message, seen)
+    def __call__(self, messages: list[SourceMessage]) -> int:
+        for committed, message in enumerate(messages):
+            with self._lock:
+                self.keys.append(message.key)
+                self.raws[message.key] = message.raw
+                seen = self.keys.count(message.key)
+            if not self._answer(message, seen):
+                return committed
+        return len(messages)
 
 
 class Running:
@@ -433,7 +437,7 @@ def test_handler_saying_not_now_leaves_the_message_for_the_next_round(imap_accou
 def test_a_raising_handler_does_not_lose_the_message(imap_account, make_source, caplog):
     imap_account.append(mail(1))
 
-    def broken(message: SourceMessage) -> bool:
+    def broken(messages: list[SourceMessage]) -> int:
         raise RuntimeError("Subject: Referral 1 for parent1@example.org")  # text that must not be logged
 
     watcher = MailboxWatcher(make_source())
@@ -616,11 +620,11 @@ def test_drain_once_with_a_batch_handler_marks_only_what_was_committed(imap_acco
     uids = [imap_account.append(mail(n)) for n in range(3)]
     handler = BatchRecorder(limit=2)  # the database went away after two
 
-    assert MailboxWatcher(make_source()).drain_once(Recorder(), handle_batch=handler) == 2
+    assert MailboxWatcher(make_source()).drain_once(handler) == 2
 
     assert [[key.uid for key in call] for call in handler.calls] == [[str(uid) for uid in uids]]
     assert [PROCESSED in imap_account.flags(uid) for uid in uids] == [True, True, False]
-    assert MailboxWatcher(make_source()).drain_once(Recorder(), handle_batch=BatchRecorder()) == 1
+    assert MailboxWatcher(make_source()).drain_once(BatchRecorder()) == 1
     assert PROCESSED in imap_account.flags(uids[2])
 
 
@@ -631,8 +635,8 @@ def test_drain_once_with_a_raising_batch_handler_marks_nothing(imap_account, mak
         raise RuntimeError("bug")
 
     watcher = MailboxWatcher(make_source())
-    assert watcher.drain_once(Recorder(), handle_batch=broken) == 0
-    assert watcher.drain_once(Recorder(), handle_batch=BatchRecorder()) == 1
+    assert watcher.drain_once(broken) == 0
+    assert watcher.drain_once(BatchRecorder()) == 1
 
 
 def test_watcher_with_a_batch_handler_takes_chunks_and_marks_them(imap_account, make_source):
@@ -642,9 +646,7 @@ def test_watcher_with_a_batch_handler_takes_chunks_and_marks_them(imap_account, 
     handler = BatchRecorder()
     watcher = MailboxWatcher(make_source())
     stop = threading.Event()
-    thread = threading.Thread(
-        target=watcher.run, args=(Recorder(), stop), kwargs={"handle_batch": handler}, daemon=True
-    )
+    thread = threading.Thread(target=watcher.run, args=(handler, stop), daemon=True)
     thread.start()
     try:
         eventually(lambda: sum(map(len, handler.calls)) >= count)
@@ -685,7 +687,7 @@ def test_watcher_fetches_the_next_window_ahead_and_announces_each_message_once(i
         return len(messages)
 
     watcher = MailboxWatcher(make_source(), batch=30)
-    assert watcher.drain_once(Recorder(), handle_batch=handle_batch, read_ahead=read_ahead) == count
+    assert watcher.drain_once(handle_batch, read_ahead=read_ahead) == count
 
     announced = [uid for kind, keys in events if kind == "announced" for uid in keys]
     handled = [uid for kind, keys in events if kind == "handled" for uid in keys]
@@ -703,8 +705,8 @@ def test_a_window_fetched_ahead_is_left_unmarked_when_intake_stops(imap_account,
     handler = BatchRecorder(limit=2)  # the database went away after two
 
     watcher = MailboxWatcher(make_source(), batch=4)
-    assert watcher.drain_once(Recorder(), handle_batch=handler, read_ahead=lambda messages: None) == 2
+    assert watcher.drain_once(handler, read_ahead=lambda messages: None) == 2
     assert [PROCESSED in imap_account.flags(uid) for uid in uids] == [True, True] + [False] * 6
     rest = BatchRecorder()
-    assert MailboxWatcher(make_source()).drain_once(Recorder(), handle_batch=rest) == 6
+    assert MailboxWatcher(make_source()).drain_once(rest) == 6
     assert [key.uid for call in rest.calls for key in call] == [str(u) for u in uids[2:]]

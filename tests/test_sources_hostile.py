@@ -47,7 +47,7 @@ def drop_folder(maildir: Path) -> MaildirSource:
 
 def take_all(source: MaildirSource | ImapSource, intake: Intake) -> int:
     """What `ingest --once` does: everything pending through intake, marked once committed."""
-    return MailboxWatcher(source).drain_once(intake.handle, handle_batch=intake.handle_batch)
+    return MailboxWatcher(source).drain_once(intake.handle_batch)
 
 
 def stored(engine) -> list[InboundMessage]:

@@ -1,0 +1,435 @@
+"""Reading workers: `read` (inbox/reading.py) in killable processes, bounded in time, while intake writes.
+
+Parsing, classifying and extracting cost about 2 ms a message, as much as intake's database work, so
+`Readers` has worker processes read a batch while the main process writes the messages before them
+(with no workers it reads in this process, as the messages are asked for). Reading is bounded in time
+(settings.read_timeout_seconds) whatever takes the time, C code included (lexbor, regular
+expressions), which no thread can interrupt and SIGALRM cannot reach outside the main thread: so each
+worker is one process, fed and watched by one thread of ours, and a worker still on a message past
+the bound is killed and replaced. That message becomes `Unread` (intake quarantines it, raw, with the
+reason) and the worker's other messages go to its replacement. A worker that dies while reading makes
+its message `Unread` the same way.
+
+Workers are plain `multiprocessing` processes from the forkserver context (public API only), each
+with a duplex Pipe; messages go PER_TASK at a time (a send and a wake-up a message cost as much as
+reading a small one), and a small next task is sent before the current one is done so the worker does
+not wait for our thread (PIPELINE_BYTES says why that cannot deadlock). A reading travels back
+without the message's bytes (the caller has them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import queue
+import sys
+import threading
+import weakref
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from multiprocessing.connection import Connection
+from typing import Any
+
+from inbox.reading import Reading, ReadOptions, Unread, read
+from inbox.sources.base import MessageKey, SourceMessage
+from models.la_directory import Directory, load_directory
+from models.offices import own_phone_numbers
+
+log = logging.getLogger("mdesk.inbox.readers")
+
+PER_TASK = 8  # messages a worker is sent at once
+MAX_AHEAD = 2000  # readings announced and not yet asked for that are kept
+# A task is sent while the worker is still on the one before only when its pickle is this small: the
+# socket buffer (about 200 KB on Linux) then holds it without the worker reading, so our send never
+# blocks while the worker blocks sending us a result. Larger tasks wait for the worker to be idle.
+PIPELINE_BYTES = 32_768
+
+
+_READY = "ready"  # a worker's first message: warmed up, waiting for messages
+
+
+Job = tuple[bytes, datetime | None, int | None]  # a message's bytes, received_at and declared size
+
+
+def _serve(conn: Connection, options: ReadOptions) -> None:
+    """A worker's life: read each task's messages in order and send each reading back as soon as it is
+    done. It ends when intake closes the pipe or dies (EOF), so it never outlives intake by more than
+    the message it is on."""
+    load_directory()  # before the first message, so that the bound is not spent on it
+    own_phone_numbers()
+    with contextlib.suppress(EOFError, OSError):
+        conn.send(_READY)
+        while (jobs := conn.recv()) is not None:
+            # A task is each message's time and size (pickled), then each message's bytes as they are
+            # (send_bytes): a pickled list of messages would be a second copy of every message on each
+            # side of the pipe (issue 8.5). All are taken before the first is read, as `_Worker.send` expects.
+            raws = [conn.recv_bytes() for _ in jobs]
+            for raw, (received_at, size) in zip(raws, jobs, strict=True):
+                conn.send(_bytes_left_out(read(raw, options, received_at=received_at, size=size)))
+
+
+def _bytes_left_out(result: Reading | Unread) -> Reading | Unread:
+    """The reading without the message's bytes: the caller has them (`_with_raw` puts them back)."""
+    parsed = result.parsed
+    if parsed is not None:
+        parsed.raw = b""
+    return result
+
+
+def _with_raw(result: Reading | Unread, raw: bytes) -> Reading | Unread:
+    if result.parsed is not None:
+        result.parsed.raw = raw
+    return result
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """multiprocessing has every new worker import the program's __main__ (main.py: the CLI, web
+    app and database, about 50 MB a worker), which reading never uses. Without a file or spec on
+    __main__ it imports nothing; both are put back as soon as the process has been launched."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved: dict[str, Any] = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
+_LAUNCH = threading.Lock()  # one launch at a time hides and restores __main__
+START_SECONDS = 60.0  # a worker not ready by then is broken, whatever the messages
+
+
+class _Worker:
+    """One reading process (a fork of multiprocessing's fork server, so not of this threaded process)
+    and our end of its pipe."""
+
+    def __init__(self, options: ReadOptions) -> None:
+        self.ended: str | None = None
+        self._stopping = threading.Lock()
+        # No set_forkserver_preload: Python 3.11's fork server imports preloaded modules before it
+        # takes our sys.path, i.e. from the directory we were started in (seen: another checkout's
+        # inbox.reading). Each worker imports what it needs itself, with our sys.path.
+        context = multiprocessing.get_context("forkserver")
+        self.conn, theirs = context.Pipe()
+        self.process = context.Process(target=_serve, args=(theirs, options), name="mdesk-reader", daemon=True)
+        with _LAUNCH, _main_module_hidden():
+            self.process.start()
+        theirs.close()
+        if not self.conn.poll(START_SECONDS) or self.conn.recv() != _READY:
+            self.stop()
+            raise RuntimeError(f"a reading process did not start within {START_SECONDS:g} s")
+
+    def send(self, items: Sequence[tuple[Job, Future]]) -> None:
+        self.conn.send([(received_at, size) for (_raw, received_at, size), _future in items])
+        for (raw, _received_at, _size), _future in items:
+            self.conn.send_bytes(raw)
+
+    def kill(self) -> None:
+        """Stop the process now, from any thread: the thread that drives it sees its pipe end and
+        cleans up with `stop`."""
+        with self._stopping:
+            if self.ended is None:
+                self.process.kill()
+
+    def stop(self) -> str:
+        """Kill the process (it holds nothing worth keeping), close our end and say how it ended; once
+        is enough."""
+        with self._stopping:  # our thread and `close` may both get here
+            if self.ended is None:
+                self.process.kill()
+                self.process.join()
+                code = self.process.exitcode
+                self.conn.close()
+                self.process.close()
+                self.ended = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            return self.ended
+
+
+@dataclass(eq=False, slots=True)
+class _Task:
+    jobs: list[Job]
+    futures: list[Future]
+
+
+class _Closed(Exception):
+    """The readers were closed while a thread of theirs was busy."""
+
+
+class _Pool:
+    """`workers` threads, each feeding and watching one reading process, sharing one queue of tasks.
+
+    Kept apart from `Readers` so that the threads do not keep it alive: an intake that is dropped
+    without `close` (a test, a one-off command) has its workers stopped by the finaliser."""
+
+    def __init__(self, workers: int, options: ReadOptions, timeout: float | None, *, eager: bool) -> None:
+        self.tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
+        self.options = options
+        self.timeout = timeout
+        self.closed = threading.Event()
+        self.live: set[_Worker] = set()  # the processes now running, for `close`
+        self._lock = threading.Lock()
+        self._ready = threading.Semaphore(0)
+        self.threads = [
+            threading.Thread(target=self._drive, args=(eager,), name=f"mdesk-reader-{n}", daemon=True)
+            for n in range(workers)
+        ]
+        for thread in self.threads:
+            thread.start()
+        if eager:  # the caller wants the processes running now (the daemon, at start-up)
+            for _thread in self.threads:
+                self._ready.acquire(timeout=START_SECONDS)
+
+    def close(self) -> None:
+        self.closed.set()
+        for _thread in self.threads:
+            self.tasks.put(None)
+        with self._lock:
+            running = list(self.live)
+        for worker in running:
+            worker.kill()  # even mid-message: reading has no side effects to finish
+        for thread in self.threads:
+            thread.join(timeout=10)
+        for worker in running:
+            worker.stop()  # should a thread not have got there
+        with contextlib.suppress(queue.Empty):
+            while True:  # tasks no thread took: whoever waits for them must not wait for ever
+                task = self.tasks.get_nowait()
+                for future in task.futures if task is not None else ():
+                    future.cancel()
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [worker.process.pid for worker in self.live if worker.process.pid is not None]
+
+    # ---- in each thread ------------------------------------------------------------------------
+
+    def _drive(self, eager: bool) -> None:
+        sent: deque[tuple[Job, Future]] = deque()  # with the worker, in the order it reads them
+        held: list[tuple[Job, Future]] = []  # taken while the worker was busy, too large to send yet
+        worker: _Worker | None = None
+        try:
+            if eager:
+                try:
+                    worker = self._start()
+                except Exception as exc:  # reported here; the first task tries again
+                    log.error("a reading process would not start (%s)", type(exc).__name__)
+                finally:
+                    self._ready.release()
+            while not self.closed.is_set():
+                try:
+                    worker = self._step(worker, sent, held)
+                except _Closed:
+                    break
+                except Exception as exc:  # no reading process would start, say: not these messages' fault
+                    log.error("reading workers failing (%s); the batch is left for the next round", type(exc).__name__)
+                    log.debug("reading worker failure", exc_info=True)
+                    for _job, future in [*sent, *held]:
+                        future.set_exception(exc)
+                    sent.clear()
+                    held.clear()
+                    self._retire(worker)
+                    worker = None
+        finally:
+            for _job, future in [*sent, *held]:
+                if not future.done():
+                    future.set_exception(RuntimeError("the reading workers were closed"))
+            self._retire(worker)
+
+    def _step(self, worker: _Worker | None, sent: deque, held: list) -> _Worker | None:
+        """Give the worker work if it has none (or a small next task), then wait for its next reading."""
+        if not sent:
+            if not held:
+                held.extend(self._claim(self.tasks.get()))
+            if not held:
+                return worker  # all cancelled
+            worker = worker or self._start()
+            items = held[:]
+            held.clear()
+            worker = self._send(worker, items, sent)
+        elif not held and len(sent) <= PER_TASK:
+            with contextlib.suppress(queue.Empty):
+                items = self._claim(self.tasks.get_nowait())
+                if sum(len(job[0]) for job, _ in items) > PIPELINE_BYTES:
+                    held.extend(items)
+                elif items:
+                    assert worker is not None  # it has messages in hand
+                    worker = self._send(worker, items, sent)
+        assert worker is not None
+        return self._receive(worker, sent)
+
+    def _receive(self, worker: _Worker, sent: deque) -> _Worker | None:
+        """The next reading; a worker past the bound on its message, or dead, is replaced, and that
+        message alone becomes Unread."""
+        _job, future = sent[0]
+        unread = None
+        if not worker.conn.poll(self.timeout):
+            unread = Unread(f"reading took longer than {self.timeout:g} s")
+            log.warning("a message took longer than %g s to read; its reading process is stopped", self.timeout)
+        else:
+            try:
+                future.set_result(worker.conn.recv())
+            except (EOFError, OSError):
+                if self.closed.is_set():
+                    raise _Closed from None
+                worker.process.join(timeout=5)  # reaped before it is killed: its own exit status
+                ended = worker.stop()
+                unread = Unread(f"the process reading it ended ({ended})")
+                log.error("a reading process ended while reading a message (%s)", ended)
+        if unread is None:
+            sent.popleft()
+            return worker
+        sent.popleft()
+        future.set_result(unread)
+        self._retire(worker)
+        if self.closed.is_set():
+            raise _Closed
+        if not sent:
+            return None
+        replacement = self._start()  # the rest stay in `sent`: should this fail, the thread fails them
+        replacement.send(list(sent))
+        return replacement
+
+    def _claim(self, task: _Task | None) -> list[tuple[Job, Future]]:
+        if task is None:
+            raise _Closed
+        claimed = zip(task.jobs, task.futures, strict=True)
+        return [(job, future) for job, future in claimed if future.set_running_or_notify_cancel()]
+
+    def _send(self, worker: _Worker, items: list[tuple[Job, Future]], sent: deque) -> _Worker:
+        busy = bool(sent)
+        sent.extend(items)  # first: should the send fail, the thread fails these futures
+        try:
+            worker.send(items)
+        except OSError:
+            if busy:  # it died on the message it was reading: `_receive` finds out and replaces it
+                return worker
+            log.warning("a reading process had ended while idle (%s); starting another", worker.stop())
+            self._retire(worker)
+            worker = self._start()
+            worker.send(items)
+        return worker
+
+    def _start(self) -> _Worker:
+        if self.closed.is_set():
+            raise _Closed
+        worker = _Worker(self.options)
+        with self._lock:
+            self.live.add(worker)
+        return worker
+
+    def _retire(self, worker: _Worker | None) -> None:
+        if worker is None:
+            return
+        with self._lock:
+            self.live.discard(worker)
+        worker.stop()
+
+
+@dataclass(slots=True)
+class _Pending:
+    """One message submitted to the workers and where its reading will be."""
+
+    key: MessageKey
+    raw: bytes
+    future: Future
+
+
+class Readers:
+    """Reads messages with `read`: in `workers` processes with a bound on each message (`timeout`
+    seconds; None: no bound), started on first use (or by `start`) and stopped by `close` or when this
+    object is dropped; with no workers, in this process, as they are asked for. A message over
+    `options.max_bytes` is read here either way: its header block alone, never sent to a worker."""
+
+    def __init__(
+        self, workers: int, options: ReadOptions, timeout: float | None = None, *, directory: Directory | None = None
+    ) -> None:
+        self.workers = workers
+        self.options = options
+        self.timeout = timeout
+        self.directory = directory  # for reading in this process (workers load the project's own)
+        self._pool: _Pool | None = None
+        self._finalizer: weakref.finalize | None = None
+        self._ahead: dict[MessageKey, _Pending] = {}  # submitted by read_ahead
+
+    def read_ahead(self, messages: Sequence[SourceMessage]) -> None:
+        """Start reading messages that `read_all` will be asked for soon (a whole fetch of the
+        watcher's), besides those announced before and not asked for yet. Without workers: nothing."""
+        if not self.workers:
+            return
+        self._ahead.update((pending.key, pending) for pending in self._submit(self._for_workers(messages)))
+        # Announced and never asked for (their batch failed, say): forgotten, oldest first.
+        while len(self._ahead) > MAX_AHEAD:
+            self._ahead.pop(next(iter(self._ahead))).future.cancel()
+
+    def read_all(self, messages: Sequence[SourceMessage]) -> Iterator[Reading | Unread]:
+        """The readings in order, each as soon as it is ready; with workers all are submitted at once
+        (or were, by read_ahead), so the later ones are computed while the caller works on the
+        earlier ones. Raises only if the workers themselves fail (no process would start)."""
+        if not self.workers:
+            return (self._read_here(m) for m in messages)
+        to_workers = self._for_workers(messages)
+        known = {m.key: self._ahead.pop(m.key, None) for m in to_workers}
+        # Read ahead only if it was these very bytes; the rest are submitted now.
+        fresh = [m for m in to_workers if (p := known[m.key]) is None or p.raw is not m.raw]
+        pending = {**{k: p for k, p in known.items() if p is not None}, **{p.key: p for p in self._submit(fresh)}}
+        return self._results(messages, pending)
+
+    def start(self) -> None:
+        """Start the workers now rather than for the first batch (about a second of imports)."""
+        if self.workers:
+            self._get_pool(eager=True)
+
+    def close(self) -> None:
+        self._ahead = {}
+        if self._finalizer is not None:
+            self._finalizer()  # the pool's close, once
+            self._pool = self._finalizer = None
+
+    def _for_workers(self, messages: Sequence[SourceMessage]) -> list[SourceMessage]:
+        return [m for m in messages if not self._too_large(m)]
+
+    def _too_large(self, message: SourceMessage) -> bool:
+        limit = self.options.max_bytes
+        return limit is not None and max(message.size or 0, len(message.raw)) > limit
+
+    def _read_here(self, message: SourceMessage) -> Reading | Unread:
+        return read(
+            message.raw, self.options, received_at=message.received_at, size=message.size, directory=self.directory
+        )
+
+    def _submit(self, messages: Sequence[SourceMessage]) -> list[_Pending]:
+        pool = self._get_pool()
+        out: list[_Pending] = []
+        for start in range(0, len(messages), PER_TASK):
+            chunk = messages[start : start + PER_TASK]
+            futures: list[Future] = [Future() for _ in chunk]
+            pool.tasks.put(_Task([(m.raw, m.received_at, m.size) for m in chunk], futures))
+            out += [_Pending(m.key, m.raw, future) for m, future in zip(chunk, futures, strict=True)]
+        return out
+
+    def _results(
+        self, messages: Sequence[SourceMessage], pending: dict[MessageKey, _Pending]
+    ) -> Iterator[Reading | Unread]:
+        try:
+            for message in messages:
+                item = pending.get(message.key)
+                yield self._read_here(message) if item is None else _with_raw(item.future.result(), item.raw)
+        finally:
+            for item in pending.values():  # work nobody will ask for (the caller stopped early)
+                item.future.cancel()
+
+    def _get_pool(self, *, eager: bool = False) -> _Pool:
+        if self._pool is None:
+            self._pool = _Pool(self.workers, self.options, self.timeout, eager=eager)
+            self._finalizer = weakref.finalize(self, self._pool.close)
+        return self._pool
