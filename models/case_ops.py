@@ -20,7 +20,7 @@ from models.contacts import Contact, ContactPoint, Party
 from models.outbox_claims import channel_label
 from models.outbox_ops import suppress
 from models.references import new_reference
-from models.rows import insert_row, insert_rows, run, table, with_defaults
+from models.rows import insert_row, insert_rows, run, table
 from models.staff import AuditEvent
 from models.types import utcnow
 
@@ -51,6 +51,11 @@ _NAME_IF_NONE = (
     update(CONTACT)
     .where(CONTACT.c.id == bindparam("contact_id"), CONTACT.c.name == "")
     .values(name=bindparam("new_name"))
+)
+_PARTY = select(PARTY.c.id).where(
+    PARTY.c.case_id == bindparam("case_id"),
+    PARTY.c.contact_id == bindparam("contact_id"),
+    PARTY.c.role == bindparam("role"),
 )
 _CASES_OF_EMAIL = (
     select(PARTY.c.case_id)
@@ -105,7 +110,9 @@ def audit(session: Session, *, actor: str, action: str, entity: str, entity_id: 
 
 
 def add_timeline(session: Session, case_id: int, kind: str, summary: str, **fields: Any) -> None:
-    """Written at once as a row (models/rows.py): what it names (case, message, outbox row) must exist."""
+    """The one way an event reaches a case's timeline, for every writer (intake, outbox, web, CLI).
+
+    Written at once as a row (models/rows.py): what it names (case, message, outbox row) must exist."""
     insert_rows(session, TimelineEvent, [{"case_id": case_id, "kind": kind, "summary": summary, **fields}])
 
 
@@ -120,7 +127,7 @@ def open_case(
     draft: dict[str, Any],
     related_case_id: int | None = None,
     actor: str = "system",
-) -> Case:
+) -> NewCase:
     """A new case with a fresh reference; a (rare) reference collision inserts nothing and is retried."""
     now = utcnow()
     email = referrer_email.lower() if referrer_email else None
@@ -138,7 +145,7 @@ def open_case(
             "created_at": now,
             "updated_at": now,
         }
-        case_id = run(session, _NEW_CASE[session.get_bind().dialect.name], with_defaults(Case, row)).scalar()
+        case_id = run(session, _NEW_CASE[session.get_bind().dialect.name], row).scalar()
         if case_id is None:
             continue
         audit(session, actor=actor, action="case.opened", entity="case", entity_id=case_id)
@@ -178,16 +185,11 @@ def _contact_points(session: Session, wanted: dict[str, str]) -> dict[str, int]:
     return {kind: contact_id for kind, contact_id in rows}
 
 
-def add_party(session: Session, case_id: int, contact: Contact | ContactRef, role: str) -> Party:
-    existing = session.scalars(
-        select(Party).where(Party.case_id == case_id, Party.contact_id == contact.id, Party.role == role)
-    ).first()
-    if existing:
-        return existing
-    party = Party(case_id=case_id, contact_id=contact.id, role=role)
-    session.add(party)
-    session.flush()
-    return party
+def add_party(session: Session, case_id: int, contact: Contact | ContactRef, role: str) -> int:
+    """The contact's party in this role on the case, added unless it is there; its id."""
+    params = {"case_id": case_id, "contact_id": contact.id, "role": role}
+    existing = run(session, _PARTY, params).scalar()
+    return existing if existing is not None else insert_row(session, Party, params)
 
 
 def add_parties_to_new_case(

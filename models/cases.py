@@ -22,7 +22,7 @@ class Case(SQLModel, table=True):
     coordinator_id: int | None = Field(default=None, foreign_key="staffuser.id")
     referrer_email: str | None = Field(default=None, max_length=320, index=True)
     # The referral as extracted from the first message, with the evidence for each field.
-    draft: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    draft: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
     # A case opened from a message that named another case's reference but came from a stranger.
     related_case_id: int | None = Field(default=None, foreign_key="case.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
@@ -40,7 +40,7 @@ class TimelineEvent(SQLModel, table=True):
     actor: str = Field(default="system", max_length=120)
     inbound_message_id: int | None = Field(default=None, foreign_key="inboundmessage.id")
     outbox_id: int | None = Field(default=None, foreign_key="outboxmessage.id")
-    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
 
 
 class InboxItem(SQLModel, table=True):

@@ -40,11 +40,11 @@ class InboundMessage(SQLModel, table=True):
     sender_email: str | None = Field(default=None, max_length=320)
     subject: str | None = None
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
-    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     # The names of the classifier rules that fired on it (inbox/classify), beside their reasons above.
-    rules: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    rules: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     # Steps that failed on it with a bug ("classify:<rule>"): what is missing is missing because of a fault.
-    faults: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    faults: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     marked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # marked on the server
 
@@ -73,4 +73,4 @@ class QuarantineEntry(SQLModel, table=True):
     attempts: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))

@@ -29,13 +29,13 @@ class OutboxMessage(SQLModel, table=True):
     channel: str = Field(max_length=8)  # email | sms
     to: str = Field(max_length=320)
     template: str = Field(max_length=120)
-    context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
     automatic: bool = True  # counts towards the one-automatic-message-per-address throttle
     case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
     # Email threading, recorded when the row is written so replies and bounces can find it.
     message_id: str | None = Field(default=None, max_length=300, unique=True)
     in_reply_to: str | None = Field(default=None, max_length=998)
-    references: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    references: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     status: str = Field(default=PENDING, max_length=16)
     due_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     attempts: int = 0

@@ -35,7 +35,7 @@ from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from models.cases import TimelineEvent
+from models.case_ops import add_timeline
 from models.outbox import FAILED, PENDING, SENDING, SENT, SUPPRESSED, OutboxMessage
 from models.types import utcnow
 
@@ -368,16 +368,8 @@ def _note_on_case(
 ) -> None:
     if row.case_id is None:
         return
-    session.add(
-        TimelineEvent(
-            case_id=row.case_id,
-            at=now,
-            kind=kind,
-            summary=summary,
-            outbox_id=row.id,
-            data={"channel": row.channel, "template": row.template, **(data or {})},
-        )
-    )
+    data = {"channel": row.channel, "template": row.template, **(data or {})}
+    add_timeline(session, row.case_id, kind, summary, at=now, outbox_id=row.id, data=data)
 
 
 def _sent_label(row: OutboxMessage) -> str:

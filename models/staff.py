@@ -29,4 +29,4 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64)  # case.opened, case.viewed, message.quarantined, ...
     entity: str = Field(max_length=32)
     entity_id: str = Field(max_length=64)
-    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))

@@ -63,7 +63,10 @@ def _postgres_engine(schema: str):
     except Exception as exc:  # the server is absent on this machine
         admin.dispose()
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}")
-    engine = create_engine(PG_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=10)
+    # hide_parameters as models.db.make_engine: an error's message carries no personal data.
+    engine = create_engine(
+        PG_URL, connect_args={"options": f"-csearch_path={schema}"}, pool_size=10, hide_parameters=True
+    )
     return admin, engine
 
 
