@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.operator_errors import (
     CONFIGURATION,
@@ -319,8 +319,10 @@ def cases_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] 
 
     rows = []
     with Session(_engine()) as session:
-        counts = dict(session.exec(select(InboundMessage.case_id, func.count()).group_by(InboundMessage.case_id)).all())
-        for case in session.exec(select(Case).order_by(Case.created_at.desc(), Case.id.desc())):
+        per_case = select(InboundMessage.case_id, func.count()).group_by(col(InboundMessage.case_id))
+        counts = dict(session.exec(per_case).all())
+        for case in session.exec(select(Case).order_by(col(Case.created_at).desc(), col(Case.id).desc())):
+            created_at = case.created_at.isoformat()
             row = {
                 "reference": case.reference,
                 "status": case.status,
@@ -329,12 +331,12 @@ def cases_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] 
                 "region": case.region,
                 "referrer_email": case.referrer_email,
                 "messages": counts.get(case.id, 0),
-                "created_at": case.created_at.isoformat(),
+                "created_at": created_at,
             }
             if as_json:
                 _print_json(row)
             else:
-                rows.append(row | {"service": row["service"] or "enquiry", "created_at": row["created_at"][:16]})
+                rows.append(row | {"service": row["service"] or "enquiry", "created_at": created_at[:16]})
     if not as_json:
         _print_table(CASE_COLUMNS, rows)
 
@@ -348,25 +350,26 @@ def outbox_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)]
     with Session(_engine()) as session:
         rows = session.exec(
             select(OutboxMessage, Case.reference)
-            .join(Case, Case.id == OutboxMessage.case_id, isouter=True)
-            .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+            .join(Case, col(Case.id) == OutboxMessage.case_id, isouter=True)
+            .order_by(col(OutboxMessage.created_at).desc(), col(OutboxMessage.id).desc())
         ).all()
         table = []
         for message, reference in rows:
+            sent_at = message.sent_at.isoformat() if message.sent_at else None
             row = {
                 "channel": message.channel,
                 "to": message.to,
                 "template": message.template,
                 "status": message.status,
                 "case_reference": reference,
-                "sent_at": message.sent_at.isoformat() if message.sent_at else None,
+                "sent_at": sent_at,
                 "attempts": message.attempts,
                 "last_error": message.last_error,
             }
             if as_json:
                 _print_json(row)
             else:
-                table.append(row | {"sent_at": row["sent_at"] and row["sent_at"][:16]})
+                table.append(row | {"sent_at": sent_at and sent_at[:16]})
     if not as_json:
         # The last error, where there is one, closes the line: it is the longest and the most varied.
         _print_table([*OUTBOX_COLUMNS, "last_error"], table)
@@ -380,23 +383,24 @@ def quarantine_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HE
     with Session(_engine()) as session:
         rows = session.exec(
             select(QuarantineEntry, InboundMessage)
-            .join(InboundMessage, InboundMessage.id == QuarantineEntry.inbound_message_id)
-            .where(QuarantineEntry.resolved_at.is_(None))
-            .order_by(QuarantineEntry.id)
+            .join(InboundMessage, col(InboundMessage.id) == QuarantineEntry.inbound_message_id)
+            .where(col(QuarantineEntry.resolved_at).is_(None))
+            .order_by(col(QuarantineEntry.id))
         ).all()
         for entry, inbound in rows:
+            created_at = entry.created_at.isoformat()
             row = {
                 "id": entry.id,
                 "reason": entry.reason,
                 "attempts": entry.attempts,
-                "created_at": entry.created_at.isoformat(),
+                "created_at": created_at,
                 "size": inbound.size,
                 "subject": inbound.subject,
             }
             if as_json:
                 _print_json(row)
             else:
-                sys.stdout.write(f"{entry.id:>5}  {row['created_at'][:16]}  {entry.reason}\n")
+                sys.stdout.write(f"{entry.id:>5}  {created_at[:16]}  {entry.reason}\n")
         if not rows and not as_json:
             console.print("quarantine is empty")
 
@@ -421,7 +425,8 @@ def quarantine_retry(
     outcome = retry_quarantined(engine, get_settings(), entry_id)
     sys.stdout.write(outcome + "\n")
     with Session(engine) as session:
-        if not resolved_before and session.get(QuarantineEntry, entry_id).resolved_at is None:
+        after = session.get(QuarantineEntry, entry_id)
+        if not resolved_before and after is not None and after.resolved_at is None:
             raise typer.Exit(1)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from email.errors import HeaderParseError
-from email.headerregistry import HeaderRegistry
+from email.headerregistry import AddressHeader, HeaderRegistry
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -165,6 +165,7 @@ class Settings(BaseSettings):
     def _port(cls, value: object, info: ValidationInfo) -> object:
         text = str(value).strip()
         if not text.isdigit() or int(text) > 65535:
+            assert info.field_name is not None  # a field validator always has its field's name
             raise ValueError(f"expected a port number, {_PORT_EXAMPLES[info.field_name]}")
         return int(text)
 
@@ -209,7 +210,8 @@ def parse_mail_from(value: str) -> str:
     expected = 'expected one email address, as referrals@example.org or "Name <referrals@example.org>"'
     try:
         header = HeaderRegistry()("from", value)
-        addresses = header.addresses
+        # The registry types every header as BaseHeader; the one it makes for "from" is an AddressHeader.
+        addresses = header.addresses if isinstance(header, AddressHeader) else ()
     except (HeaderParseError, IndexError, ValueError) as exc:  # the stdlib parser fails on e.g. "a@"
         raise ValueError(f"{value!r}: {expected}") from exc
     if len(addresses) != 1 or header.defects:

@@ -109,8 +109,9 @@ def _with_readable_params(part: Message) -> Message:
             if fixed is None:
                 fixed = Message()
                 for other in ("content-disposition", "content-type"):
-                    if raw_get(part, other) is not None:
-                        fixed[other] = raw_get(part, other)
+                    other_value = raw_get(part, other)
+                    if other_value is not None:
+                        fixed[other] = other_value
             del fixed[name]
             fixed[name] = from_8bit(value, NO_CHARSETS, [], name)
     return fixed if fixed is not None else part
