@@ -13,9 +13,7 @@ PERSONAL = ("joanne", "Pryce", "Elliot", "07700", "example.com")
 
 
 def above_debug(caplog) -> str:
-    return "\n".join(
-        f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records if r.levelno > logging.DEBUG
-    )
+    return "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records if r.levelno > logging.DEBUG)
 
 
 def test_intake_logs_nothing_personal_even_when_a_step_fails(engine, settings, caplog, monkeypatch):
