@@ -7,9 +7,9 @@ import logging
 import os
 import sys
 import traceback
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -28,6 +28,11 @@ from models.operator_errors import (
     mask_url,
 )
 from models.settings import get_settings, log_level_even_if_invalid
+
+if TYPE_CHECKING:  # imported where used, so a command loads only what it needs
+    from sqlalchemy import Engine
+
+    from models.workdays import WorkingDayCalendar
 
 app = typer.Typer(
     help="Mediation Desk: the back office of an SEN mediation service.\n\n"
@@ -83,7 +88,7 @@ def _setup_logging() -> None:
         logging.getLogger("imapclient").setLevel(logging.WARNING)
 
 
-def _engine(*, create: bool = False, upgrade: bool = True):
+def _engine(*, create: bool = False, upgrade: bool = True) -> Engine:
     """The database, checked before use. `create` (run, ingest, db upgrade): a new SQLite file may be
     made (and its folder, inside MDESK_VAR_DIR); otherwise a missing file is refused, not made.
     SQLite's quick_check runs before the schema is touched."""
@@ -436,7 +441,7 @@ _START = typer.Argument(formats=["%Y-%m-%d"], metavar="START", help="YYYY-MM-DD"
 _END = typer.Argument(formats=["%Y-%m-%d"], metavar="END", help="YYYY-MM-DD", show_default=False)
 
 
-def _skipped(start, end, calendar) -> list[dict]:
+def _skipped(start: date, end: date, calendar: WorkingDayCalendar) -> list[dict[str, str]]:
     low, high = sorted((start, end))
     return [{"date": day.isoformat(), "why": why} for day, why in calendar.non_working_days(low, high)]
 

@@ -118,7 +118,14 @@ def _is_place(ctx: Context, name: object) -> bool:
     return any(m.start == 0 and m.end >= len(text.split()[0]) for m in ctx.directory.find(text))
 
 
-def _add_child(scores, hits, variants, span: NameSpan, w: float, src: Source) -> None:
+def _add_child(
+    scores: dict[str, float],
+    hits: dict[str, Candidate[str]],
+    variants: dict[str, list[Candidate[str]]],
+    span: NameSpan,
+    w: float,
+    src: Source,
+) -> None:
     key = span.tokens[0].lower()
     scores[key] = scores.get(key, 0.0) + w
     cand = Candidate(span.text, w, src, span.start, span.end, source_order(src, span.start))
