@@ -7,14 +7,14 @@ import logging
 import os
 import sys
 import traceback
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.operator_errors import (
     CONFIGURATION,
@@ -28,6 +28,12 @@ from models.operator_errors import (
     mask_url,
 )
 from models.settings import get_settings, log_level_even_if_invalid
+
+if TYPE_CHECKING:  # imported where used, so a command loads only what it needs
+    from sqlalchemy import Engine
+
+    from inbox.reading import Reading
+    from models.workdays import WorkingDayCalendar
 
 app = typer.Typer(
     help="Mediation Desk: the back office of an SEN mediation service.\n\n"
@@ -83,7 +89,7 @@ def _setup_logging() -> None:
         logging.getLogger("imapclient").setLevel(logging.WARNING)
 
 
-def _engine(*, create: bool = False, upgrade: bool = True):
+def _engine(*, create: bool = False, upgrade: bool = True) -> Engine:
     """The database, checked before use. `create` (run, ingest, db upgrade): a new SQLite file may be
     made (and its folder, inside MDESK_VAR_DIR); otherwise a missing file is refused, not made.
     SQLite's quick_check runs before the schema is touched."""
@@ -241,7 +247,7 @@ def parse_email(
         raise typer.Exit(1)
 
 
-def _describe(path: Path, result) -> None:
+def _describe(path: Path, result: Reading) -> None:
     parsed, verdict, referral = result.parsed, result.verdict, result.referral
     console.rule(str(path))
     sender = f"{parsed.sender.name} <{parsed.sender.email}>" if parsed.sender else "(none)"
@@ -319,8 +325,10 @@ def cases_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] 
 
     rows = []
     with Session(_engine()) as session:
-        counts = dict(session.exec(select(InboundMessage.case_id, func.count()).group_by(InboundMessage.case_id)).all())
-        for case in session.exec(select(Case).order_by(Case.created_at.desc(), Case.id.desc())):
+        per_case = select(InboundMessage.case_id, func.count()).group_by(col(InboundMessage.case_id))
+        counts = dict(session.exec(per_case).all())
+        for case in session.exec(select(Case).order_by(col(Case.created_at).desc(), col(Case.id).desc())):
+            created_at = case.created_at.isoformat()
             row = {
                 "reference": case.reference,
                 "status": case.status,
@@ -329,12 +337,12 @@ def cases_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] 
                 "region": case.region,
                 "referrer_email": case.referrer_email,
                 "messages": counts.get(case.id, 0),
-                "created_at": case.created_at.isoformat(),
+                "created_at": created_at,
             }
             if as_json:
                 _print_json(row)
             else:
-                rows.append(row | {"service": row["service"] or "enquiry", "created_at": row["created_at"][:16]})
+                rows.append(row | {"service": row["service"] or "enquiry", "created_at": created_at[:16]})
     if not as_json:
         _print_table(CASE_COLUMNS, rows)
 
@@ -348,25 +356,26 @@ def outbox_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)]
     with Session(_engine()) as session:
         rows = session.exec(
             select(OutboxMessage, Case.reference)
-            .join(Case, Case.id == OutboxMessage.case_id, isouter=True)
-            .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+            .join(Case, col(Case.id) == OutboxMessage.case_id, isouter=True)
+            .order_by(col(OutboxMessage.created_at).desc(), col(OutboxMessage.id).desc())
         ).all()
         table = []
         for message, reference in rows:
+            sent_at = message.sent_at.isoformat() if message.sent_at else None
             row = {
                 "channel": message.channel,
                 "to": message.to,
                 "template": message.template,
                 "status": message.status,
                 "case_reference": reference,
-                "sent_at": message.sent_at.isoformat() if message.sent_at else None,
+                "sent_at": sent_at,
                 "attempts": message.attempts,
                 "last_error": message.last_error,
             }
             if as_json:
                 _print_json(row)
             else:
-                table.append(row | {"sent_at": row["sent_at"] and row["sent_at"][:16]})
+                table.append(row | {"sent_at": sent_at and sent_at[:16]})
     if not as_json:
         # The last error, where there is one, closes the line: it is the longest and the most varied.
         _print_table([*OUTBOX_COLUMNS, "last_error"], table)
@@ -380,23 +389,24 @@ def quarantine_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HE
     with Session(_engine()) as session:
         rows = session.exec(
             select(QuarantineEntry, InboundMessage)
-            .join(InboundMessage, InboundMessage.id == QuarantineEntry.inbound_message_id)
-            .where(QuarantineEntry.resolved_at.is_(None))
-            .order_by(QuarantineEntry.id)
+            .join(InboundMessage, col(InboundMessage.id) == QuarantineEntry.inbound_message_id)
+            .where(col(QuarantineEntry.resolved_at).is_(None))
+            .order_by(col(QuarantineEntry.id))
         ).all()
         for entry, inbound in rows:
+            created_at = entry.created_at.isoformat()
             row = {
                 "id": entry.id,
                 "reason": entry.reason,
                 "attempts": entry.attempts,
-                "created_at": entry.created_at.isoformat(),
+                "created_at": created_at,
                 "size": inbound.size,
                 "subject": inbound.subject,
             }
             if as_json:
                 _print_json(row)
             else:
-                sys.stdout.write(f"{entry.id:>5}  {row['created_at'][:16]}  {entry.reason}\n")
+                sys.stdout.write(f"{entry.id:>5}  {created_at[:16]}  {entry.reason}\n")
         if not rows and not as_json:
             console.print("quarantine is empty")
 
@@ -421,7 +431,8 @@ def quarantine_retry(
     outcome = retry_quarantined(engine, get_settings(), entry_id)
     sys.stdout.write(outcome + "\n")
     with Session(engine) as session:
-        if not resolved_before and session.get(QuarantineEntry, entry_id).resolved_at is None:
+        after = session.get(QuarantineEntry, entry_id)
+        if not resolved_before and after is not None and after.resolved_at is None:
             raise typer.Exit(1)
 
 
@@ -431,7 +442,7 @@ _START = typer.Argument(formats=["%Y-%m-%d"], metavar="START", help="YYYY-MM-DD"
 _END = typer.Argument(formats=["%Y-%m-%d"], metavar="END", help="YYYY-MM-DD", show_default=False)
 
 
-def _skipped(start, end, calendar) -> list[dict]:
+def _skipped(start: date, end: date, calendar: WorkingDayCalendar) -> list[dict[str, str]]:
     low, high = sorted((start, end))
     return [{"date": day.isoformat(), "why": why} for day, why in calendar.non_working_days(low, high)]
 

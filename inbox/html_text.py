@@ -12,7 +12,7 @@ from __future__ import annotations
 import html as html_module
 import re
 
-from selectolax.lexbor import LexborHTMLParser
+from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 # Private-use code points: they never occur in real mail text, survive lexbor's text() untouched, and are
 # not whitespace, so the HTML whitespace collapse below leaves them alone.
@@ -157,7 +157,7 @@ def _text_without_tree(html: str) -> str:
     return _tidy(html_module.unescape(_ANY_TAG.sub("", html)))
 
 
-def _mark_preformatted(root) -> None:
+def _mark_preformatted(root: LexborNode) -> None:
     """Keep the line breaks of <pre>: its text is rewritten so the whitespace collapse cannot touch it."""
     for pre in root.css("pre, plaintext, xmp, listing"):
         text = pre.text(deep=True)
@@ -166,7 +166,7 @@ def _mark_preformatted(root) -> None:
         pre.replace_with(text.replace("\r\n", "\n").replace("\n", _NL).replace(" ", "\xa0"))
 
 
-def _mark_blocks(root) -> None:
+def _mark_blocks(root: LexborNode) -> None:
     for node in root.css("br"):
         node.insert_after(_NL)
     for node in root.css(_LINE_BLOCKS):
@@ -186,7 +186,7 @@ def _mark_blocks(root) -> None:
         node.insert_after(mark)
 
 
-def _prefix(node, text: str) -> None:
+def _prefix(node: LexborNode, text: str) -> None:
     first = node.child
     if first is None:
         node.insert_child(text)
@@ -194,7 +194,7 @@ def _prefix(node, text: str) -> None:
         first.insert_before(text)
 
 
-def _mark_tables(root) -> None:
+def _mark_tables(root: LexborNode) -> None:
     # Every cell is preceded by a marker; cells are joined with " | " and empty ones dropped in _tidy, so
     # spacer cells do not leave "|  |  |" behind.
     for node in root.css("tr"):
@@ -205,7 +205,7 @@ def _mark_tables(root) -> None:
         node.insert_after(_NL)  # an edge, removed by _CELL_EDGES/_ROW_EDGES, but it ends the cell's text
 
 
-def _mark_quotes(root) -> None:
+def _mark_quotes(root: LexborNode) -> None:
     """Quoted history in HTML (Gmail, Apple Mail, Thunderbird, Yahoo) becomes "> " lines, as in plain text,
     so reply splitting treats both the same. Plain indentation blockquotes are left alone."""
     for node in root.css("blockquote"):

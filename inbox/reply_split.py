@@ -373,7 +373,7 @@ def _read_header_block(lines: list[str], i: int, skip_blank: int) -> tuple[dict[
             break
         match = _HEADER_LINE.match(line) if len(line) <= MAX_MARKER_LINE * 4 else None
         key = _KEY_OF.get(match.group("key").strip().lower()) if match else None
-        if key is None:
+        if match is None or key is None:
             if last_key in ("to", "cc") and len(headers) < 5:
                 headers[last_key] += " " + line  # a wrapped recipient list
                 i += 1

@@ -67,7 +67,7 @@ class _RemembersDataReply:
 
     last_data_reply: bytes = b""
 
-    def data(self, msg):  # type: ignore[no-untyped-def]
+    def data(self, msg):
         code, reply = super().data(msg)  # type: ignore[misc]
         self.last_data_reply = reply
         return code, reply

@@ -19,7 +19,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, exc
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 import models.tables  # noqa: F401  (every table registered on the metadata)
@@ -83,7 +83,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     # pysqlite's legacy transaction handling opens a transaction only before a write, so a SAVEPOINT
     # sent first runs outside any transaction and its RELEASE commits on its own. SQLAlchemy's
     # documented remedy: switch pysqlite's handling off and emit BEGIN ourselves (_sqlite_begin).
@@ -96,7 +96,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection) -> None:
+def _sqlite_begin(connection: Connection) -> None:
     # BEGIN IMMEDIATE takes the write lock up front and waits the busy timeout for it. A deferred
     # transaction that read first fails at once ("database is locked") when another connection
     # committed in between; on the embedded database correctness beats concurrent writers. A
@@ -157,7 +157,7 @@ class _FileIdentity:
         self.opened: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
-    def record(self, _dbapi_connection, _record) -> None:
+    def record(self, _dbapi_connection: object, _record: object) -> None:
         with self._lock:
             if self.opened is None:
                 st = os.stat(self.path)

@@ -14,9 +14,10 @@ the due date (0: due today), and is None once the satisfying event has happened 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
@@ -87,11 +88,11 @@ _FIELDS = tuple(field.name for field in fields(CaseDates))
 
 def _local(dates: CaseDates, calendar: WorkingDayCalendar) -> CaseDates:
     """The same events as days in England, converted once so the rules compare dates with dates."""
-    values = {}
-    for name in _FIELDS:
-        value = getattr(dates, name)
-        values[name] = calendar.local_date(value) if isinstance(value, datetime) else value
-    return CaseDates(**values)
+    # Fields walked by name, so typed Any here: only the date fields can hold a datetime.
+    days: dict[str, Any] = {
+        name: calendar.local_date(value) for name in _FIELDS if isinstance(value := getattr(dates, name), datetime)
+    }
+    return replace(dates, **days)
 
 
 def add_months(day: date, months: int) -> date:

@@ -165,6 +165,7 @@ class Settings(BaseSettings):
     def _port(cls, value: object, info: ValidationInfo) -> object:
         text = str(value).strip()
         if not text.isdigit() or int(text) > 65535:
+            assert info.field_name is not None  # a field validator always has its field's name
             raise ValueError(f"expected a port number, {_PORT_EXAMPLES[info.field_name]}")
         return int(text)
 
@@ -209,7 +210,9 @@ def parse_mail_from(value: str) -> str:
     expected = 'expected one email address, as referrals@example.org or "Name <referrals@example.org>"'
     try:
         header = HeaderRegistry()("from", value)
-        addresses = header.addresses
+        # typeshed types every header the registry makes as BaseHeader; the one for "from" is an AddressHeader
+        # (whose stub cannot be combined with BaseHeader's, so no isinstance narrows it either).
+        addresses = header.addresses  # type: ignore[attr-defined]
     except (HeaderParseError, IndexError, ValueError) as exc:  # the stdlib parser fails on e.g. "a@"
         raise ValueError(expected) from exc
     if len(addresses) != 1 or header.defects:

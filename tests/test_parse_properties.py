@@ -29,7 +29,7 @@ INLINE_SEEDS = [
     b"Subject: =?utf-8?B?TWVkaWF0aW9uIGZvciBab8Or?=\r\nDate: Mon, 16 Jun 2025 09:40:12 +0100\r\n"
     b"Message-ID: <a@b>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello\r\n\r\n"
     b"On Mon, 2 Jun 2025, Sam <sam@example.org> wrote:\r\n> old\r\n\r\n-- \r\nRen\xc3\xa9e\r\n",
-    b"From: a@example.com\nSubject: Fwd: x\nContent-Type: multipart/mixed; boundary=\"b\"\n\n"
+    b'From: a@example.com\nSubject: Fwd: x\nContent-Type: multipart/mixed; boundary="b"\n\n'
     b"--b\nContent-Type: multipart/alternative; boundary=c\n\n--c\nContent-Type: text/plain\n\nhi\n"
     b"---------- Forwarded message ---------\nFrom: Kelly <k@example.net>\nSubject: help\n\nbody\n"
     b"--c\nContent-Type: text/html; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n"
@@ -42,7 +42,7 @@ INLINE_SEEDS = [
     b"Content-Type: text/plain; charset=unicode-1-1-utf-7\n\n+ANw-bermittlung\n--r\n"
     b"Content-Type: message/delivery-status\n\nReporting-MTA: dns; x\n\nStatus: 5.1.1\nAction: failed\n--r--\n",
     b"---- Original email message ----\r\nX-Spam: yes\r\nbroken continuation\r\nSubject : x\r\n"
-    b"From: \"a\" <>\r\nContent-Type: text/html; charset=x-unknown\r\n\r\n<p>caf\xe9</p>\r\n",
+    b'From: "a" <>\r\nContent-Type: text/html; charset=x-unknown\r\n\r\n<p>caf\xe9</p>\r\n',
 ]
 CORPUS_SEEDS = [
     "mail/zammad/mail054.box",
@@ -116,8 +116,22 @@ def test_random_bytes_never_raise(raw: bytes) -> None:
 
 
 header_names = st.sampled_from(
-    ["From", "To", "Cc", "Subject", "Date", "Message-ID", "References", "In-Reply-To", "Return-Path",
-     "Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "Reply-To", "X-Junk"]
+    [
+        "From",
+        "To",
+        "Cc",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "References",
+        "In-Reply-To",
+        "Return-Path",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "Content-Disposition",
+        "Reply-To",
+        "X-Junk",
+    ]
 )
 
 
@@ -138,9 +152,39 @@ def test_reply_split_never_loses_all_text(text: str, subject: str) -> None:
 
 
 html_pieces = st.sampled_from(
-    ["<div>", "</div>", "<p>", "</p>", "<br>", "<table>", "<tr>", "<td>", "</td>", "</tr>", "<blockquote type=cite>",
-     "</blockquote>", "<!--", "-->", "<![if !supportLists]>", "<![endif]>", "<style>", "</style>", "<pre>", "&nbsp;",
-     "&amp;", "&#8217;", "<li>", "<b>", "text", " ", "\n", "<", ">", "\ue000", "|"]
+    [
+        "<div>",
+        "</div>",
+        "<p>",
+        "</p>",
+        "<br>",
+        "<table>",
+        "<tr>",
+        "<td>",
+        "</td>",
+        "</tr>",
+        "<blockquote type=cite>",
+        "</blockquote>",
+        "<!--",
+        "-->",
+        "<![if !supportLists]>",
+        "<![endif]>",
+        "<style>",
+        "</style>",
+        "<pre>",
+        "&nbsp;",
+        "&amp;",
+        "&#8217;",
+        "<li>",
+        "<b>",
+        "text",
+        " ",
+        "\n",
+        "<",
+        ">",
+        "\ue000",
+        "|",
+    ]
 )
 
 

@@ -282,7 +282,6 @@ def test_no_starttls_offered_makes_the_transport_unavailable_and_never_sends_pla
 # --- console ---
 
 
-
 def test_console_records_an_eml_and_opens_no_socket(tmp_path: Path, no_network: list[object]) -> None:
     folder = tmp_path / "var" / "sent"
     provider_id = ConsoleTransport(folder).send(make_message())

@@ -54,3 +54,4 @@ def read_receipt(f: Facts) -> str | None:
         return "message/disposition-notification part"
     if _MDN_SUBJECT.match(f.subject) and (_MDN_BODY.search(f.lead) or f.has("original-recipient")):
         return f"read receipt {f.subject[:40]!r}"
+    return None

@@ -83,8 +83,8 @@ def extract_child(ctx: Context, role: str | None) -> tuple[str | None, Evidence 
     """The child's (or the young person's own) name, as written, full where the email gives it."""
     excluded = _writer_names(ctx) if role != "young_person" else set()
     scores: dict[str, float] = {}
-    hits: dict[str, Candidate] = {}
-    variants: dict[str, list[Candidate]] = {}
+    hits: dict[str, Candidate[str]] = {}
+    variants: dict[str, list[Candidate[str]]] = {}
     for f in ctx.fields_of("child_name"):
         spans = name_spans(f.source.norm, f.start, f.end)
         if not spans and _TYPED_NAME.match(f.value):
@@ -108,7 +108,7 @@ def extract_child(ctx: Context, role: str | None) -> tuple[str | None, Evidence 
     full = _full_name(key, variants)
     hit = hits[key]
     if full is not None:
-        return full.value, evidence_at(full.value, full.src, full.start, full.end)  # type: ignore[return-value]
+        return full.value, evidence_at(full.value, full.src, full.start, full.end)
     return str(hit.value), evidence_at(hit.value, hit.src, hit.start, hit.end)
 
 
@@ -118,7 +118,14 @@ def _is_place(ctx: Context, name: object) -> bool:
     return any(m.start == 0 and m.end >= len(text.split()[0]) for m in ctx.directory.find(text))
 
 
-def _add_child(scores, hits, variants, span: NameSpan, w: float, src: Source) -> None:
+def _add_child(
+    scores: dict[str, float],
+    hits: dict[str, Candidate[str]],
+    variants: dict[str, list[Candidate[str]]],
+    span: NameSpan,
+    w: float,
+    src: Source,
+) -> None:
     key = span.tokens[0].lower()
     scores[key] = scores.get(key, 0.0) + w
     cand = Candidate(span.text, w, src, span.start, span.end, source_order(src, span.start))
@@ -183,7 +190,7 @@ def _writer_names(ctx: Context) -> set[str]:
     return names
 
 
-def _merge_initials(scores: dict[str, float], variants: dict[str, list[Candidate]]) -> None:
+def _merge_initials(scores: dict[str, float], variants: dict[str, list[Candidate[str]]]) -> None:
     """ "K Asante" in a subject backs "Kwame Asante" in the body."""
     for key in [k for k in scores if len(k) == 1]:
         surnames = {str(c.value).split()[-1] for c in variants.get(key, []) if " " in str(c.value)}
@@ -198,7 +205,7 @@ def _merge_initials(scores: dict[str, float], variants: dict[str, list[Candidate
                 break
 
 
-def _full_name(key: str, variants: dict[str, list[Candidate]]) -> Candidate | None:
+def _full_name(key: str, variants: dict[str, list[Candidate[str]]]) -> Candidate[str] | None:
     """The most often written multi-word form of the chosen first name, anywhere in the message."""
     multi = [c for c in variants.get(key, []) if " " in str(c.value)]
     if not multi:

@@ -47,7 +47,7 @@ _ELSEWHERE = re.compile(
 def extract_local_authority(ctx: Context) -> tuple[LocalAuthority | None, Evidence | None]:
     """The council responsible for the child now, from directory mentions scored by source and cue."""
     directory = ctx.directory
-    cands: list[Candidate] = []
+    cands: list[Candidate[LocalAuthority]] = []
     moved_from: set[str] = set()
     for src in ctx.sources:
         if src.name == "header":
@@ -56,27 +56,27 @@ def extract_local_authority(ctx: Context) -> tuple[LocalAuthority | None, Eviden
         for cand, demoted in _la_candidates(src, directory, ctx):
             cands.append(cand)
             if demoted:
-                moved_from.add(cand.value.name)  # type: ignore[attr-defined]
+                moved_from.add(cand.value.name)
     cands.extend(_la_field_candidates(ctx, directory))
     if not cands:
         return None, None
     totals: dict[str, float] = {}
     for c in cands:
-        name = c.value.name  # type: ignore[attr-defined]
+        name = c.value.name
         if name in moved_from:
             c.score *= 0.1  # the council the family left: responsible no longer
         totals[name] = totals.get(name, 0.0) + c.score
     first_seen: dict[str, int] = {}
     for c in sorted(cands, key=lambda c: c.order):
-        first_seen.setdefault(c.value.name, c.order)  # type: ignore[attr-defined]
+        first_seen.setdefault(c.value.name, c.order)
     winner = max(totals, key=lambda n: (totals[n], -first_seen[n]))
-    best = pick_best([c for c in cands if c.value.name == winner])  # type: ignore[attr-defined]
+    best = pick_best([c for c in cands if c.value.name == winner])
     assert best is not None
     la = best.value
-    return la, evidence_at(la.name, best.src, best.start, best.end)  # type: ignore[attr-defined]
+    return la, evidence_at(la.name, best.src, best.start, best.end)
 
 
-def _la_candidates(src: Source, directory: Directory, ctx: Context) -> Iterator[tuple[Candidate, bool]]:
+def _la_candidates(src: Source, directory: Directory, ctx: Context) -> Iterator[tuple[Candidate[LocalAuthority], bool]]:
     for mention in directory.council_mentions(src.norm):
         weight = _la_mention_weight(src, mention, ctx)
         if weight is None:
@@ -136,7 +136,7 @@ def _in_postal_address(line: str, pos: int) -> bool:
     return False
 
 
-def _la_field_candidates(ctx: Context, directory: Directory) -> Iterator[Candidate]:
+def _la_field_candidates(ctx: Context, directory: Directory) -> Iterator[Candidate[LocalAuthority]]:
     for f in ctx.fields_of("la"):
         mentions = directory.find(f.value)
         la = mentions[0].authority if mentions else directory.lookup(f.value)
@@ -149,7 +149,7 @@ def _la_field_candidates(ctx: Context, directory: Directory) -> Iterator[Candida
         yield Candidate(la, 6.0 * f.source.weight, f.source, start, end, source_order(f.source, start))
 
 
-def _header_la_candidates(src: Source, ctx: Context, directory: Directory) -> Iterator[Candidate]:
+def _header_la_candidates(src: Source, ctx: Context, directory: Directory) -> Iterator[Candidate[LocalAuthority]]:
     """An LA officer's address (…@lewisham.gov.uk) hints weakly at their council."""
     la = directory.for_email_domain(ctx.sender_email)
     if la is not None:

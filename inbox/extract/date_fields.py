@@ -36,7 +36,7 @@ def extract_dob(ctx: Context, child: Evidence | None = None) -> tuple[date | Non
     reference = ctx.ref_date
     if reference is None:
         return None, None
-    cands: list[Candidate] = []
+    cands: list[Candidate[date]] = []
     for f in ctx.fields_of("dob"):
         for m in DATE.finditer(f.source.norm, f.start, f.end):
             d, full = read_date(m, reference)
@@ -56,7 +56,7 @@ def extract_dob(ctx: Context, child: Evidence | None = None) -> tuple[date | Non
     best = pick_best(cands)
     if best is None:
         return None, None
-    return best.value, evidence_at(best.value, best.src, best.start, best.end)  # type: ignore[return-value]
+    return best.value, evidence_at(best.value, best.src, best.start, best.end)
 
 
 _HEADER_LINE = re.compile(r"(?i)^\s*(?:on\s.{0,120}wrote:?\s*$|(?:date|sent|from|to|subject)\s*:)")
@@ -72,7 +72,7 @@ def _header_line(norm: str, pos: int) -> bool:
 
 def extract_decision_date(ctx: Context) -> tuple[date | None, Evidence | None]:
     """The date of the LA's decision letter: a past date in a sentence about a letter or decision."""
-    cands: list[Candidate] = []
+    cands: list[Candidate[date]] = []
     for src in ctx.by_name("body", "forwarded", "quoted"):
         for m in DATE.finditer(src.norm):
             if _DOB_CUE.search(src.norm[max(0, m.start() - 30) : m.start()]) or _header_line(src.norm, m.start()):
@@ -94,4 +94,4 @@ def extract_decision_date(ctx: Context) -> tuple[date | None, Evidence | None]:
     best = pick_best(cands)
     if best is None:
         return None, None
-    return best.value, evidence_at(best.value, best.src, best.start, best.end)  # type: ignore[return-value]
+    return best.value, evidence_at(best.value, best.src, best.start, best.end)

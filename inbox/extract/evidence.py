@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from inbox.extract.sources import Source
 from inbox.referral import Evidence
@@ -26,9 +27,12 @@ def evidence_at(value: object, src: Source, start: int, end: int) -> Evidence:
     return Evidence(value, src.name, start, end, _snippet(src, start, end))
 
 
+V = TypeVar("V")
+
+
 @dataclass(slots=True)
-class Candidate:
-    value: object
+class Candidate(Generic[V]):
+    value: V
     score: float
     src: Source
     start: int
@@ -43,7 +47,7 @@ def source_order(src: Source, pos: int) -> int:
     return _SOURCE_ORDER.get(src.name, 9) * 1_000_000 + pos
 
 
-def pick_best(cands: list[Candidate]) -> Candidate | None:
+def pick_best(cands: list[Candidate[V]]) -> Candidate[V] | None:
     if not cands:
         return None
     return max(cands, key=lambda c: (c.score, -c.order))
@@ -72,7 +76,7 @@ def sentence_around(norm: str, start: int, end: int, limit: int = 160) -> tuple[
 
 
 def add_score(
-    scores: dict[str, float], best_hit: dict[str, Candidate], key: str, w: float, src: Source, a: int, b: int
+    scores: dict[str, float], best_hit: dict[str, Candidate[str]], key: str, w: float, src: Source, a: int, b: int
 ) -> None:
     scores[key] = scores.get(key, 0.0) + w
     cur = best_hit.get(key)

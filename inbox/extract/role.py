@@ -86,8 +86,8 @@ def extract_role(ctx: Context) -> tuple[str, Evidence | None]:
         if src.name == "quoted" and not (src.author and ctx.own_quote(src)):
             continue  # an earlier message counts only when the sender wrote it
         factor = 0.5 if src.name == "quoted" else 1.0
-        for role, weight, rx in _ROLE_CUES:
-            for m in src.finditer(rx):
+        for role, weight, cue in _ROLE_CUES:
+            for m in src.finditer(cue):
                 if src.skipped(m.start()):
                     continue
                 add_score(scores, hits, role, weight * factor, src, m.start(), m.end())

@@ -112,7 +112,7 @@ def _make_source(
 _PARAGRAPH = re.compile(r"(?s)\S.*?(?=\n[ ]*\n|\Z)")
 
 
-def _paragraphs(text: str):
+def _paragraphs(text: str) -> Iterator[re.Match[str]]:
     return _PARAGRAPH.finditer(text)
 
 

@@ -132,7 +132,7 @@ def _fallback_message(raw: bytes, problems: list[str]) -> ParsedMessage:
     )
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
+def parse_message(raw: bytes | bytearray | memoryview) -> ParsedMessage:
     """Parse any bytes into a ParsedMessage. Never raises: what could not be understood is in `problems`."""
     problems: list[str] = []
     try:

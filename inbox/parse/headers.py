@@ -127,6 +127,7 @@ def parse_date(value: str | None, problems: list[str]) -> datetime | None:
     if value is None:
         problems.append("no Date header")
         return None
+    parsed: datetime | None
     try:
         parsed = parsedate_to_datetime(value)
     except (ValueError, OverflowError):  # documented: ValueError; numbers too large for a date: OverflowError
@@ -162,6 +163,7 @@ def raw_get(part: Message, name: str) -> str | None:
     for key, value in part.raw_items():
         if key.lower() == name:
             return value if isinstance(value, str) else str(value)
+    return None
 
 
 @dataclass(slots=True)

@@ -1,7 +1,7 @@
 """Alembic environment: runs on the connection handed in by models.db.upgrade, or on the URL."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401
@@ -14,12 +14,15 @@ def run() -> None:
     if connection is not None:
         _migrate(connection)
         return
-    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: no connection handed in and no sqlalchemy.url configured")
+    engine = create_engine(url)
     with engine.begin() as conn:
         _migrate(conn)
 
 
-def _migrate(connection) -> None:
+def _migrate(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -7,7 +7,7 @@ Revises: 0002_classifier_rules
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0003_content_key"
