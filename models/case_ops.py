@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from models.cases import Case, InboxItem, TimelineEvent
 from models.contacts import Contact, ContactPoint, Party
-from models.outbox_claims import channel_label
+from models.outbox import channel_label
 from models.outbox_ops import suppress
 from models.references import new_reference
 from models.rows import insert_row, insert_rows, run, table

@@ -16,6 +16,12 @@ from sqlmodel import Field, SQLModel
 from models.types import UTCDateTime, utcnow
 
 PENDING, SENDING, SENT, FAILED, SUPPRESSED = "pending", "sending", "sent", "failed", "suppressed"
+_CHANNEL_LABELS = {"email": "Email", "sms": "SMS"}
+
+
+def channel_label(channel: str) -> str:
+    """The channel as a coordinator reads it on the timeline ("Email", "SMS")."""
+    return _CHANNEL_LABELS.get(channel, channel)
 
 
 class OutboxMessage(SQLModel, table=True):

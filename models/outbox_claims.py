@@ -36,7 +36,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from models.case_ops import add_timeline
-from models.outbox import FAILED, PENDING, SENDING, SENT, SUPPRESSED, OutboxMessage
+from models.outbox import FAILED, PENDING, SENDING, SENT, SUPPRESSED, OutboxMessage, channel_label
 from models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,6 @@ _CLAIM_ROUNDS = 10
 
 # What a coordinator reads on the timeline for a sent message, by template.
 _SENT_LABELS = {"acknowledgement": "Acknowledgement", "not_served": "Not-served reply"}
-_CHANNEL_LABELS = {"email": "Email", "sms": "SMS"}
 
 
 class TransientSendError(Exception):
@@ -378,11 +377,6 @@ def _sent_label(row: OutboxMessage) -> str:
 
 def _channel_label(row: OutboxMessage) -> str:
     return channel_label(row.channel)
-
-
-def channel_label(channel: str) -> str:
-    """The channel as a coordinator reads it on the timeline ("Email", "SMS")."""
-    return _CHANNEL_LABELS.get(channel, channel)
 
 
 # Wider than inbox.mailtext.EMAIL_IN_TEXT on purpose: a redactor must hide anything address-shaped a
