@@ -16,16 +16,13 @@ from models import db
 from models.mail import QuarantineEntry
 from models.types import utcnow
 from tests import mailfactory
+from tests.cli import run_main
 from tests.conftest import REPO
 from tests.webserver import free_port
 
 
 def cli(*args: str, var_dir, **settings: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MDESK_")}
-    env.update(MDESK_VAR_DIR=str(var_dir), MDESK_LOG_LEVEL="WARNING", **settings)
-    return subprocess.run(
-        [sys.executable, "main.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_main(*args, settings={"MDESK_VAR_DIR": str(var_dir), "MDESK_LOG_LEVEL": "WARNING", **settings})
 
 
 def test_ingest_once_then_list_cases_and_outbox_as_json(tmp_path):

@@ -4,11 +4,9 @@ a real PostgreSQL and a real Dovecot."""
 
 from __future__ import annotations
 
-import os
 import socket
 import sqlite3
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -17,17 +15,14 @@ import pytest
 from inbox.sources.maildir import MaildirSource
 from models.settings import Settings
 from tests import mailfactory
-from tests.conftest import PG_URL, REPO
+from tests.cli import run_main
+from tests.conftest import PG_URL
 
 SECRET = "Hunter2-not-for-logs"
 
 
 def cli(*args: str, tmp_path: Path, **settings: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MDESK_")}
-    env.update({"MDESK_VAR_DIR": str(tmp_path / "var"), "MDESK_LOG_LEVEL": "INFO", **settings})
-    return subprocess.run(
-        [sys.executable, "main.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False
-    )
+    return run_main(*args, settings={"MDESK_VAR_DIR": str(tmp_path / "var"), "MDESK_LOG_LEVEL": "INFO", **settings})
 
 
 def one_line(result: subprocess.CompletedProcess, exit_code: int, *expected: str) -> str:

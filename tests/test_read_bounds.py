@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 
 from sqlmodel import Session, select
@@ -20,7 +18,7 @@ from inbox.sources.base import MessageKey, SourceMessage
 from models.cases import Case
 from models.mail import InboundMessage, QuarantineEntry
 from tests import mailfactory
-from tests.conftest import REPO
+from tests.cli import run_main
 
 _uids = iter(range(1, 1_000_000))
 
@@ -122,12 +120,8 @@ def test_parse_email_gives_up_on_a_message_slower_than_the_bound_and_reads_the_o
     slow, fine = tmp_path / "slow.eml", tmp_path / "fine.eml"
     slow.write_bytes(many_parts(100_000))
     fine.write_bytes(mailfactory.referral())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MDESK_")}
-    env.update(MDESK_VAR_DIR=str(tmp_path / "var"), MDESK_READ_TIMEOUT_SECONDS="1")
-    done = subprocess.run(
-        [sys.executable, "main.py", "parse-email", "--json", str(slow), str(fine)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    settings = {"MDESK_VAR_DIR": str(tmp_path / "var"), "MDESK_READ_TIMEOUT_SECONDS": "1"}
+    done = run_main("parse-email", "--json", str(slow), str(fine), settings=settings)
     assert done.returncode == 1
     assert f"{slow}: reading took longer than 1 s" in done.stderr
     [line] = done.stdout.splitlines()

@@ -13,8 +13,6 @@ import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -31,7 +29,7 @@ from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
 from models.outbox import OutboxMessage
 from scheduler.daemon import Daemon
 from tests import mailfactory
-from tests.conftest import REPO
+from tests.cli import run_main
 from tests.webserver import serve
 from web.app import create_app
 
@@ -84,17 +82,8 @@ def test_an_unreadable_file_is_skipped_with_one_warning_and_the_rest_is_taken(tm
     last = source.drop(mailfactory.referral(sender="last@example.com"))
     locked.chmod(0)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MDESK_")}
-    env.update(MDESK_VAR_DIR=str(var), MDESK_LOG_LEVEL="WARNING")
-    result = subprocess.run(
-        [*_without_root_powers(), sys.executable, "main.py", "ingest", "--once", "--no-send"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    settings = {"MDESK_VAR_DIR": str(var), "MDESK_LOG_LEVEL": "WARNING"}
+    result = run_main("ingest", "--once", "--no-send", settings=settings, prefix=_without_root_powers())
 
     assert result.returncode == 0, result.stderr
     assert "2 message(s) handled" in result.stderr

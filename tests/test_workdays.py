@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, date, datetime, timedelta
 
 import holidays
@@ -14,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.workdays import WorkingDayCalendar, bank_holidays_england_and_wales, local_date
-from tests.conftest import REPO
+from tests.cli import run_main
 
 CAL = WorkingDayCalendar()
 
@@ -204,16 +202,7 @@ def test_between_agrees_with_counting_day_by_day(start, span):
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MDESK_")}
-    return subprocess.run(
-        [sys.executable, "main.py", "workdays", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_main("workdays", *args)
 
 
 def test_cli_add_prints_the_date():
