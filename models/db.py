@@ -93,6 +93,10 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> No
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Each message is written in a savepoint (inbox/intake/batches.py): SQLite keeps the pages a
+    # savepoint may have to restore in a sub-journal, a temporary file past 64 KiB. In memory it cost
+    # 30% less driver time a message in intake (issue 9); it holds one message's pages at most.
+    cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
 
