@@ -121,6 +121,18 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A session that only reads (listings, pages, metrics): on SQLite its transaction begins
+    DEFERRED, so a reader never takes the write lock that intake and the outbox need; it is rolled
+    back at the end. PostgreSQL's readers never block writers either way."""
+    with Session(engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

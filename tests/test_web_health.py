@@ -84,6 +84,35 @@ def test_healthz_answers_in_time_and_says_locked_while_another_process_holds_the
     assert body["status"] == "degraded" and body["database"]["state"] == "locked"
 
 
+HOLD_WRITE_LOCK = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN IMMEDIATE")  # as intake holds it while it writes a batch
+print("writing", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_metrics_answer_with_the_outbox_lag_while_intake_holds_the_write_lock(tmp_path):
+    path = tmp_path / "mdesk.sqlite3"
+    engine = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(engine)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert holder.stdout.readline() == b"writing\n"
+        with serve(create_app(engine, Health())) as base:
+            # A reader that asked for the write lock would wait the 30 s busy timeout, then report NaN.
+            response = httpx.get(f"{base}/metrics", timeout=10)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+        engine.dispose()
+    assert response.status_code == 200
+    assert "mdesk_outbox_lag_seconds 0.0" in response.text
+
+
 def test_healthz_says_the_database_file_was_deleted(tmp_path):
     path = tmp_path / "mdesk.sqlite3"
     engine = db.make_engine(f"sqlite:///{path}")

@@ -12,8 +12,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, select
+from sqlmodel import select
 
+from models.db import read_scope
 from models.metrics import OUTBOX_LAG, REGISTRY
 from models.outbox import PENDING, OutboxMessage
 from models.types import utcnow
@@ -49,7 +50,7 @@ def create_app(engine: Engine, health: Health | None = None) -> FastAPI:
 
 def _update_outbox_lag(engine: Engine) -> None:
     try:
-        with Session(engine) as session:
+        with read_scope(engine) as session:  # never the write lock intake and the outbox need
             oldest = session.exec(select(func.min(OutboxMessage.due_at)).where(OutboxMessage.status == PENDING)).one()
     except SQLAlchemyError as exc:
         # /metrics still answers (the other figures are good); an unknown lag reads NaN, not a stale
