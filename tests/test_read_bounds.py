@@ -16,7 +16,7 @@ from inbox.readers import Readers
 from inbox.reading import ReadOptions
 from inbox.sources.base import MessageKey, SourceMessage
 from models.cases import Case
-from models.mail import InboundMessage, QuarantineEntry
+from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
 from tests import mailfactory
 from tests.cli import run_main
 
@@ -126,3 +126,40 @@ def test_parse_email_gives_up_on_a_message_slower_than_the_bound_and_reads_the_o
     assert f"{slow}: reading took longer than 1 s" in done.stderr
     [line] = done.stdout.splitlines()
     assert json.loads(line)["local_authority"] == "Camden"
+
+
+def test_a_message_stored_unread_and_read_on_retry_gets_its_sender_keys_and_attachments(engine, settings, monkeypatch):
+    import inbox.reading
+
+    raw = mailfactory.with_attachment(2_000, message_id="<once-unread@example.com>")
+    in_process = settings.model_copy(update={"read_timeout_seconds": 0, "intake_workers": 0})
+
+    def broken_parser(*_args, **_kwargs):
+        raise RuntimeError("a bug in parsing")
+
+    monkeypatch.setattr(inbox.reading, "parse_message", broken_parser)
+    intake = Intake(engine, in_process)
+    try:
+        assert intake.handle_batch(batch_of(raw)) == 1
+    finally:
+        intake.close()
+    with Session(engine) as session:
+        entry = session.exec(select(QuarantineEntry)).one()
+        assert session.get(InboundMessage, entry.inbound_message_id).sender_email is None  # unread: nothing decoded
+    monkeypatch.undo()  # the bug fixed
+
+    assert retry_quarantined(engine, in_process, entry.id).startswith("processed: new_case")
+    with Session(engine) as session:
+        stored = session.get(InboundMessage, entry.inbound_message_id)
+        assert (stored.message_id, stored.sender_email) == ("once-unread@example.com", "joanne.pryce@example.com")
+        assert stored.subject == "Mediation request - EHC plan attached"
+        [attachment] = session.exec(select(StoredAttachment)).all()
+        assert (attachment.filename, attachment.inbound_message_id) == ("ehc-plan.pdf", stored.id)
+    # The same message delivered again is known as the copy it is, not opened as a second case.
+    intake = Intake(engine, in_process)
+    try:
+        assert intake.handle_batch(batch_of(raw)) == 1
+    finally:
+        intake.close()
+    with Session(engine) as session:
+        assert len(session.exec(select(Case)).all()) == 1

@@ -88,7 +88,7 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             return f"quarantine entry {entry_id} was already resolved"
         stored = session.get(InboundMessage, entry.inbound_message_id)
         assert stored is not None
-        raw, message_id, received_at = stored.raw, stored.message_id, stored.received_at
+        raw, received_at, stored_content = stored.raw, stored.received_at, stored.content_key
         key = MessageKey(stored.mailbox, stored.uidvalidity, stored.uid)
     intake = Intake(engine, settings)
     try:
@@ -102,8 +102,13 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             assert entry is not None
             # An earlier copy taken meanwhile (this one, quarantined, is not "processed").
             known = store.known(session, key, reading.parsed)
+            if stored_content != known.content:  # stored unread: now it is read
+                store.complete_unread(session, entry.inbound_message_id, reading.parsed)
             inbound = store.Inbound(
-                entry.inbound_message_id, message_id, copy_of=known.copy_of, id_reused=known.id_reused
+                entry.inbound_message_id,
+                reading.parsed.message_id,
+                copy_of=known.copy_of,
+                id_reused=known.id_reused,
             )
             run_steps(session, settings, inbound, reading, received_at=received_at)
             entry.resolved_at = utcnow()

@@ -44,6 +44,9 @@ _KNOWN = select(
     _SAME_BYTES.label("same_bytes"),
 ).where(or_(_AT_KEY, _SAME_BYTES, INBOUND.c.message_id == bindparam("message_id")))
 _BY_DEDUPE_KEY = select(INBOUND.c.id).where(INBOUND.c.dedupe_key == bindparam("dedupe_key"))
+_ATTACHMENT_OF = select(table(StoredAttachment).c.id).where(
+    table(StoredAttachment).c.inbound_message_id == bindparam("inbound_id")
+)
 SAVE_INBOUND = update(INBOUND).where(INBOUND.c.id == bindparam("inbound_id"))  # SET: the columns given
 
 
@@ -152,17 +155,38 @@ def store_message(session: Session, key: MessageKey, parsed: ParsedMessage, **co
         "mailbox": key.mailbox,
         "uidvalidity": key.uidvalidity,
         "uid": key.uid,
-        "message_id": parsed.message_id,
         "sha256": parsed.sha256,
-        "dedupe_key": dedupe_key(parsed.message_id, parsed.sha256),
-        "content_key": content,
         "raw": parsed.raw,
         "size": len(parsed.raw),
-        "sender_email": parsed.sender.email[:320] if parsed.sender else None,  # the column's size
-        "subject": parsed.subject[:1000],
+        **_read_columns(parsed, content),
         **columns,
     }
     inbound = Inbound(insert_row(session, InboundMessage, row), parsed.message_id, copy_of=copy_of, id_reused=id_reused)
+    _store_attachments(session, inbound.id, parsed)
+    return inbound, True
+
+
+def complete_unread(session: Session, inbound_id: int, parsed: ParsedMessage) -> None:
+    """A message stored unread (reading timed out or failed) and now read, on a retry: its row gets
+    what reading found (Message-ID, sender, subject, keys) and its attachments their rows, as if it
+    had been read the first time, so that copies of it are recognised and the case shows its sender."""
+    run(session, SAVE_INBOUND, {"inbound_id": inbound_id, **_read_columns(parsed, content_key(parsed))})
+    if run(session, _ATTACHMENT_OF, {"inbound_id": inbound_id}).first() is None:
+        _store_attachments(session, inbound_id, parsed)
+
+
+def _read_columns(parsed: ParsedMessage, content: str) -> dict[str, object]:
+    """The columns of a stored message that come from reading it."""
+    return {
+        "message_id": parsed.message_id,
+        "dedupe_key": dedupe_key(parsed.message_id, parsed.sha256),
+        "content_key": content,
+        "sender_email": parsed.sender.email[:320] if parsed.sender else None,  # the column's size
+        "subject": parsed.subject[:1000],
+    }
+
+
+def _store_attachments(session: Session, inbound_id: int, parsed: ParsedMessage) -> None:
     if parsed.attachments:
         # Nobody reads them back in this transaction: rows, not objects.
         insert_rows(
@@ -170,7 +194,7 @@ def store_message(session: Session, key: MessageKey, parsed: ParsedMessage, **co
             StoredAttachment,
             [
                 {
-                    "inbound_message_id": inbound.id,
+                    "inbound_message_id": inbound_id,
                     "filename": attachment.filename,
                     "content_type": attachment.content_type,
                     "size": attachment.size,
@@ -180,7 +204,6 @@ def store_message(session: Session, key: MessageKey, parsed: ParsedMessage, **co
                 for attachment in parsed.attachments
             ],
         )
-    return inbound, True
 
 
 def store_bare(session: Session, key: MessageKey, parsed: ParsedMessage) -> tuple[Inbound, bool]:
