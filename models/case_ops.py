@@ -41,11 +41,15 @@ _TOUCH_CASE = (
     .values(updated_at=bindparam("now", type_=CASE.c.updated_at.type))
     .returning(CASE.c.reference)
 )
-_POINT_OWNERS = select(POINT.c.kind, POINT.c.contact_id).where(
-    or_(
-        and_(POINT.c.kind == "email", POINT.c.value == bindparam("email")),
-        and_(POINT.c.kind == "phone", POINT.c.value == bindparam("phone")),
+_POINT_OWNERS = (
+    select(POINT.c.kind, POINT.c.contact_id)
+    .where(
+        or_(
+            and_(POINT.c.kind == "email", POINT.c.value == bindparam("email")),
+            and_(POINT.c.kind == "phone", POINT.c.value == bindparam("phone")),
+        )
     )
+    .order_by(POINT.c.contact_id)
 )
 _NAME_IF_NONE = (
     update(CONTACT)
@@ -161,28 +165,39 @@ def touch_case(session: Session, case_id: int) -> str | None:
 def ensure_contact(
     session: Session, *, email: str | None = None, phone: str | None = None, name: str = ""
 ) -> ContactRef:
-    """The contact owning this email address (or number), created with both points when new."""
+    """The contact this email address (or, without one, this number) belongs to, created when new;
+    the number becomes one of its points. A number is never enough to join someone to another
+    contact when they gave an address of their own, nor when several contacts share it
+    (models/contacts.py says why)."""
     email = email.lower() if email else None
-    wanted = {kind: value for kind, value in (("email", email), ("phone", phone)) if value}
-    known = _contact_points(session, wanted)
-    owner = known.get("email") or known.get("phone")
+    owners = _point_owners(session, email, phone)
+    email_owner = owners.get("email", [None])[0]
+    phone_owners = owners.get("phone", [])
+    sole_phone_owner = phone_owners[0] if len(phone_owners) == 1 else None
+    owner = email_owner if email else sole_phone_owner
     if owner is None:
         contact_id = insert_row(session, Contact, {"name": name or ""})
     else:
         contact_id = owner
         if name:  # a name only where the contact has none yet
             run(session, _NAME_IF_NONE, {"contact_id": owner, "new_name": name})
-    missing = [(kind, value) for kind, value in wanted.items() if kind not in known]
+    missing = []
+    if email and email_owner is None:
+        missing.append(("email", email))
+    if phone and contact_id not in phone_owners:
+        missing.append(("phone", phone))
     insert_rows(session, ContactPoint, [{"contact_id": contact_id, "kind": k, "value": v} for k, v in missing])
     return ContactRef(contact_id)
 
 
-def _contact_points(session: Session, wanted: dict[str, str]) -> dict[str, int]:
-    """The points already stored among these (kind -> the contact id owning it), in one query."""
-    if not wanted:
+def _point_owners(session: Session, email: str | None, phone: str | None) -> dict[str, list[int]]:
+    """The contacts owning this address and this number (kind -> contact ids), in one query."""
+    if not email and not phone:
         return {}
-    rows = run(session, _POINT_OWNERS, {"email": wanted.get("email"), "phone": wanted.get("phone")})
-    return {kind: contact_id for kind, contact_id in rows}
+    owners: dict[str, list[int]] = {}
+    for kind, contact_id in run(session, _POINT_OWNERS, {"email": email, "phone": phone}):
+        owners.setdefault(kind, []).append(contact_id)
+    return owners
 
 
 def add_party(session: Session, case_id: int, contact: Contact | ContactRef, role: str) -> int:

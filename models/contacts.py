@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
@@ -19,7 +19,20 @@ class Contact(SQLModel, table=True):
 
 
 class ContactPoint(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("kind", "value", name="uq_contactpoint_kind_value"),)
+    """An email address belongs to one contact: it is how a contact is known again. A phone number may
+    belong to several (a family centre's line, a shared home number): a number never merges two
+    families into one contact, and a call from a shared number matches all of their cases."""
+
+    __table_args__ = (
+        UniqueConstraint("contact_id", "kind", "value", name="uq_contactpoint_contact_kind_value"),
+        Index(
+            "uq_contactpoint_email",
+            "value",
+            unique=True,
+            sqlite_where=text("kind = 'email'"),
+            postgresql_where=text("kind = 'email'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     contact_id: int = Field(foreign_key="contact.id", index=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models import case_ops, db
@@ -40,3 +42,27 @@ def test_a_contact_is_found_again_by_either_point_and_named_once(engine):
         assert session.get(Contact, first.id).name == "Sam"
         points = session.exec(select(ContactPoint).order_by(ContactPoint.id)).all()
         assert [(p.kind, p.value) for p in points] == [("email", "parent@example.org"), ("phone", "+447700900123")]
+
+
+def test_a_number_shared_by_two_families_never_joins_them_into_one_contact(engine):
+    with db.session_scope(engine) as session:
+        worker = case_ops.ensure_contact(
+            session, email="worker@familycentre.example", phone="+441632960001", name="Ann"
+        )
+        parent = case_ops.ensure_contact(session, email="parent@example.org", phone="+441632960001", name="Bea")
+        # By the number alone, with two owners: nobody is guessed, a new contact holds it.
+        caller = case_ops.ensure_contact(session, phone="+441632960001", name="")
+    assert len({worker.id, parent.id, caller.id}) == 3
+    with Session(engine) as session:
+        assert session.get(Contact, parent.id).name == "Bea"  # not the worker's contact, renamed or not
+        owners = session.exec(select(ContactPoint.contact_id).where(ContactPoint.value == "+441632960001")).all()
+        assert sorted(owners) == sorted([worker.id, parent.id, caller.id])
+
+
+def test_an_email_address_belongs_to_one_contact(engine):
+    with db.session_scope(engine) as session:
+        first = case_ops.ensure_contact(session, email="parent@example.org")
+        other = case_ops.ensure_contact(session, phone="+447700900123")
+    with pytest.raises(IntegrityError), db.session_scope(engine) as session:
+        session.add(ContactPoint(contact_id=other.id, kind="email", value="parent@example.org"))
+    assert first.id != other.id
