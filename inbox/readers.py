@@ -15,16 +15,24 @@ with a duplex Pipe; messages go PER_TASK at a time (a send and a wake-up a messa
 reading a small one), and a small next task is sent before the current one is done so the worker does
 not wait for our thread (PIPELINE_BYTES says why that cannot deadlock). A reading travels back
 without the message's bytes (the caller has them).
+
+A large message (STREAM_BYTES and over) is sent in pieces and parsed from them, each piece dropped
+once the parser has it (inbox/parse/stream.py): the worker never holds its bytes whole, which with
+what the parser holds would be 3.6x the message (issue 8.5). Where the pieces cannot give the reading
+the whole bytes would (the parser failed and the body is kept as text), the worker says so (_AGAIN)
+and the message is sent again whole, with what is left of its time bound.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import multiprocessing
 import queue
 import sys
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -34,6 +42,7 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
+from inbox.parse import ByteChunks
 from inbox.reading import Reading, ReadOptions, Unread, read
 from inbox.sources.base import MessageKey, SourceMessage
 from models.la_directory import Directory, load_directory
@@ -47,12 +56,17 @@ MAX_AHEAD = 2000  # readings announced and not yet asked for that are kept
 # socket buffer (about 200 KB on Linux) then holds it without the worker reading, so our send never
 # blocks while the worker blocks sending us a result. Larger tasks wait for the worker to be idle.
 PIPELINE_BYTES = 32_768
+STREAM_BYTES = 1024 * 1024  # a message this large is sent in pieces of PIECE_BYTES, and parsed from them
+PIECE_BYTES = 1024 * 1024
 
 
 _READY = "ready"  # a worker's first message: warmed up, waiting for messages
+_AGAIN = "again"  # a worker's answer for a message in pieces that it needs whole
 
 
-Job = tuple[bytes, datetime | None, int | None]  # a message's bytes, received_at and declared size
+# A message's bytes, received_at and declared size, and None; or, for a message sent again whole
+# (_AGAIN), the seconds of its time bound left (inf: no bound).
+Job = tuple[bytes, datetime | None, int | None, float | None]
 
 
 def _serve(conn: Connection, options: ReadOptions) -> None:
@@ -64,12 +78,30 @@ def _serve(conn: Connection, options: ReadOptions) -> None:
     with contextlib.suppress(EOFError, OSError):
         conn.send(_READY)
         while (jobs := conn.recv()) is not None:
-            # A task is each message's time and size (pickled), then each message's bytes as they are
-            # (send_bytes): a pickled list of messages would be a second copy of every message on each
-            # side of the pipe (issue 8.5). All are taken before the first is read, as `_Worker.send` expects.
-            raws = [conn.recv_bytes() for _ in jobs]
-            for raw, (received_at, size) in zip(raws, jobs, strict=True):
-                conn.send(_bytes_left_out(read(raw, options, received_at=received_at, size=size)))
+            # A task is each message's time, size and number of pieces (pickled), then each message's
+            # bytes as they are (send_bytes), whole or in pieces: a pickled list of messages would be a
+            # second copy of every message on each side of the pipe (issue 8.5). All are taken before
+            # the first is read, as `_Worker.send` expects.
+            messages = [_take(conn, pieces) for _received_at, _size, pieces in jobs]
+            for message, (received_at, size, _pieces) in zip(messages, jobs, strict=True):
+                result = read(message, options, received_at=received_at, size=size)
+                if isinstance(message, ByteChunks) and message.incomplete:
+                    conn.send(_AGAIN)  # the pieces are gone: we are sent the message again, whole
+                else:
+                    conn.send(_bytes_left_out(result))
+
+
+def _take(conn: Connection, pieces: int) -> bytes | ByteChunks:
+    """One message's bytes from the pipe: whole (0 pieces), or its pieces for the parser to consume."""
+    if not pieces:
+        return conn.recv_bytes()
+    return ByteChunks([conn.recv_bytes() for _ in range(pieces)])
+
+
+def _pieces(job: Job) -> int:
+    """How many pieces a message is sent in; 0: whole (small, or sent again whole)."""
+    raw, _received_at, _size, left = job
+    return 0 if left is not None or len(raw) < STREAM_BYTES else -(-len(raw) // PIECE_BYTES)
 
 
 def _bytes_left_out(result: Reading | Unread) -> Reading | Unread:
@@ -130,9 +162,14 @@ class _Worker:
             raise RuntimeError(f"a reading process did not start within {START_SECONDS:g} s")
 
     def send(self, items: Sequence[tuple[Job, Future]]) -> None:
-        self.conn.send([(received_at, size) for (_raw, received_at, size), _future in items])
-        for (raw, _received_at, _size), _future in items:
-            self.conn.send_bytes(raw)
+        pieces = [_pieces(job) for job, _future in items]
+        self.conn.send([(job[1], job[2], n) for (job, _future), n in zip(items, pieces, strict=True)])
+        for (job, _future), n in zip(items, pieces, strict=True):
+            raw = job[0]
+            if not n:
+                self.conn.send_bytes(raw)
+            for start in range(0, len(raw) if n else 0, PIECE_BYTES):
+                self.conn.send_bytes(raw, start, min(PIECE_BYTES, len(raw) - start))  # no copy: a view
 
     def kill(self) -> None:
         """Stop the process now, from any thread: the thread that drives it sees its pipe end and
@@ -265,19 +302,28 @@ class _Pool:
                     assert worker is not None  # it has messages in hand
                     worker = self._send(worker, items, sent)
         assert worker is not None
-        return self._receive(worker, sent)
+        return self._receive(worker, sent, held)
 
-    def _receive(self, worker: _Worker, sent: deque) -> _Worker | None:
+    def _receive(self, worker: _Worker, sent: deque, held: list) -> _Worker | None:
         """The next reading; a worker past the bound on its message, or dead, is replaced, and that
-        message alone becomes Unread."""
-        _job, future = sent[0]
+        message alone becomes Unread. A message the worker needs whole goes to `held`, to be sent
+        whole once the worker is idle."""
+        job, future = sent[0]
+        timeout = self.timeout if job[3] is None or self.timeout is None else job[3]
+        started = time.monotonic()
         unread = None
-        if not worker.conn.poll(self.timeout):
+        if not worker.conn.poll(timeout):
             unread = Unread(f"reading took longer than {self.timeout:g} s")
             log.warning("a message took longer than %g s to read; its reading process is stopped", self.timeout)
         else:
             try:
-                future.set_result(worker.conn.recv())
+                result = worker.conn.recv()
+                if isinstance(result, str) and result == _AGAIN:
+                    sent.popleft()
+                    left = math.inf if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+                    held.insert(0, ((job[0], job[1], job[2], left), future))
+                    return worker
+                future.set_result(result)
             except (EOFError, OSError):
                 if self.closed.is_set():
                     raise _Closed from None
@@ -413,7 +459,7 @@ class Readers:
         for start in range(0, len(messages), PER_TASK):
             chunk = messages[start : start + PER_TASK]
             futures: list[Future] = [Future() for _ in chunk]
-            pool.tasks.put(_Task([(m.raw, m.received_at, m.size) for m in chunk], futures))
+            pool.tasks.put(_Task([(m.raw, m.received_at, m.size, None) for m in chunk], futures))
             out += [_Pending(m.key, m.raw, future) for m, future in zip(chunk, futures, strict=True)]
         return out
 
