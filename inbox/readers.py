@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import mmap
 import multiprocessing
 import queue
 import sys
@@ -82,8 +83,8 @@ def _serve(conn: Connection, options: ReadOptions) -> None:
             # bytes as they are (send_bytes), whole or in pieces: a pickled list of messages would be a
             # second copy of every message on each side of the pipe (issue 8.5). All are taken before
             # the first is read, as `_Worker.send` expects.
-            messages = [_take(conn, pieces) for _received_at, _size, pieces in jobs]
-            for message, (received_at, size, _pieces) in zip(messages, jobs, strict=True):
+            messages = [_take(conn, streamed) for _received_at, _size, streamed in jobs]
+            for message, (received_at, size, _streamed) in zip(messages, jobs, strict=True):
                 result = read(message, options, received_at=received_at, size=size)
                 if isinstance(message, ByteChunks) and message.incomplete:
                     conn.send(_AGAIN)  # the pieces are gone: we are sent the message again, whole
@@ -91,17 +92,24 @@ def _serve(conn: Connection, options: ReadOptions) -> None:
                     conn.send(_bytes_left_out(result))
 
 
-def _take(conn: Connection, pieces: int) -> bytes | ByteChunks:
-    """One message's bytes from the pipe: whole (0 pieces), or its pieces for the parser to consume."""
-    if not pieces:
+def _take(conn: Connection, streamed: int) -> bytes | ByteChunks:
+    """One message's bytes from the pipe: whole, or (`streamed` bytes) its pieces, each into an
+    anonymous mmap of its own that the parser closes once it has it (ByteChunks says why)."""
+    if not streamed:
         return conn.recv_bytes()
-    return ByteChunks([conn.recv_bytes() for _ in range(pieces)])
+    pieces = []
+    for start in range(0, streamed, PIECE_BYTES):
+        piece = mmap.mmap(-1, min(PIECE_BYTES, streamed - start))
+        if conn.recv_bytes_into(piece) != len(piece):
+            raise EOFError("a piece of a message was cut short")
+        pieces.append(piece)
+    return ByteChunks(pieces)
 
 
-def _pieces(job: Job) -> int:
-    """How many pieces a message is sent in; 0: whole (small, or sent again whole)."""
+def _streamed(job: Job) -> int:
+    """The size of a message sent in pieces of PIECE_BYTES; 0: sent whole (small, or sent again whole)."""
     raw, _received_at, _size, left = job
-    return 0 if left is not None or len(raw) < STREAM_BYTES else -(-len(raw) // PIECE_BYTES)
+    return 0 if left is not None or len(raw) < STREAM_BYTES else len(raw)
 
 
 def _bytes_left_out(result: Reading | Unread) -> Reading | Unread:
@@ -162,14 +170,14 @@ class _Worker:
             raise RuntimeError(f"a reading process did not start within {START_SECONDS:g} s")
 
     def send(self, items: Sequence[tuple[Job, Future]]) -> None:
-        pieces = [_pieces(job) for job, _future in items]
-        self.conn.send([(job[1], job[2], n) for (job, _future), n in zip(items, pieces, strict=True)])
-        for (job, _future), n in zip(items, pieces, strict=True):
+        streamed = [_streamed(job) for job, _future in items]
+        self.conn.send([(job[1], job[2], n) for (job, _future), n in zip(items, streamed, strict=True)])
+        for (job, _future), n in zip(items, streamed, strict=True):
             raw = job[0]
             if not n:
                 self.conn.send_bytes(raw)
-            for start in range(0, len(raw) if n else 0, PIECE_BYTES):
-                self.conn.send_bytes(raw, start, min(PIECE_BYTES, len(raw) - start))  # no copy: a view
+            for start in range(0, n, PIECE_BYTES):
+                self.conn.send_bytes(raw, start, min(PIECE_BYTES, n - start))  # no copy: a view
 
     def kill(self) -> None:
         """Stop the process now, from any thread: the thread that drives it sees its pipe end and

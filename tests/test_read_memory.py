@@ -98,7 +98,7 @@ def test_a_worker_reads_a_message_sent_in_pieces_as_it_reads_it_whole():
     try:
         pieces = [big[start : start + PIECE_BYTES] for start in range(0, len(big), PIECE_BYTES)]
         deep_pieces = [deep[start : start + PIECE_BYTES] for start in range(0, len(deep), PIECE_BYTES)]
-        conn.send([(None, None, len(pieces)), (None, None, len(deep_pieces))])
+        conn.send([(None, None, len(big)), (None, None, len(deep))])
         for piece in [*pieces, *deep_pieces]:
             conn.send_bytes(piece)
         reading = conn.recv()

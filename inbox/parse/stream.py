@@ -19,7 +19,9 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import hashlib
+import mmap
 from collections import deque
+from collections.abc import Sequence
 from email.message import Message
 
 from inbox.parse.repair import (
@@ -39,9 +41,14 @@ class StreamIncomplete(Exception):
 
 class ByteChunks:
     """A message's bytes as pieces, in order, consumed by the parse (`parse_message` accepts it).
-    `incomplete` is set when they could not be read as the whole bytes would be."""
+    `incomplete` is set when they could not be read as the whole bytes would be.
 
-    def __init__(self, pieces: list[bytes] | deque[bytes]) -> None:
+    A piece may be an anonymous mmap (inbox/readers.py receives them so): it is closed once parsed, so
+    its memory goes back to the system then. A piece of bytes goes back to the allocator, which may
+    keep it (glibc does, once it has raised its mmap threshold): the parser's small objects would not
+    reuse it, and the peak would be as if the message were held whole."""
+
+    def __init__(self, pieces: Sequence[bytes | mmap.mmap]) -> None:
         self.pieces = deque(pieces)
         self.size = sum(map(len, self.pieces))
         self.incomplete = False
@@ -119,9 +126,14 @@ def parse_tree_streamed(chunks: ByteChunks, problems: list[str]) -> tuple[Messag
     try:
         while chunks.pieces:
             piece = chunks.pieces.popleft()  # ours alone from here: gone once fed
-            digest.update(piece)
-            blank = blank and (not piece or piece.isspace())
-            _feed(parser, repairs.feed(piece))
+            with memoryview(piece) as view:
+                for start in range(0, len(view), FEED_BYTES):
+                    data = bytes(view[start : start + FEED_BYTES])
+                    digest.update(data)
+                    blank = blank and data.isspace()
+                    _feed(parser, repairs.feed(data))
+            if isinstance(piece, mmap.mmap):
+                piece.close()
             del piece
         _feed(parser, repairs.close())
         return parser.close(), digest.hexdigest(), blank
