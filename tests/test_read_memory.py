@@ -8,7 +8,11 @@ bytes stored. Memory itself is measured by bench/hostile.py, not here.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import email
+import email.policy
+import quopri
 import threading
 from multiprocessing import Pipe
 
@@ -19,6 +23,7 @@ from inbox.intake import Intake
 from inbox.intake import batches as batches_module
 from inbox.message import ParsedMessage
 from inbox.parse import ByteChunks, StreamIncomplete, parse_message
+from inbox.parse.parts import MAX_TEXT_CHARS, part_text, payload_bytes
 from inbox.readers import _AGAIN, PIECE_BYTES, STREAM_BYTES, Readers, _serve
 from inbox.reading import Reading, ReadOptions, read
 from inbox.sources.base import MessageKey, SourceMessage
@@ -178,3 +183,19 @@ def test_a_message_over_the_limit_is_stored_byte_for_byte(engine, settings):
     assert (message.raw, message.status) == (big, "quarantined")
     with Session(engine) as session:
         assert session.exec(select(QuarantineEntry)).one().reason.startswith("too large")
+
+
+@pytest.mark.parametrize("encoding", ["base64", "quoted-printable"])
+def test_a_large_encoded_body_is_read_from_its_start_as_decoding_it_whole_would(encoding):
+    html = b"".join(b"<p>Paragraph %d of the newsletter, = and all.</p>\r\n" % n for n in range(160_000))
+    body = base64.encodebytes(html) if encoding == "base64" else quopri.encodestring(html)
+    raw = (
+        "From: news@example.com\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+        f"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n"
+    ).encode() + body
+    part = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert len(payload_bytes(part, [])) == len(html) > MAX_TEXT_CHARS  # decoded whole: the old way
+    problems: list[str] = []
+    text = part_text(part, problems)
+    assert text == html[:MAX_TEXT_CHARS].decode().replace("\r\n", "\n")
+    assert problems == [f"text/html part longer than {MAX_TEXT_CHARS} bytes; the rest ignored"]
