@@ -21,6 +21,12 @@ once the parser has it (inbox/parse/stream.py): the worker never holds its bytes
 what the parser holds would be 3.6x the message (issue 8.5). Where the pieces cannot give the reading
 the whole bytes would (the parser failed and the body is kept as text), the worker says so (_AGAIN)
 and the message is sent again whole, with what is left of its time bound.
+
+A worker's memory is bounded as its time is (Linux: RLIMIT_DATA): MEMORY_FACTOR times the largest
+message it may be sent (ReadOptions.max_bytes), and MEMORY_SPARE, over what it holds when ready. The
+stdlib parser holds some 60 bytes a line, so 39 MB of empty lines would take 1.4 GB; past the bound an
+allocation fails (MemoryError) and the message is read as text, or quarantined, like any reading that
+fails, and the worker goes on (or is replaced, should it fail sending the answer).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import math
 import mmap
 import multiprocessing
 import queue
+import resource
 import sys
 import threading
 import time
@@ -41,6 +48,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from inbox.parse import ByteChunks
@@ -57,6 +65,8 @@ MAX_AHEAD = 2000  # readings announced and not yet asked for that are kept
 # socket buffer (about 200 KB on Linux) then holds it without the worker reading, so our send never
 # blocks while the worker blocks sending us a result. Larger tasks wait for the worker to be idle.
 PIPELINE_BYTES = 32_768
+MEMORY_FACTOR = 5  # a large message's reading takes under 3x its size; 8-bit text bodies about 5x
+MEMORY_SPARE = 64 * 1024 * 1024
 STREAM_BYTES = 1024 * 1024  # a message this large is sent in pieces of PIECE_BYTES, and parsed from them
 PIECE_BYTES = 1024 * 1024
 
@@ -76,6 +86,7 @@ def _serve(conn: Connection, options: ReadOptions) -> None:
     the message it is on."""
     load_directory()  # before the first message, so that the bound is not spent on it
     own_phone_numbers()
+    _bound_memory(options.max_bytes)
     with contextlib.suppress(EOFError, OSError):
         conn.send(_READY)
         while (jobs := conn.recv()) is not None:
@@ -90,6 +101,22 @@ def _serve(conn: Connection, options: ReadOptions) -> None:
                     conn.send(_AGAIN)  # the pieces are gone: we are sent the message again, whole
                 else:
                     conn.send(_bytes_left_out(result))
+
+
+def _bound_memory(max_bytes: int | None) -> None:
+    """Limit this process's data (heap and private mappings) to what it holds now and what reading the
+    largest message may take (the module's docstring says why); no limit where the system has none."""
+    if max_bytes is None:
+        return
+    try:
+        status = Path("/proc/self/status").read_text()
+        held = next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmData:"))
+        _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        limit = held + MEMORY_FACTOR * max_bytes + MEMORY_SPARE
+        if hard == resource.RLIM_INFINITY or limit < hard:
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+    except (OSError, ValueError, StopIteration):  # not Linux: unbounded, as before
+        log.debug("reading workers' memory not bounded", exc_info=True)
 
 
 def _take(conn: Connection, streamed: int) -> bytes | ByteChunks:

@@ -25,7 +25,7 @@ from inbox.message import ParsedMessage
 from inbox.parse import ByteChunks, StreamIncomplete, parse_message
 from inbox.parse.parts import MAX_TEXT_CHARS, part_text, payload_bytes
 from inbox.readers import _AGAIN, PIECE_BYTES, STREAM_BYTES, Readers, _serve
-from inbox.reading import Reading, ReadOptions, read
+from inbox.reading import Reading, ReadOptions, Unread, read
 from inbox.sources.base import MessageKey, SourceMessage
 from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
 from tests import mailfactory
@@ -199,3 +199,20 @@ def test_a_large_encoded_body_is_read_from_its_start_as_decoding_it_whole_would(
     text = part_text(part, problems)
     assert text == html[:MAX_TEXT_CHARS].decode().replace("\r\n", "\n")
     assert problems == [f"text/html part longer than {MAX_TEXT_CHARS} bytes; the rest ignored"]
+
+
+def test_a_message_of_empty_lines_meets_the_workers_memory_bound_and_the_next_is_read():
+    # The stdlib parser holds some 60 bytes a line: 2.9 MB of empty lines would take about 100 MB, over
+    # the bound of a worker that may be sent messages of up to 3 MB (5x that, and 64 MB).
+    head = b"From: Sam <sam@example.com>\r\nSubject: lines\r\nContent-Type: text/plain\r\n\r\nMy son, Camden.\r\n"
+    lines = head + b"\r\n" * 1_450_000
+    readers = Readers(1, ReadOptions(OWN.own_addresses, max_bytes=3 * MB))
+    try:
+        failed, after = readers.read_all(batch_of(lines, mailfactory.referral()))
+    finally:
+        readers.close()
+    # Read as text, or quarantined unread, like any reading that fails: never the worker's memory unbounded.
+    assert isinstance(failed, Unread) or any("MemoryError" in p for p in failed.parsed.problems), failed
+    if isinstance(failed, Unread):
+        assert "MemoryError" in failed.reason or "ended" in failed.reason, failed.reason
+    assert isinstance(after, Reading) and after.summary()["local_authority"] == "Camden"
