@@ -86,7 +86,7 @@ def _serve(conn: Connection, options: ReadOptions) -> None:
     the message it is on."""
     load_directory()  # before the first message, so that the bound is not spent on it
     own_phone_numbers()
-    _bound_memory(options.max_bytes)
+    bound = _MemoryBound(options.max_bytes)
     with contextlib.suppress(EOFError, OSError):
         conn.send(_READY)
         while (jobs := conn.recv()) is not None:
@@ -96,6 +96,7 @@ def _serve(conn: Connection, options: ReadOptions) -> None:
             # the first is read, as `_Worker.send` expects.
             messages = [_take(conn, streamed) for _received_at, _size, streamed in jobs]
             for message, (received_at, size, _streamed) in zip(messages, jobs, strict=True):
+                bound.renew()
                 result = read(message, options, received_at=received_at, size=size)
                 if isinstance(message, ByteChunks) and message.incomplete:
                     conn.send(_AGAIN)  # the pieces are gone: we are sent the message again, whole
@@ -103,20 +104,34 @@ def _serve(conn: Connection, options: ReadOptions) -> None:
                     conn.send(_bytes_left_out(result))
 
 
-def _bound_memory(max_bytes: int | None) -> None:
-    """Limit this process's data (heap and private mappings) to what it holds now and what reading the
-    largest message may take (the module's docstring says why); no limit where the system has none."""
-    if max_bytes is None:
-        return
-    try:
-        status = Path("/proc/self/status").read_text()
-        held = next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmData:"))
-        _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
-        limit = held + MEMORY_FACTOR * max_bytes + MEMORY_SPARE
-        if hard == resource.RLIM_INFINITY or limit < hard:
-            resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
-    except (OSError, ValueError, StopIteration):  # not Linux: unbounded, as before
-        log.debug("reading workers' memory not bounded", exc_info=True)
+class _MemoryBound:
+    """This process's data (heap and private mappings) limited to what it holds and what reading the
+    largest message may take (the module's docstring says why); no limit where the system has none.
+
+    Renewed before each message once the process has grown (its peak RSS says so, at the cost of one
+    system call): memory freed by a message that failed is kept by the allocator, and must not count
+    against the next message."""
+
+    def __init__(self, max_bytes: int | None) -> None:
+        self.budget = None if max_bytes is None else MEMORY_FACTOR * max_bytes + MEMORY_SPARE
+        self.peak = -1
+
+    def renew(self) -> None:
+        if self.budget is None:
+            return
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if peak == self.peak:
+            return
+        self.peak = peak
+        try:
+            status = Path("/proc/self/status").read_text()
+            held = next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmData:"))
+            _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+            limit = held + self.budget
+            if hard == resource.RLIM_INFINITY or limit < hard:
+                resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+        except (OSError, ValueError, StopIteration):  # not Linux: unbounded, as before
+            self.budget = None
 
 
 def _take(conn: Connection, streamed: int) -> bytes | ByteChunks:

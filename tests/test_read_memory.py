@@ -206,9 +206,12 @@ def test_a_message_of_empty_lines_meets_the_workers_memory_bound_and_the_next_is
     # the bound of a worker that may be sent messages of up to 3 MB (5x that, and 64 MB).
     head = b"From: Sam <sam@example.com>\r\nSubject: lines\r\nContent-Type: text/plain\r\n\r\nMy son, Camden.\r\n"
     lines = head + b"\r\n" * 1_450_000
+    large_raw = mailfactory.with_attachment(MB)
     readers = Readers(1, ReadOptions(OWN.own_addresses, max_bytes=3 * MB))
     try:
-        failed, after = readers.read_all(batch_of(lines, mailfactory.referral()))
+        # After it, in the same worker: what it freed must not count against the next messages.
+        failed, after, large = readers.read_all(batch_of(lines, mailfactory.referral(), large_raw))
+        assert readers._pool is not None and len(readers._pool.pids()) == 1
     finally:
         readers.close()
     # Read as text, or quarantined unread, like any reading that fails: never the worker's memory unbounded.
@@ -216,3 +219,5 @@ def test_a_message_of_empty_lines_meets_the_workers_memory_bound_and_the_next_is
     if isinstance(failed, Unread):
         assert "MemoryError" in failed.reason or "ended" in failed.reason, failed.reason
     assert isinstance(after, Reading) and after.summary()["local_authority"] == "Camden"
+    assert isinstance(large, Reading) and large.parsed.problems == []
+    assert facts(large.parsed) == facts(read(large_raw, OWN).parsed)
