@@ -21,6 +21,7 @@ import base64
 import gc
 import json
 import os
+import quopri
 import random
 import statistics
 import subprocess
@@ -83,6 +84,35 @@ def many_parts(parts: int) -> bytes:
     return (head + first + rest + "--B--\r\n").encode()
 
 
+def encoded_body(megabytes: int, kind: str) -> bytes:
+    """The referral and `megabytes` MB of message in one body: HTML sent base64 (images inline, say),
+    text sent quoted-printable, or text sent as 8-bit bytes (no transfer encoding)."""
+    paragraph = "<p>We have tried to resolve this with the school and the local authority for months.</p>\r\n"
+    if kind == "html-base64":
+        html = ("<p>" + REFERRAL.replace("\r\n\r\n", "</p><p>") + "</p>").encode()
+        html += paragraph.encode() * (megabytes * 1_000_000 * 3 // 4 // len(paragraph))
+        head, cte, body = "text/html; charset=utf-8", "base64", base64.encodebytes(html)
+    elif kind == "text-qp":
+        line = "Caf\u00e9 = r\u00e9union, we have tried to resolve this with the school and the LA.\r\n"
+        text = (REFERRAL + line * (megabytes * 1_000_000 * 2 // 3 // len(line))).encode()
+        head, cte, body = "text/plain; charset=utf-8", "quoted-printable", quopri.encodestring(text)
+    else:
+        line = "Caf\u00e9 r\u00e9union: we have tried to resolve this with the school and the LA.\r\n"
+        body = (REFERRAL + line * (megabytes * 1_000_000 // len(line.encode()))).encode()
+        head, cte = "text/plain; charset=utf-8", "8bit"
+    return (
+        HEAD.format(tag=f"{kind}-{megabytes}") + f"Content-Type: {head}\r\nContent-Transfer-Encoding: {cte}\r\n\r\n"
+    ).encode() + body
+
+
+def forwarded(megabytes: int) -> bytes:
+    """The referral with a forwarded message attached (message/rfc822), which carries a PDF."""
+    head = HEAD.format(tag=f"forwarded-{megabytes}") + 'Content-Type: multipart/mixed; boundary="O"\r\n\r\n'
+    text = "--O\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + REFERRAL
+    part = '--O\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment; filename="fwd.eml"\r\n\r\n'
+    return (head + text + part).encode() + with_attachment(megabytes) + b"\r\n--O--\r\n"
+
+
 CASES = {
     "5mb": lambda: with_attachment(5),
     "25mb": lambda: with_attachment(25),
@@ -91,7 +121,13 @@ CASES = {
     "nested500": lambda: nested(500),
     "endtags2mb": lambda: unmatched_end_tags(2),
     "parts5000": lambda: many_parts(5000),
+    # Not run unless asked for (--cases): large bodies of other kinds.
+    "html39mb": lambda: encoded_body(39, "html-base64"),
+    "qp39mb": lambda: encoded_body(39, "text-qp"),
+    "8bit39mb": lambda: encoded_body(39, "text-8bit"),
+    "fwd39mb": lambda: forwarded(39),
 }
+DEFAULT_CASES = ["5mb", "25mb", "39mb", "100mb", "nested500", "endtags2mb", "parts5000"]
 
 
 # ---- in the child process, one case --------------------------------------------------------------
@@ -200,7 +236,7 @@ def run_child(mode: str, case: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated: " + ", ".join(CASES))
+    parser.add_argument("--cases", default=",".join(DEFAULT_CASES), help="comma-separated: " + ", ".join(CASES))
     parser.add_argument("--no-intake", action="store_true", help="only the reading function, not intake as a whole")
     parser.add_argument("--intake-max-mb", type=float, default=1000.0, help="larger cases skip intake as a whole")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)

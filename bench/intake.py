@@ -111,6 +111,8 @@ def run(server, work: Path, n: int, rounds: int, latency_count: int, workers: in
             imap_password=password,
             imap_security="none",
             intake_workers=workers,
+            # pymap (where Dovecot is absent) keeps no custom keywords: mark by moving instead
+            imap_processed_folder="" if server.keeps_keywords else "Processed",
         )
         handled, ours = intake_round(settings)
         if handled != n:
@@ -200,7 +202,11 @@ def intake_round(settings: Settings) -> tuple[int, float]:
 
 
 def unmark(client: IMAPClient, settings: Settings) -> None:
-    """Take intake's processed flag off every message, so the next round finds them all waiting."""
+    """Take intake's processed flag off every message (or move them back), so the next round finds them all waiting."""
+    if settings.imap_processed_folder:
+        client.select_folder(settings.imap_processed_folder)
+        client.move(client.search("ALL"), "INBOX")
+        return
     client.select_folder("INBOX")
     client.remove_flags(client.search("ALL"), [ImapSource.from_settings(settings).processed_flag])
 

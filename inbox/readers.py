@@ -15,16 +15,32 @@ with a duplex Pipe; messages go PER_TASK at a time (a send and a wake-up a messa
 reading a small one), and a small next task is sent before the current one is done so the worker does
 not wait for our thread (PIPELINE_BYTES says why that cannot deadlock). A reading travels back
 without the message's bytes (the caller has them).
+
+A large message (STREAM_BYTES and over) is sent in pieces and parsed from them, each piece dropped
+once the parser has it (inbox/parse/stream.py): the worker never holds its bytes whole, which with
+what the parser holds would be 3.6x the message (issue 8.5). Where the pieces cannot give the reading
+the whole bytes would (the parser failed and the body is kept as text), the worker says so (_AGAIN)
+and the message is sent again whole, with what is left of its time bound.
+
+A worker's memory is bounded as its time is (Linux: RLIMIT_DATA): MEMORY_FACTOR times the largest
+message it may be sent (ReadOptions.max_bytes), and MEMORY_SPARE, over what it holds when ready. The
+stdlib parser holds some 60 bytes a line, so 39 MB of empty lines would take 1.4 GB; past the bound an
+allocation fails (MemoryError) and the message is read as text, or quarantined, like any reading that
+fails, and the worker goes on (or is replaced, should it fail sending the answer).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import mmap
 import multiprocessing
 import queue
+import resource
 import sys
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -32,8 +48,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
+from inbox.parse import ByteChunks
 from inbox.reading import Reading, ReadOptions, Unread, read
 from inbox.sources.base import MessageKey, SourceMessage
 from models.la_directory import Directory, load_directory
@@ -47,12 +65,19 @@ MAX_AHEAD = 2000  # readings announced and not yet asked for that are kept
 # socket buffer (about 200 KB on Linux) then holds it without the worker reading, so our send never
 # blocks while the worker blocks sending us a result. Larger tasks wait for the worker to be idle.
 PIPELINE_BYTES = 32_768
+MEMORY_FACTOR = 5  # a large message's reading takes under 3x its size; 8-bit text bodies about 5x
+MEMORY_SPARE = 64 * 1024 * 1024
+STREAM_BYTES = 1024 * 1024  # a message this large is sent in pieces of PIECE_BYTES, and parsed from them
+PIECE_BYTES = 1024 * 1024
 
 
 _READY = "ready"  # a worker's first message: warmed up, waiting for messages
+_AGAIN = "again"  # a worker's answer for a message in pieces that it needs whole
 
 
-Job = tuple[bytes, datetime | None, int | None]  # a message's bytes, received_at and declared size
+# A message's bytes, received_at and declared size, and None; or, for a message sent again whole
+# (_AGAIN), the seconds of its time bound left (inf: no bound).
+Job = tuple[bytes, datetime | None, int | None, float | None]
 
 
 def _serve(conn: Connection, options: ReadOptions) -> None:
@@ -61,15 +86,72 @@ def _serve(conn: Connection, options: ReadOptions) -> None:
     the message it is on."""
     load_directory()  # before the first message, so that the bound is not spent on it
     own_phone_numbers()
+    bound = _MemoryBound(options.max_bytes)
     with contextlib.suppress(EOFError, OSError):
         conn.send(_READY)
         while (jobs := conn.recv()) is not None:
-            # A task is each message's time and size (pickled), then each message's bytes as they are
-            # (send_bytes): a pickled list of messages would be a second copy of every message on each
-            # side of the pipe (issue 8.5). All are taken before the first is read, as `_Worker.send` expects.
-            raws = [conn.recv_bytes() for _ in jobs]
-            for raw, (received_at, size) in zip(raws, jobs, strict=True):
-                conn.send(_bytes_left_out(read(raw, options, received_at=received_at, size=size)))
+            # A task is each message's time, size and number of pieces (pickled), then each message's
+            # bytes as they are (send_bytes), whole or in pieces: a pickled list of messages would be a
+            # second copy of every message on each side of the pipe (issue 8.5). All are taken before
+            # the first is read, as `_Worker.send` expects.
+            messages = [_take(conn, streamed) for _received_at, _size, streamed in jobs]
+            for message, (received_at, size, _streamed) in zip(messages, jobs, strict=True):
+                bound.renew()
+                result = read(message, options, received_at=received_at, size=size)
+                if isinstance(message, ByteChunks) and message.incomplete:
+                    conn.send(_AGAIN)  # the pieces are gone: we are sent the message again, whole
+                else:
+                    conn.send(_bytes_left_out(result))
+
+
+class _MemoryBound:
+    """This process's data (heap and private mappings) limited to what it holds and what reading the
+    largest message may take (the module's docstring says why); no limit where the system has none.
+
+    Renewed before each message once the process has grown (its peak RSS says so, at the cost of one
+    system call): memory freed by a message that failed is kept by the allocator, and must not count
+    against the next message."""
+
+    def __init__(self, max_bytes: int | None) -> None:
+        self.budget = None if max_bytes is None else MEMORY_FACTOR * max_bytes + MEMORY_SPARE
+        self.peak = -1
+
+    def renew(self) -> None:
+        if self.budget is None:
+            return
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if peak == self.peak:
+            return
+        self.peak = peak
+        try:
+            status = Path("/proc/self/status").read_text()
+            held = next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmData:"))
+            _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+            limit = held + self.budget
+            if hard == resource.RLIM_INFINITY or limit < hard:
+                resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+        except (OSError, ValueError, StopIteration):  # not Linux: unbounded, as before
+            self.budget = None
+
+
+def _take(conn: Connection, streamed: int) -> bytes | ByteChunks:
+    """One message's bytes from the pipe: whole, or (`streamed` bytes) its pieces, each into an
+    anonymous mmap of its own that the parser closes once it has it (ByteChunks says why)."""
+    if not streamed:
+        return conn.recv_bytes()
+    pieces = []
+    for start in range(0, streamed, PIECE_BYTES):
+        piece = mmap.mmap(-1, min(PIECE_BYTES, streamed - start))
+        if conn.recv_bytes_into(piece) != len(piece):
+            raise EOFError("a piece of a message was cut short")
+        pieces.append(piece)
+    return ByteChunks(pieces)
+
+
+def _streamed(job: Job) -> int:
+    """The size of a message sent in pieces of PIECE_BYTES; 0: sent whole (small, or sent again whole)."""
+    raw, _received_at, _size, left = job
+    return 0 if left is not None or len(raw) < STREAM_BYTES else len(raw)
 
 
 def _bytes_left_out(result: Reading | Unread) -> Reading | Unread:
@@ -130,9 +212,14 @@ class _Worker:
             raise RuntimeError(f"a reading process did not start within {START_SECONDS:g} s")
 
     def send(self, items: Sequence[tuple[Job, Future]]) -> None:
-        self.conn.send([(received_at, size) for (_raw, received_at, size), _future in items])
-        for (raw, _received_at, _size), _future in items:
-            self.conn.send_bytes(raw)
+        streamed = [_streamed(job) for job, _future in items]
+        self.conn.send([(job[1], job[2], n) for (job, _future), n in zip(items, streamed, strict=True)])
+        for (job, _future), n in zip(items, streamed, strict=True):
+            raw = job[0]
+            if not n:
+                self.conn.send_bytes(raw)
+            for start in range(0, n, PIECE_BYTES):
+                self.conn.send_bytes(raw, start, min(PIECE_BYTES, n - start))  # no copy: a view
 
     def kill(self) -> None:
         """Stop the process now, from any thread: the thread that drives it sees its pipe end and
@@ -265,19 +352,28 @@ class _Pool:
                     assert worker is not None  # it has messages in hand
                     worker = self._send(worker, items, sent)
         assert worker is not None
-        return self._receive(worker, sent)
+        return self._receive(worker, sent, held)
 
-    def _receive(self, worker: _Worker, sent: deque) -> _Worker | None:
+    def _receive(self, worker: _Worker, sent: deque, held: list) -> _Worker | None:
         """The next reading; a worker past the bound on its message, or dead, is replaced, and that
-        message alone becomes Unread."""
-        _job, future = sent[0]
+        message alone becomes Unread. A message the worker needs whole goes to `held`, to be sent
+        whole once the worker is idle."""
+        job, future = sent[0]
+        timeout = self.timeout if job[3] is None or self.timeout is None else job[3]
+        started = time.monotonic()
         unread = None
-        if not worker.conn.poll(self.timeout):
+        if not worker.conn.poll(timeout):
             unread = Unread(f"reading took longer than {self.timeout:g} s")
             log.warning("a message took longer than %g s to read; its reading process is stopped", self.timeout)
         else:
             try:
-                future.set_result(worker.conn.recv())
+                result = worker.conn.recv()
+                if isinstance(result, str) and result == _AGAIN:
+                    sent.popleft()
+                    left = math.inf if timeout is None else max(0.0, timeout - (time.monotonic() - started))
+                    held.insert(0, ((job[0], job[1], job[2], left), future))
+                    return worker
+                future.set_result(result)
             except (EOFError, OSError):
                 if self.closed.is_set():
                     raise _Closed from None
@@ -413,7 +509,7 @@ class Readers:
         for start in range(0, len(messages), PER_TASK):
             chunk = messages[start : start + PER_TASK]
             futures: list[Future] = [Future() for _ in chunk]
-            pool.tasks.put(_Task([(m.raw, m.received_at, m.size) for m in chunk], futures))
+            pool.tasks.put(_Task([(m.raw, m.received_at, m.size, None) for m in chunk], futures))
             out += [_Pending(m.key, m.raw, future) for m, future in zip(chunk, futures, strict=True)]
         return out
 

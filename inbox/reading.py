@@ -21,7 +21,7 @@ from typing import Any
 from inbox.classify import Verdict, bounced_recipients, classify, original_message_id
 from inbox.extract import extract_referral
 from inbox.message import ParsedMessage
-from inbox.parse import parse_message
+from inbox.parse import ByteChunks, parse_message
 from inbox.referral import Referral
 from models.la_directory import Directory, load_directory
 from models.offices import own_phone_numbers
@@ -87,7 +87,7 @@ class ReadOptions:
 
 
 def read(
-    raw: bytes,
+    raw: bytes | ByteChunks,
     options: ReadOptions,
     *,
     received_at: datetime | None = None,
@@ -103,6 +103,7 @@ def read(
     parsed = None
     try:
         if options.max_bytes is not None and max(size or 0, len(raw)) > options.max_bytes:
+            assert isinstance(raw, bytes)  # never sent in pieces (inbox/readers.py)
             parsed = read_headers(raw)
             return Reading(_without_tree(parsed), classify(parsed), None, [], None, too_large=True)
         parsed = parse_message(raw)

@@ -149,6 +149,19 @@ class Intake:
         inbound, fresh = store.store_message(session, message.key, parsed)
         if not fresh:
             return Committed("known")  # only marked again
+        committed = self._decide(session, message, reading, parsed, inbound)
+        store.write_raw(session, inbound)  # a large message's bytes, after the row's last UPDATE
+        return committed
+
+    def _decide(
+        self,
+        session: Session,
+        message: SourceMessage,
+        reading: Reading | Unread,
+        parsed: ParsedMessage,
+        inbound: store.Inbound,
+    ) -> Committed:
+        """What a stored message becomes: quarantined unread, or through the steps."""
         if isinstance(reading, Unread):
             if reading.detail:  # a bug: reading raised
                 log.error("reading a message failed (%s); quarantined", reading.reason)
@@ -180,6 +193,7 @@ class Intake:
         log.info("message quarantined: %s", reason)
         reply = too_large.answer(session, self.settings, parsed, reading.verdict, inbound.id, size, message.received_at)
         insert_rows(session, QuarantineEntry, [{"inbound_message_id": inbound.id, "reason": reason, "detail": reply}])
+        store.write_raw(session, inbound)
         return Committed("quarantined")
 
 

@@ -64,6 +64,7 @@ def quarantine_failed(session: Session, key: MessageKey, parsed: ParsedMessage, 
             with session.begin_nested():
                 inbound, _fresh = keep(session, key, parsed)
                 mark_quarantined(session, inbound.id, parsed, reason, detail)
+                store.write_raw(session, inbound)  # a large message's bytes, after the row's UPDATE
             return True
         except OperationalError:
             raise

@@ -26,6 +26,7 @@ The package, by concern, in the order a message goes through it:
     parts.py        one part: type, disposition, decoded bytes, text, file name; the walk of a tree
     bodies.py       which parts are the body (alternatives, related, mixed), forwarded bodies
     attachments.py  every other part as an Attachment (large ones hashed, not kept), decoded again on demand
+    stream.py       the same tree from a large message's bytes in pieces, each dropped once parsed
     __init__.py     parse_message: the steps above in order, and what is left when they fail
 """
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from email.message import Message
 
 from inbox.message import ParsedMessage
 from inbox.parse.addresses import addresses_of, sender_of
@@ -42,9 +44,10 @@ from inbox.parse.charsets import Charsets
 from inbox.parse.headers import message_ids, parse_date, read_headers, return_path, single_message_id, unfold
 from inbox.parse.parts import MAX_TEXT_CHARS, content_type, walk
 from inbox.parse.repair import defect_problems, has_header_block, parse_tree, repair_raw
+from inbox.parse.stream import ByteChunks, StreamIncomplete, parse_tree_streamed
 from inbox.reply_split import split_reply
 
-__all__ = ["content_type", "has_header_block", "parse_message"]
+__all__ = ["ByteChunks", "StreamIncomplete", "content_type", "has_header_block", "parse_message"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,10 @@ log = logging.getLogger(__name__)
 def _build(raw: bytes, problems: list[str]) -> ParsedMessage:
     data = repair_raw(raw, problems)
     msg, flat = parse_tree(data, problems)
+    return _read_tree(msg, flat, problems, raw, hashlib.sha256(raw).hexdigest())
+
+
+def _read_tree(msg: Message, flat: bool, problems: list[str], raw: bytes, sha256: str) -> ParsedMessage:
     parts = walk(msg, problems)
     charsets = Charsets(parts)
     headers = read_headers(msg, charsets, problems)
@@ -76,7 +83,7 @@ def _build(raw: bytes, problems: list[str]) -> ParsedMessage:
     date_raw = headers.raw.get("date", [None])[0]
     return ParsedMessage(
         raw=raw,
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=sha256,
         message_id=single_message_id(unfold(message_id_raw)) if message_id_raw else None,
         in_reply_to=message_ids(unfold(headers.raw["in-reply-to"][0])) if "in-reply-to" in headers.raw else [],
         references=message_ids(unfold(" ".join(headers.raw.get("references", [])))),
@@ -132,8 +139,14 @@ def _fallback_message(raw: bytes, problems: list[str]) -> ParsedMessage:
     )
 
 
-def parse_message(raw: bytes | bytearray | memoryview) -> ParsedMessage:
-    """Parse any bytes into a ParsedMessage. Never raises: what could not be understood is in `problems`."""
+def parse_message(raw: bytes | bytearray | memoryview | ByteChunks) -> ParsedMessage:
+    """Parse any bytes into a ParsedMessage. Never raises: what could not be understood is in `problems`.
+
+    Given ByteChunks (a large message sent in pieces: inbox/parse/stream.py), the pieces are consumed
+    and the result is the one their bytes would give, with `raw` empty (the caller has the bytes); where
+    that needs the bytes whole, it raises StreamIncomplete (and marks the chunks `incomplete`)."""
+    if isinstance(raw, ByteChunks):
+        return _parse_chunks(raw)
     problems: list[str] = []
     try:
         if not isinstance(raw, bytes):
@@ -141,7 +154,7 @@ def parse_message(raw: bytes | bytearray | memoryview) -> ParsedMessage:
     except (TypeError, ValueError, OverflowError):  # what bytes() raises for a str, None or a number
         problems.append(f"input of type {type(raw).__name__} is not bytes; nothing to parse")
         return _fallback_message(b"", problems)
-    if not raw.strip():
+    if not raw or raw.isspace():  # raw.strip() would copy a large message to find out
         problems.append("empty message")
     try:
         return _build(raw, problems)
@@ -149,3 +162,15 @@ def parse_message(raw: bytes | bytearray | memoryview) -> ParsedMessage:
         log.error("parse_message failed (%s); message kept as text", type(exc).__name__)  # no mail text
         problems.append(f"message could not be parsed ({type(exc).__name__}: {str(exc)[:120]}); kept as text")
         return _fallback_message(raw, problems)
+
+
+def _parse_chunks(chunks: ByteChunks) -> ParsedMessage:
+    problems: list[str] = []
+    try:
+        msg, sha256, blank = parse_tree_streamed(chunks, problems)
+        if blank:
+            problems.insert(0, "empty message")  # where parse_message says it: before anything else
+        return _read_tree(msg, False, problems, b"", sha256)
+    except Exception as exc:  # parse_message's fallbacks need the whole bytes
+        chunks.incomplete = True
+        raise StreamIncomplete(type(exc).__name__) from exc

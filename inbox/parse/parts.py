@@ -8,6 +8,7 @@ import hashlib
 import quopri
 import re
 import weakref
+from collections.abc import Iterator
 from email.message import Message
 
 from inbox.parse.charsets import NO_CHARSETS, SURROGATES, charset_of, decode_bytes, from_8bit
@@ -95,40 +96,96 @@ def base64_digest(part: Message) -> tuple[int, str] | None:
     joins them and decodes: issue 8.5). None when the body is not plain base64 (stray characters, bad
     padding, a header other than exactly "base64"): payload_bytes then decides what it means, so the
     hash is always of the bytes payload_bytes gives."""
-    if part.is_multipart() or (raw_get(part, "content-transfer-encoding") or "").lower() != "base64":
-        return None
-    text = part.get_payload()
-    if not isinstance(text, str):
+    text = _base64_body(part)
+    if text is None:
         return None
     digest = hashlib.sha256()
     size = 0
+    try:
+        for data in _base64_decoded(text):
+            digest.update(data)
+            size += len(data)
+    except _NotPlainBase64:
+        return None
+    return size, digest.hexdigest()
+
+
+def base64_prefix(part: Message, limit: int) -> tuple[bytes, int] | None:
+    """The first `limit` bytes of a base64 leaf's decoded bytes and their size, decoded a megabyte at a
+    time: what payload_bytes would give, for a body read as text (only its start is kept). None when
+    the body is not plain base64, as for base64_digest."""
+    text = _base64_body(part)
+    if text is None:
+        return None
+    kept = bytearray()
+    size = 0
+    try:
+        for data in _base64_decoded(text):
+            if len(kept) < limit:
+                kept += data[: limit - len(kept)]
+            size += len(data)
+    except _NotPlainBase64:
+        return None
+    return bytes(kept), size
+
+
+def quoted_printable_prefix(part: Message, limit: int) -> tuple[bytes, int] | None:
+    """The start of a large quoted-printable leaf's decoded bytes (more than `limit` of them), decoded
+    from the start of its text alone (cut after a line end; QP decodes line by line), and their
+    size: what payload_bytes would give, for a body read as text. None when the body is small, not
+    plain ASCII, its header other than exactly "quoted-printable", or its start decodes to `limit`
+    bytes or fewer: payload_bytes then decodes it whole."""
+    if part.is_multipart() or (raw_get(part, "content-transfer-encoding") or "").lower() != "quoted-printable":
+        return None
+    text = part.get_payload()
+    enough = 3 * limit + 3  # "=XX" is three characters for one byte
+    if not isinstance(text, str) or len(text) <= enough or not text.isascii():
+        return None
+    cut = text.rfind("\n", 0, enough) + 1
+    decoded = binascii.a2b_qp(text[:cut].encode("ascii")) if cut else b""
+    return (decoded, len(decoded)) if len(decoded) > limit else None
+
+
+class _NotPlainBase64(Exception):
+    pass
+
+
+def _base64_body(part: Message) -> str | None:
+    if part.is_multipart() or (raw_get(part, "content-transfer-encoding") or "").lower() != "base64":
+        return None
+    text = part.get_payload()
+    return text if isinstance(text, str) else None
+
+
+def _base64_decoded(text: str) -> Iterator[bytes]:
+    """A plain base64 body decoded DIGEST_CHARS at a time; _NotPlainBase64 when it is not plain."""
     carry = b""
     for start in range(0, len(text), DIGEST_CHARS):
         try:
             chunk = carry + text[start : start + DIGEST_CHARS].encode("ascii").translate(None, b"\r\n")
         except UnicodeEncodeError:  # 8-bit bytes in a base64 body: not plain base64
-            return None
+            raise _NotPlainBase64 from None
         if start + DIGEST_CHARS >= len(text):
             if len(chunk) % 4 or not _BASE64_END.fullmatch(chunk):
-                return None
+                raise _NotPlainBase64
             whole, carry = chunk, b""
         else:
             if not _BASE64_RUN.fullmatch(chunk):
-                return None
+                raise _NotPlainBase64
             cut = len(chunk) - len(chunk) % 4
             whole, carry = chunk[:cut], chunk[cut:]
-        data = binascii.a2b_base64(whole)
-        digest.update(data)
-        size += len(data)
-    return size, digest.hexdigest()
+        yield binascii.a2b_base64(whole)
 
 
 _META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?([\w.:-]{1,40})", re.IGNORECASE)
 
 
 def part_text(part: Message, problems: list[str]) -> str:
-    data = payload_bytes(part, problems)
-    if len(data) > MAX_TEXT_CHARS:
+    # A large base64 or quoted-printable body (an HTML newsletter's images inline, say) decoded whole
+    # would be held two or three times over besides the tree; only its start is read.
+    known = base64_prefix(part, MAX_TEXT_CHARS) or quoted_printable_prefix(part, MAX_TEXT_CHARS)
+    data, size = known if known is not None else (payload_bytes(part, problems), -1)
+    if max(size, len(data)) > MAX_TEXT_CHARS:
         problems.append(f"{content_type(part)} part longer than {MAX_TEXT_CHARS} bytes; the rest ignored")
         data = data[:MAX_TEXT_CHARS]
     charset = charset_of(part)

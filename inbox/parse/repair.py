@@ -36,10 +36,39 @@ def repair_raw(raw: bytes, problems: list[str]) -> bytes:
     continuation lines without indentation, spaces before the colon. Only the header block is touched,
     and only when a cheap scan finds something wrong."""
     data = raw
-    first_cr, first_lf = data.find(b"\r", 0, 4096), data.find(b"\n", 0, 4096)
-    if first_cr != -1 and (first_lf == -1 or first_cr < first_lf) and data[first_cr + 1 : first_cr + 2] != b"\n":
+    if has_bare_cr_line_ends(data):
         data = _BARE_CR.sub(b"\n", data)
-        problems.append("bare CR line endings; read as line breaks")
+        problems.append(BARE_CR_PROBLEM)
+    return repair_header_block(data, problems)
+
+
+BARE_CR_PROBLEM = "bare CR line endings; read as line breaks"
+CR_SCAN_BYTES = 4096  # line ends are judged by the first line end within this many bytes
+
+
+def has_bare_cr_line_ends(data: bytes) -> bool:
+    """Whether the first line end (within CR_SCAN_BYTES) is a CR alone: then every bare CR is a line
+    break. Looks at `data[: CR_SCAN_BYTES + 1]` only."""
+    first_cr, first_lf = data.find(b"\r", 0, CR_SCAN_BYTES), data.find(b"\n", 0, CR_SCAN_BYTES)
+    return first_cr != -1 and (first_lf == -1 or first_cr < first_lf) and data[first_cr + 1 : first_cr + 2] != b"\n"
+
+
+def bare_crs_fixed(data: bytes) -> bytes:
+    """Every CR not followed by LF made a LF (a CR at the very end too: give a trailing CR to the
+    next piece of a stream rather than here)."""
+    return _BARE_CR.sub(b"\n", data)
+
+
+def header_block_end(data: bytes, start: int = 0) -> int | None:
+    """Where the first empty line (`\n\r?\n`) found at or after `start` begins, if there is one."""
+    blank = _BLANK_LINE.search(data, start)
+    return blank.start() if blank else None
+
+
+def repair_header_block(data: bytes, problems: list[str]) -> bytes:
+    """The header block of `data` rebuilt when a line of it is broken (junk, unindented continuations,
+    space before a colon); the rest as it is. `data` may be a prefix of the message as long as it
+    holds the first empty line (or is the whole message)."""
     blank = _BLANK_LINE.search(data)
     header_end = blank.start() + 1 if blank else len(data)
     block = data[:header_end]
