@@ -30,6 +30,7 @@ import logging
 from collections.abc import Sequence
 from datetime import date
 
+from inbox.documents import DocumentText
 from inbox.extract.context import build_context
 from inbox.extract.step import Step, apply
 from inbox.extract.steps import STEPS
@@ -54,11 +55,13 @@ def extract_referral(
     own_phones: Sequence[str] | None = None,
     reference: date | None = None,
     steps: Sequence[Step] = STEPS,
+    documents: Sequence[DocumentText] = (),
 ) -> Referral:
     """Every referral field this email gives, each with its evidence. Never raises.
 
     `reference`: the day to read dates against when the message has no Date header (when it reached
-    us). `own_phones` default to the offices' numbers (data/offices.json). `steps`: the table to run."""
+    us). `own_phones` default to the offices' numbers (data/offices.json). `steps`: the table to run.
+    `documents`: the attachments' text (inbox/documents), sources trusted below the body, above quotes."""
     ref = Referral()
     try:
         ctx = build_context(
@@ -67,6 +70,7 @@ def extract_referral(
             own_addresses=own_addresses,
             own_phones=own_phones if own_phones is not None else own_phone_numbers(),
             reference=reference,
+            documents=documents,
         )
     except Exception as exc:  # our bug: recorded below and seen by intake; no field can be read
         _record_fault(ref, CONTEXT_STEP, exc)

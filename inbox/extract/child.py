@@ -93,7 +93,7 @@ def extract_child(ctx: Context, role: str | None) -> tuple[str | None, Evidence 
             spans = [NameSpan(f.value.split(), offset, offset + len(f.value), False)] if offset >= 0 else []
         if spans:
             _add_child(scores, hits, variants, spans[0], 6.0 * f.source.weight, f.source)
-    for src in ctx.by_name("body", "forwarded", "subject", "quoted", "signature", "header"):
+    for src in ctx.by_name("body", "forwarded", "subject", "quoted", "signature", "header", "attachment"):
         for span in name_spans(src.norm):
             w = _child_cue_weight(ctx, src, span, excluded, role)
             if w is None:
@@ -183,7 +183,8 @@ def _child_cue_weight(ctx: Context, src: Source, span: NameSpan, excluded: set[s
 
 def _writer_names(ctx: Context) -> set[str]:
     names = set()
-    for name in (ctx.sender_name, *(f.value for f in ctx.fields_of("referrer_name"))):
+    named = (*ctx.fields_of("referrer_name"), *ctx.fields_of("parent_name"))
+    for name in (ctx.sender_name, *(f.value for f in named)):
         clean = clean_display_name(name).lower()
         if clean:
             names.add(clean)

@@ -108,6 +108,8 @@ def _la_mention_weight(src: Source, mention: LAMention, ctx: Context) -> float |
     if any(pc in line for pc in ctx.own_postcodes) or _in_postal_address(line, start - line_start):
         return None  # a postal address (ours, a school's, a council office's) is not the child's council
     weight = src.weight
+    if src.name == "attachment":
+        weight *= 0.5  # words printed on a form or a letter: its answers (fields) say the council
     if mention.doubtful:
         weight *= 0.3  # maybe part of another proper noun ("Harrow Way School"?): weak
     if mention.explicit:

@@ -50,6 +50,12 @@ SETTING_SHOULD = Gated(
     anchor=_SETTING_ANCHOR,
     reach=(0, 60),
 )
+_FORM_SERVICES = (
+    ("certificate", re.compile(r"(?i)certificate")),
+    ("facilitation", re.compile(r"(?i)facilitat|independent chair")),
+    ("disagreement_resolution", re.compile(r"(?i)disagreement")),
+    ("mediation", re.compile(r"(?i)mediat")),
+)
 _BARE_MEDIATION = Gated(r"(?i)\bmediat(?:e|ion)\b", r"\bmediat")  # a mention, not yet a request
 _CUE = tuple[str, float, Gated]
 _SERVICE_CUES: tuple[_CUE, ...] = (
@@ -163,6 +169,10 @@ def extract_service(ctx: Context, topics: list[str]) -> tuple[str | None, Eviden
     scores: dict[str, float] = {}
     best_hit: dict[str, Candidate] = {}
     enquiry = bare = 0.0
+    for f in ctx.fields_of("service"):  # an attached form's ticked service: below the body's own words
+        service = next((name for name, rx in _FORM_SERVICES if rx.search(f.value)), None)
+        if service is not None:
+            add_score(scores, best_hit, service, 3.0 * f.source.weight, f.source, f.start, f.end)
     for src in ctx.by_name("body", "forwarded", "subject"):
         negations = [(m.start(), m.end()) for m in src.finditer(_MEDIATE_NEG)]
         for a, b in negations:

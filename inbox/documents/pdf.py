@@ -1,0 +1,68 @@
+"""A PDF's text layer, page by page (pypdf), in layout mode: a form's table keeps its columns apart, and
+a wide gap between two pieces of a line becomes " | " (a cell boundary), so "Date of birth | 14/02/2013"
+reads as a label and its value."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+
+from pypdf import PdfReader
+from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
+
+from inbox.documents import Deadline, DocumentLimits, Extracted, Unreadable
+
+# pypdf warns on every oddity of a broken file through logging: the file's problem, said once by us.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+_GAP = re.compile(r"(?<=\S) {4,}(?=\S)")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def pdf_text(data: bytes, limits: DocumentLimits, deadline: Deadline) -> Extracted:
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not _opens_without_password(reader):
+            raise Unreadable("encrypted (a password is needed to open it)", needs_person=True)
+        pages = reader.pages
+        count = len(pages)
+        texts: list[str] = []
+        chars = 0
+        cut = None
+        for number, page in enumerate(pages):
+            if number >= limits.max_pages:
+                cut = f"the first {limits.max_pages} of {count} pages"
+                break
+            if deadline.passed():
+                cut = f"the first {number} of {count} pages (time limit of {limits.max_seconds:g} s)"
+                break
+            text = page.extract_text(extraction_mode="layout")
+            texts.append(_cells(text))
+            chars += len(text)
+            if chars > limits.max_chars:
+                break
+    except Unreadable:
+        raise
+    except FileNotDecryptedError as exc:
+        raise Unreadable("encrypted (a password is needed to open it)", needs_person=True) from exc
+    except (PyPdfError, PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError,
+            RecursionError, UnicodeError, ZeroDivisionError, OSError) as exc:  # fmt: skip
+        # A damaged file makes pypdf raise many kinds of error (its own and Python's); each is the
+        # file's problem, not ours. The type is said, for whoever looks into it.
+        raise Unreadable(f"a damaged PDF that could not be opened ({type(exc).__name__})") from exc
+    return Extracted("\n\n".join(texts), pages=count, cut=cut)
+
+
+def _opens_without_password(reader: PdfReader) -> bool:
+    """Many forms are "protected" against editing only: they open with the empty password."""
+    try:
+        return bool(reader.decrypt(""))
+    except (PyPdfError, NotImplementedError, ValueError, KeyError) as exc:  # no AES support, or broken
+        raise Unreadable("encrypted in a way we cannot open", needs_person=True) from exc
+
+
+def _cells(page_text: str) -> str:
+    """Each line stripped of its layout indent, wide gaps made cell boundaries, runs of blank lines one."""
+    lines = [_GAP.sub(" | ", line.strip()) for line in page_text.splitlines()]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
