@@ -1,5 +1,5 @@
 """An OpenDocument text (.odt) as text, from its content.xml with the standard library: paragraphs,
-headings and tables in document order; a two-cell row is "Label: value", others cells joined by " | "."""
+headings and tables in document order; a table row is its cells joined by " | "."""
 
 from __future__ import annotations
 
@@ -47,11 +47,7 @@ def _lines(parent: ET.Element) -> Iterator[str]:
             for row in child.iter(f"{TABLE}table-row"):
                 cells = [" ".join(_inline(p).strip() for p in cell.iter(f"{TEXT}p")).strip()
                          for cell in row.findall(f"{TABLE}table-cell")]  # fmt: skip
-                filled = [c for c in cells if c]
-                if len(cells) == 2 and cells[0]:
-                    yield f"{cells[0].rstrip(': ')}: {cells[1]}" if cells[1] else cells[0]
-                else:
-                    yield " | ".join(filled)
+                yield " | ".join(c.rstrip(": ") for c in cells if c)
             yield ""
         elif child.tag in (f"{TEXT}list", f"{TEXT}list-item", f"{TEXT}section"):
             yield from _lines(child)

@@ -2,8 +2,9 @@
 
 Read from the document's XML (opened by python-docx) rather than `paragraph.text`, because a form's
 answers live where `.text` does not look: check boxes (content controls, legacy form fields, Wingdings
-symbols) become ☒/☐, and a merged cell is read once. A two-cell row is "Label: value"; other rows are
-cells joined by " | ".
+symbols) become ☒/☐, and a merged cell is read once. A table row is its
+cells joined by " | " ("Date of birth | 14/02/2013": inbox/extract/forms.py reads a label and its
+value, or a header row over a row of values).
 """
 
 from __future__ import annotations
@@ -75,11 +76,7 @@ def _row(row: Any) -> str:
             continue  # the continuation of a cell merged downwards: read once, in its first row
         text = " ".join(_paragraph(p) for p in cell.iter(f"{W}p")).strip()
         cells.append(text)
-    filled = [c for c in cells if c]
-    if len(cells) == 2 and filled and cells[0]:
-        label, value = cells
-        return f"{label.rstrip(': ')}: {value}" if value else label
-    return " | ".join(filled)
+    return " | ".join(c.rstrip(": ") for c in cells if c)
 
 
 def _paragraph(p: Any) -> str:

@@ -50,7 +50,7 @@ def extract_dob(ctx: Context, child: Evidence | None = None) -> tuple[date | Non
                 continue
             d, full = read_date(m, reference)
             if d and full and plausible_birth_date(d, reference):
-                score = 4.0 * src.weight + (1.0 if src.name == "body" and ctx.documents_read else 0.0)
+                score = 4.0 * src.weight + (2.0 if src.name == "body" and ctx.documents_read else 0.0)
                 cands.append(Candidate(d, score, src, m.start(), m.end(), source_order(src, m.start())))
     if child is not None and len(cands) > 1:
         for c in cands:

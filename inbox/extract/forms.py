@@ -53,7 +53,7 @@ _FIELD_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("phone", re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|mob|contact (?:no|number)|number|whatsapp|ddi)\b")),
     ("email", re.compile(r"(?i)\be-?mail\b")),
     ("la", re.compile(r"(?i)\b(?:local authority|council|la|borough|authority)\b")),
-    ("role", re.compile(r"(?i)^(?:i am a|i am|i'm a|role|relationship(?: to (?:the )?(?:child|young person))?|you are"
+    ("role", re.compile(r"(?i)^(?:i am a|i am|i'm a|role|relationship(?: to (?:the )?(?:child|young person))?|you are|are you"
                         r"|are you a|capacity|who are you|referrer type|enquirer type)\b")),
     ("school", re.compile(r"(?i)\b(?:school|setting|college|nursery|education provider|current placement)\b")),
     ("referrer_name", re.compile(r"(?i)^(?:your |full |contact |referrer'?s? |parent'?s? |parent/carer'?s? )?"
@@ -86,7 +86,7 @@ def parse_fields(sources: list[Source]) -> list[FormField]:
                 if form:
                     value, start, end = without_marks(m.group("value"), m.start("value"))
                     section = _section_at(sections, m.start())
-                    kind = _in_section(kind, section)
+                    kind = _in_section(kind, section, label)
                     out.append(FormField(kind, label, value, src, start, end, section))
                 else:
                     value = m.group("value")
@@ -98,7 +98,7 @@ def parse_fields(sources: list[Source]) -> list[FormField]:
 # A heading of an attached form: a short line that says what follows ("Section 2: Parent/carer details",
 # "About the child", "Referrer").
 _HEADING = re.compile(
-    r"(?im)^[ ]*(?P<h>(?:(?:section|part)\s+\w{1,3}\b|\d{1,2}[.)])?[^\n:|]{0,60}?"
+    r"(?im)^[ ]*(?P<h>(?:(?:section|part)\s+\w{1,3}\b\s*[:.)-]?|\d{1,2}[.)])?[^\n:|]{0,60}?"
     r"(?:details|information|section|about|contact|referrer|parent/carer|parent or carer|young person|the child|"
     r"consent|decision|disagreement|background|request|your details|you)[^\n:|]{0,30}?)[ ]*:?[ ]*$"
 )
@@ -131,8 +131,10 @@ def _section_at(sections: list[tuple[int, str]], pos: int) -> str:
     return found
 
 
-def _in_section(kind: str, section: str) -> str:
+def _in_section(kind: str, section: str, label: str) -> str:
     """A generic label read by the section it stands in ("Name" under "The child" is the child's)."""
+    if kind == "referrer_name" and label.lower().startswith(("parent", "carer", "mother", "father")):
+        return "parent_name"  # on a form a professional may fill in, the parent is not the referrer
     if kind == "referrer_name":
         return {"child": "child_name", "parent": "parent_name"}.get(section, kind)
     if section == "parent" and kind in ("dob", "role"):

@@ -6,6 +6,7 @@ import re
 
 from inbox.extract.context import Context
 from inbox.extract.evidence import Candidate, add_score, evidence_at
+from inbox.extract.names import clean_display_name
 from inbox.extract.sources import Source
 from inbox.gated import Gated
 from inbox.referral import Evidence
@@ -80,6 +81,9 @@ def extract_role(ctx: Context) -> tuple[str, Evidence | None]:
         for role, rx in _FORM_ROLE:
             if rx.search(f.value):
                 return role, evidence_at(role, f.source, f.start, f.end)
+    own = _sender_on_form(ctx)
+    if own is not None:
+        return own
     scores = {"parent": 0.0, "young_person": 0.0, "professional": 0.0}
     hits: dict[str, Candidate] = {}
     for src in ctx.by_name("body", "forwarded", "subject", "signature", "quoted"):
@@ -110,6 +114,18 @@ def extract_role(ctx: Context) -> tuple[str, Evidence | None]:
         role = "parent"
     hit = hits.get(role)
     return role, (evidence_at(role, hit.src, hit.start, hit.end) if hit else None)
+
+
+def _sender_on_form(ctx: Context) -> tuple[str, Evidence] | None:
+    """An attached form names the sender as the parent ("Parent/carer details / Name: Sarah Nolan") and
+    has no referrer of its own: a parent sending their own form, whatever the covering note's wording."""
+    if not ctx.sender_name or any(f.source.name == "attachment" for f in ctx.fields_of("referrer_name")):
+        return None
+    sender = set(clean_display_name(ctx.sender_name).lower().split())
+    for f in ctx.fields_of("parent_name"):
+        if f.source.name == "attachment" and len(sender & set(f.value.lower().split())) >= min(2, len(sender)):
+            return "parent", evidence_at("parent", f.source, f.start, f.end)
+    return None
 
 
 def _signoff_title(src: Source) -> tuple[int, int] | None:

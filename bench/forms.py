@@ -1,0 +1,78 @@
+"""Referral forms attached as PDF, Word or OpenDocument: per-field agreement of the reading with what the
+tests expect (tests/form_referrals.py), and the time and memory each attachment took to read.
+
+Usage: python bench/forms.py [--write DIR]   (--write: also write the set as .eml files for bench/parse.py)
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import tracemalloc
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from inbox.documents import DocumentLimits, read_document
+from inbox.parse import parse_message
+from inbox.parse.attachments import payload_of
+from inbox.reading import Reading, ReadOptions, read
+from tests.form_referrals import FIELDS, cases, write
+
+
+def got(reading: Reading, field: str) -> object:
+    r = reading.referral
+    if r is None:
+        return None
+    if field == "local_authority" and r.local_authority is not None and r.served is False:
+        return "NOT_SERVED"
+    value = getattr(r, field)
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write", type=Path)
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every disagreement")
+    args = parser.parse_args()
+    agree = dict.fromkeys(FIELDS, 0)
+    times: list[float] = []
+    peaks: list[int] = []
+    sizes: list[int] = []
+    all_cases = cases()
+    for case in all_cases:
+        raw = case.build()
+        reading = read(raw, ReadOptions(("referrals@mediation-desk.example.org",)), received_at=datetime(2026, 5, 12))
+        assert isinstance(reading, Reading), case.name
+        for field in FIELDS:
+            ok = got(reading, field) == case.expected[field]
+            agree[field] += ok
+            if not ok and args.verbose:
+                print(f"  {case.name}: {field} got {got(reading, field)!r}, expected {case.expected[field]!r}")
+        parsed = parse_message(raw)
+        for attachment in parsed.attachments:
+            data = payload_of(parsed, attachment)
+            tracemalloc.start()
+            start = time.perf_counter()
+            read_document(attachment.filename or "", attachment.content_type, data, DocumentLimits())
+            times.append(time.perf_counter() - start)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+            sizes.append(len(data))
+    n = len(all_cases)
+    for field in FIELDS:
+        print(f"{field:16} {agree[field]}/{n}  {100 * agree[field] / n:.0f}%")
+    print(f"attachments read: {len(times)} ({statistics.median(sizes) / 1024:.0f} KB median size)")
+    print(f"time per attachment: median {1000 * statistics.median(times):.1f} ms, max {1000 * max(times):.1f} ms")
+    print(f"peak memory per attachment (tracemalloc): median {statistics.median(peaks) / 1024:.0f} KB, "
+          f"max {max(peaks) / 1024:.0f} KB")  # fmt: skip
+    if args.write:
+        write(args.write)
+        print(f"{n} messages written to {args.write}")
+
+
+if __name__ == "__main__":
+    main()
