@@ -95,7 +95,7 @@ class ReadOptions:
 
     own_addresses: tuple[str, ...] = ()
     max_bytes: int | None = None  # over this a message is read from its header block alone (too_large)
-    documents: DocumentLimits = DocumentLimits()  # each attachment's reading bound
+    documents: DocumentLimits = field(default_factory=DocumentLimits)  # each attachment's reading bound
 
 
 def read(

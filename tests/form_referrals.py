@@ -74,7 +74,10 @@ class Form:
         referrer: list[tuple[Any, ...]] = []
         if self.referrer:
             name, role, phone = self.referrer
-            referrer = [("heading", "Referrer details"), ("rows", [("Name", name), ("Role", role), ("Telephone", phone)])]
+            referrer = [
+                ("heading", "Referrer details"),
+                ("rows", [("Name", name), ("Role", role), ("Telephone", phone)]),
+            ]
         if layout == "table":
             return [
                 ("heading", "Referral for SEN mediation"),
@@ -133,7 +136,9 @@ ONE_LINE = "Hello,\n\nPlease find attached our referral form.\n\nThanks\nSarah N
 def _parent_mail(form: Form, fmt: str, layout: str, *, body: str = ONE_LINE, tick_style: str | None = None,
                  more: list[tuple[str, bytes]] | None = None, sender: str = "Sarah Nolan <sarah.nolan@example.com>",
                  subject: str = "Referral form") -> Callable[[], bytes]:  # fmt: skip
-    return lambda: email_with(body, [_doc(form, fmt, layout, tick_style), *(more or [])], sender=sender, subject=subject)
+    return lambda: email_with(
+        body, [_doc(form, fmt, layout, tick_style), *(more or [])], sender=sender, subject=subject
+    )
 
 
 def _letter(la_heading: str, child: str, dob: str, date: str, decision: str, phone: str) -> tuple[str, bytes]:
@@ -156,41 +161,82 @@ def cases() -> list[Case]:
 
     # Parents, one-line bodies, every format and layout.
     f = Form("Ava Smith", "14/02/2013", "Trafford")
-    add("pdf-table", _parent_mail(f, "pdf", "table"),
-        _expect("mediation", "Trafford", "national", "parent", "+447700900123", "Ava Smith", "2013-02-14"))
+    add(
+        "pdf-table",
+        _parent_mail(f, "pdf", "table"),
+        _expect("mediation", "Trafford", "national", "parent", "+447700900123", "Ava Smith", "2013-02-14"),
+    )
     f = Form("Noah Patel", "03/09/2014", "LB Camden", service="Certificate only", mobile="07700 900231")
-    add("docx-table-cc", _parent_mail(f, "docx", "table"),
-        _expect("certificate", "Camden", "london", "parent", "+447700900231", "Noah Patel", "2014-09-03"))
-    f = Form("Isla Jones", "22/11/2011", "Notts County Council", mobile="07700 900312", home="0115 496 0123", best="Home")
-    add("odt-table", _parent_mail(f, "odt", "table"),
-        _expect("mediation", "Nottinghamshire", "national", "parent", "+441154960123", "Isla Jones", "2011-11-22"))
+    add(
+        "docx-table-cc",
+        _parent_mail(f, "docx", "table"),
+        _expect("certificate", "Camden", "london", "parent", "+447700900231", "Noah Patel", "2014-09-03"),
+    )
+    f = Form(
+        "Isla Jones", "22/11/2011", "Notts County Council", mobile="07700 900312", home="0115 496 0123", best="Home"
+    )
+    add(
+        "odt-table",
+        _parent_mail(f, "odt", "table"),
+        _expect("mediation", "Nottinghamshire", "national", "parent", "+441154960123", "Isla Jones", "2011-11-22"),
+    )
     f = Form("Leo Clarke", "5 June 2012", "Royal Borough of Greenwich", mobile="07700 900413", home="020 7946 0413",
              best="Mobile")  # fmt: skip
-    add("pdf-sections", _parent_mail(f, "pdf", "sections"),
-        _expect("mediation", "Greenwich", "london", "parent", "+447700900413", "Leo Clarke", "2012-06-05"))
+    add(
+        "pdf-sections",
+        _parent_mail(f, "pdf", "sections"),
+        _expect("mediation", "Greenwich", "london", "parent", "+447700900413", "Leo Clarke", "2012-06-05"),
+    )
     f = Form("Mia Evans", "30/01/2016", "Stockport", service="Disagreement resolution", mobile="07700 900514",
              story="The school is not providing the speech and language therapy in her plan.")  # fmt: skip
-    add("docx-sections-legacy", _parent_mail(f, "docx", "sections", tick_style="legacy"),
-        _expect("disagreement_resolution", "Stockport", "national", "parent", "+447700900514", "Mia Evans", "2016-01-30"))
+    add(
+        "docx-sections-legacy",
+        _parent_mail(f, "docx", "sections", tick_style="legacy"),
+        _expect(
+            "disagreement_resolution", "Stockport", "national", "parent", "+447700900514", "Mia Evans", "2016-01-30"
+        ),
+    )
     f = Form("Oscar Hughes", "12/12/2012", "Herts", mobile="07700 900615")
-    add("odt-sections", _parent_mail(f, "odt", "sections"),
-        _expect("mediation", "Hertfordshire", "national", "parent", "+447700900615", "Oscar Hughes", "2012-12-12"))
+    add(
+        "odt-sections",
+        _parent_mail(f, "odt", "sections"),
+        _expect("mediation", "Hertfordshire", "national", "parent", "+447700900615", "Oscar Hughes", "2012-12-12"),
+    )
     f = Form("Freya Walker", "08/07/2015", "Kent County Council", mobile="07700 900716")
-    add("pdf-columns", _parent_mail(f, "pdf", "columns"),
-        _expect("mediation", "NOT_SERVED", None, "parent", "+447700900716", "Freya Walker", "2015-07-08"))
+    add(
+        "pdf-columns",
+        _parent_mail(f, "pdf", "columns"),
+        _expect("mediation", "NOT_SERVED", None, "parent", "+447700900716", "Freya Walker", "2015-07-08"),
+    )
     f = Form("Arthur Bell", "19/04/2013", "West Northamptonshire", mobile="07700 900817", home="0117 496 0817",
              best="Mobile")  # fmt: skip
-    add("docx-columns-symbol", _parent_mail(f, "docx", "columns", tick_style="symbol"),
-        _expect("mediation", "Northamptonshire", "national", "parent", "+447700900817", "Arthur Bell", "2013-04-19"))
+    add(
+        "docx-columns-symbol",
+        _parent_mail(f, "docx", "columns", tick_style="symbol"),
+        _expect("mediation", "Northamptonshire", "national", "parent", "+447700900817", "Arthur Bell", "2013-04-19"),
+    )
     f = Form("Grace Turner", "27/03/2014", "Wandsworth", service="Certificate only", mobile="07700 900918")
-    add("pdf-lines-brackets", _parent_mail(f, "pdf", "lines", tick_style="brackets"),
-        _expect("certificate", "Wandsworth", "london", "parent", "+447700900918", "Grace Turner", "2014-03-27"))
-    f = Form("Theo Wright", "01/10/2010", "Derby City Council", mobile="07700 900119", home="0114 496 0119", best="Home")
-    add("docx-lines-typed", _parent_mail(f, "docx", "lines", tick_style="typed"),
-        _expect("mediation", "Derby", "national", "parent", "+441144960119", "Theo Wright", "2010-10-01"))
+    add(
+        "pdf-lines-brackets",
+        _parent_mail(f, "pdf", "lines", tick_style="brackets"),
+        _expect("certificate", "Wandsworth", "london", "parent", "+447700900918", "Grace Turner", "2014-03-27"),
+    )
+    f = Form(
+        "Theo Wright", "01/10/2010", "Derby City Council", mobile="07700 900119", home="0114 496 0119", best="Home"
+    )
+    add(
+        "docx-lines-typed",
+        _parent_mail(f, "docx", "lines", tick_style="typed"),
+        _expect("mediation", "Derby", "national", "parent", "+441144960119", "Theo Wright", "2010-10-01"),
+    )
     f = Form("Poppy Green", "16/08/2012", "Lewisham", decision="2 April 2026", mobile="07700 900220")
-    add("odt-lines-decision", _parent_mail(f, "odt", "lines"),
-        _expect("mediation", "Lewisham", "london", "parent", "+447700900220", "Poppy Green", "2012-08-16", "2026-04-02"))
+    add(
+        "odt-lines-decision",
+        _parent_mail(f, "odt", "lines"),
+        _expect(
+            "mediation", "Lewisham", "london", "parent", "+447700900220", "Poppy Green", "2012-08-16", "2026-04-02"
+        ),
+    )
     f = Form("Jack Robinson", "09/05/2011", "Birmingham", decision="14/03/2026", mobile="07700 900321")
     add("pdf-table-decision", _parent_mail(f, "pdf", "table", tick_style="after"),
         _expect("mediation", "Birmingham", "national", "parent", "+447700900321", "Jack Robinson", "2011-05-09",
@@ -199,63 +245,136 @@ def cases() -> list[Case]:
     # Our own office's address and number are printed on every PDF and Word form (the header): a form
     # from Sutton (a London council) is not read as Birmingham, nor is the form's header (Sutton Coldfield).
     f = Form("Ruby Hall", "21/02/2015", "Sutton", mobile="07700 900422")
-    add("docx-own-address", _parent_mail(f, "docx", "table"),
-        _expect("mediation", "Sutton", "london", "parent", "+447700900422", "Ruby Hall", "2015-02-21"))
+    add(
+        "docx-own-address",
+        _parent_mail(f, "docx", "table"),
+        _expect("mediation", "Sutton", "london", "parent", "+447700900422", "Ruby Hall", "2015-02-21"),
+    )
     f = Form("Alfie King", "11/11/2013", "Solihull", mobile="07700 900523",
              story="We moved here from Kent County Council last year and Solihull now holds the plan.")  # fmt: skip
-    add("pdf-moved", _parent_mail(f, "pdf", "sections"),
-        _expect("mediation", "Solihull", "national", "parent", "+447700900523", "Alfie King", "2013-11-11"))
+    add(
+        "pdf-moved",
+        _parent_mail(f, "pdf", "sections"),
+        _expect("mediation", "Solihull", "national", "parent", "+447700900523", "Alfie King", "2013-11-11"),
+    )
 
     # Professionals: the referrer's own direct line, never the parent's number on the form.
     pro = ("Helen Marsh", "SENCO, Oakfield Primary School", "0161 496 0777")
     f = Form("Evie Ward", "02/02/2014", "Manchester", mobile="07700 900624", referrer=pro)
-    add("pdf-professional", lambda f=f: email_with(
-        "Dear colleagues,\n\nPlease find attached a referral for one of our pupils, with her mother's consent.\n\n"
-        "Kind regards\nHelen Marsh\nSENCO\n", [_doc(f, "pdf", "table")],
-        sender="Helen Marsh <h.marsh@oakfield.example.sch.uk>", subject="Referral"),
-        _expect("mediation", "Manchester", "national", "professional", "+441614960777", "Evie Ward", "2014-02-02"))
+    add(
+        "pdf-professional",
+        lambda f=f: email_with(
+            "Dear colleagues,\n\nPlease find attached a referral for one of our pupils, with her mother's consent.\n\n"
+            "Kind regards\nHelen Marsh\nSENCO\n",
+            [_doc(f, "pdf", "table")],
+            sender="Helen Marsh <h.marsh@oakfield.example.sch.uk>",
+            subject="Referral",
+        ),
+        _expect("mediation", "Manchester", "national", "professional", "+441614960777", "Evie Ward", "2014-02-02"),
+    )
     pro = ("Daniel Shaw", "SENDIASS adviser", "020 7946 0888")
     f = Form("Harry Lewis", "17/06/2012", "Croydon", mobile="07700 900725", referrer=pro, service="Certificate only")
-    add("docx-professional-sections", lambda f=f: email_with(
-        "Hello,\n\nI attach a referral on behalf of a family I am supporting.\n\nDaniel Shaw\nSENDIASS adviser\n",
-        [_doc(f, "docx", "sections")], sender="Daniel Shaw <daniel.shaw@sendiass.example.org>", subject="Referral"),
-        _expect("certificate", "Croydon", "london", "professional", "+442079460888", "Harry Lewis", "2012-06-17"))
+    add(
+        "docx-professional-sections",
+        lambda f=f: email_with(
+            "Hello,\n\nI attach a referral on behalf of a family I am supporting.\n\nDaniel Shaw\nSENDIASS adviser\n",
+            [_doc(f, "docx", "sections")],
+            sender="Daniel Shaw <daniel.shaw@sendiass.example.org>",
+            subject="Referral",
+        ),
+        _expect("certificate", "Croydon", "london", "professional", "+442079460888", "Harry Lewis", "2012-06-17"),
+    )
     pro = ("Priya Rao", "Family support worker", "0113 496 0999")
     f = Form("Lily Adams", "25/12/2010", "Wakefield", mobile="07700 900826", referrer=pro)
-    add("odt-professional", lambda f=f: email_with(
-        "Good morning,\n\nPlease see the attached referral form for this family.\n\nPriya\n",
-        [_doc(f, "odt", "lines")], sender="Priya Rao <priya.rao@example.org>", subject="Referral form"),
-        _expect("mediation", "Wakefield", "national", "professional", "+441134960999", "Lily Adams", "2010-12-25"))
+    add(
+        "odt-professional",
+        lambda f=f: email_with(
+            "Good morning,\n\nPlease see the attached referral form for this family.\n\nPriya\n",
+            [_doc(f, "odt", "lines")],
+            sender="Priya Rao <priya.rao@example.org>",
+            subject="Referral form",
+        ),
+        _expect("mediation", "Wakefield", "national", "professional", "+441134960999", "Lily Adams", "2010-12-25"),
+    )
 
     # A young person referring themselves.
     yp = Form("Zoe Carter", "04/04/2007", "Coventry", parent="Zoe Carter", mobile="07700 900927")
-    add("pdf-young-person", lambda: email_with(
-        "Hi, I'm 19 and I want to ask for mediation about my EHC plan myself. My form is attached.\n\nZoe\n",
-        [("My referral.pdf", pdf_form([
-            ("heading", "Referral form"),
-            ("rows", [("Your name", "Zoe Carter"), ("Your date of birth", "04/04/2007"), ("Local authority", "Coventry"),
-                      ("Your phone number", "07700 900927"), ("Are you", "The young person")]),
-            _ticks("Service requested", SERVICES, "Mediation"),
-        ]))], sender="Zoe Carter <zoe.carter@example.com>", subject="mediation"),
-        _expect("mediation", "Coventry", "national", "young_person", "+447700900927", "Zoe Carter", "2007-04-04"))
+    add(
+        "pdf-young-person",
+        lambda: email_with(
+            "Hi, I'm 19 and I want to ask for mediation about my EHC plan myself. My form is attached.\n\nZoe\n",
+            [
+                (
+                    "My referral.pdf",
+                    pdf_form(
+                        [
+                            ("heading", "Referral form"),
+                            (
+                                "rows",
+                                [
+                                    ("Your name", "Zoe Carter"),
+                                    ("Your date of birth", "04/04/2007"),
+                                    ("Local authority", "Coventry"),
+                                    ("Your phone number", "07700 900927"),
+                                    ("Are you", "The young person"),
+                                ],
+                            ),
+                            _ticks("Service requested", SERVICES, "Mediation"),
+                        ]
+                    ),
+                )
+            ],
+            sender="Zoe Carter <zoe.carter@example.com>",
+            subject="mediation",
+        ),
+        _expect("mediation", "Coventry", "national", "young_person", "+447700900927", "Zoe Carter", "2007-04-04"),
+    )
     del yp
 
     # The body says something new: it beats the older form.
     f = Form("Max Morgan", "13/01/2012", "Barnet", mobile="07700 900128")
-    add("body-new-number", _parent_mail(f, "pdf", "table", body=(
-        "Hello,\n\nHere is the referral form we filled in last month. Please use my new number 07700 900999, "
-        "the one on the form no longer works.\n\nThanks, Sarah\n")),
-        _expect("mediation", "Barnet", "london", "parent", "+447700900999", "Max Morgan", "2012-01-13"))
+    add(
+        "body-new-number",
+        _parent_mail(
+            f,
+            "pdf",
+            "table",
+            body=(
+                "Hello,\n\nHere is the referral form we filled in last month. Please use my new number 07700 900999, "
+                "the one on the form no longer works.\n\nThanks, Sarah\n"
+            ),
+        ),
+        _expect("mediation", "Barnet", "london", "parent", "+447700900999", "Max Morgan", "2012-01-13"),
+    )
     f = Form("Ella Scott", "29/09/2013", "Enfield", mobile="07700 900229")
-    add("body-certificate-only", _parent_mail(f, "docx", "table", body=(
-        "Hello,\n\nI attach the referral form. Since filling it in we have decided we only need the certificate "
-        "so that we can appeal.\n\nSarah\n")),
-        _expect("certificate", "Enfield", "london", "parent", "+447700900229", "Ella Scott", "2013-09-29"))
+    add(
+        "body-certificate-only",
+        _parent_mail(
+            f,
+            "docx",
+            "table",
+            body=(
+                "Hello,\n\nI attach the referral form. Since filling it in we have decided we only need the "
+                "certificate "
+                "so that we can appeal.\n\nSarah\n"
+            ),
+        ),
+        _expect("certificate", "Enfield", "london", "parent", "+447700900229", "Ella Scott", "2013-09-29"),
+    )
     f = Form("Finn Baker", "10/10/2014", "Haringey", mobile="07700 900330")
-    add("body-corrects-dob", _parent_mail(f, "pdf", "sections", body=(
-        "Hello,\n\nPlease find our referral form attached. I made a mistake on it: his date of birth is "
-        "10/11/2014.\n\nSarah\n")),
-        _expect("mediation", "Haringey", "london", "parent", "+447700900330", "Finn Baker", "2014-11-10"))
+    add(
+        "body-corrects-dob",
+        _parent_mail(
+            f,
+            "pdf",
+            "sections",
+            body=(
+                "Hello,\n\nPlease find our referral form attached. I made a mistake on it: his date of birth is "
+                "10/11/2014.\n\nSarah\n"
+            ),
+        ),
+        _expect("mediation", "Haringey", "london", "parent", "+447700900330", "Finn Baker", "2014-11-10"),
+    )
 
     # A decision letter beside the form: the decision's date and council come from the letter.
     f = Form("Sophie Price", "07/03/2012", "Leicestershire", mobile="07700 900431")
@@ -282,24 +401,45 @@ def cases() -> list[Case]:
 
     # An earlier email of the sender's quoted below: the form beats the quoted words.
     f = Form("Daisy Fox", "15/09/2013", "Ealing", mobile="07700 900734")
-    add("form-beats-quoted", _parent_mail(f, "pdf", "table", body=(
-        "Hello,\n\nAs promised, the referral form is attached.\n\nSarah\n\n"
-        "On Mon, 4 May 2026 at 10:00, Sarah Nolan <sarah.nolan@example.com> wrote:\n"
-        "> Hello, we are thinking of asking for mediation. We live in Hounslow. You can reach me on 07700 900111.\n"
-    )), _expect("mediation", "Ealing", "london", "parent", "+447700900734", "Daisy Fox", "2013-09-15"))
+    add(
+        "form-beats-quoted",
+        _parent_mail(
+            f,
+            "pdf",
+            "table",
+            body=(
+                "Hello,\n\nAs promised, the referral form is attached.\n\nSarah\n\n"
+                "On Mon, 4 May 2026 at 10:00, Sarah Nolan <sarah.nolan@example.com> wrote:\n"
+                "> Hello, we are thinking of asking for mediation. We live in Hounslow.\n"
+                "> You can reach me on 07700 900111.\n"
+            ),
+        ),
+        _expect("mediation", "Ealing", "london", "parent", "+447700900734", "Daisy Fox", "2013-09-15"),
+    )
 
     # Two forms' worth of free text, a subject that names nobody, and a form named oddly.
-    f = Form("George Ellis", "23/07/2012", "Tower Hamlets", mobile="07700 900835",
-             story="George has autism. Tower Hamlets refused to amend section F after the annual review in Newham.")
+    f = Form(
+        "George Ellis",
+        "23/07/2012",
+        "Tower Hamlets",
+        mobile="07700 900835",
+        story="George has autism. Tower Hamlets refused to amend section F after the annual review in Newham.",
+    )
     add("free-text-places", _parent_mail(f, "docx", "columns", subject="Form"),
         _expect("mediation", "Tower Hamlets", "national" if False else "london", "parent", "+447700900835",
                 "George Ellis", "2012-07-23"))  # fmt: skip
     f = Form("Amelia Ross", "31/01/2014", "York", service="Certificate only", mobile="07700 900936")
-    add("pdf-certificate", _parent_mail(f, "pdf", "columns"),
-        _expect("certificate", "York", "national", "parent", "+447700900936", "Amelia Ross", "2014-01-31"))
+    add(
+        "pdf-certificate",
+        _parent_mail(f, "pdf", "columns"),
+        _expect("certificate", "York", "national", "parent", "+447700900936", "Amelia Ross", "2014-01-31"),
+    )
     f = Form("Henry Wood", "06/06/2011", "Warrington", mobile="07700 900137", home="0151 496 0137", best="Home")
-    add("odt-home-best", _parent_mail(f, "odt", "columns"),
-        _expect("mediation", "Warrington", "national", "parent", "+441514960137", "Henry Wood", "2011-06-06"))
+    add(
+        "odt-home-best",
+        _parent_mail(f, "odt", "columns"),
+        _expect("mediation", "Warrington", "national", "parent", "+441514960137", "Henry Wood", "2011-06-06"),
+    )
     return out
 
 

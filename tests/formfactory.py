@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime, timezone
 from typing import Any
 
 from docx import Document
@@ -239,7 +239,7 @@ TYPES = {
     ".odt": ("application", "vnd.oasis.opendocument.text"),
     ".doc": ("application", "msword"),
 }
-SENT = datetime(2026, 5, 12, 9, 30, tzinfo=timezone.utc)
+SENT = datetime(2026, 5, 12, 9, 30, tzinfo=UTC)
 
 
 def email_with(

@@ -6,7 +6,8 @@ its text when it has some (`read`), else why not. It never raises and is bounded
 pages or `limits.max_chars` characters, or more than `limits.max_seconds` of work is cut or refused, and
 says so. What cannot be read by us (an encrypted or broken file) is a `problem`; what a person can read
 but we cannot (a scanned PDF with no text layer, an old binary `.doc`) also `needs_person`, so the case
-says "attachment needs a person to read". A table row comes out as its cells joined by " | ", tick boxes as "[X]" (ticked) and "[ ]" (not): `inbox.extract` reads them as form fields.
+says "attachment needs a person to read". A table row comes out as its cells joined by " | ", tick
+boxes as "[X]" (ticked) and "[ ]" (not): `inbox.extract` reads them as form fields.
 """
 
 from __future__ import annotations
@@ -101,7 +102,9 @@ def read_document(filename: str, content_type: str, data: bytes, limits: Documen
     if kind in ("doc", "rtf"):
         return _needs_person(doc, f"an old Word file (.{kind}) we cannot read")
     if len(data) > limits.max_bytes:
-        return _needs_person(doc, f"too large to read here ({len(data) // MB} MB; we read up to {limits.max_bytes // MB} MB)")
+        return _needs_person(
+            doc, f"too large to read here ({len(data) // MB} MB; we read up to {limits.max_bytes // MB} MB)"
+        )
     try:
         got = _extract(kind, data, limits)
     except TooBig as exc:

@@ -28,7 +28,9 @@ def read_attachments(parsed: ParsedMessage, limits: DocumentLimits) -> list[Docu
             out.append(skipped)
             continue
         if attachment.size > limits.max_bytes:  # never decoded: its size is known from parsing
-            doc = DocumentText(name, attachment.content_type, attachment.size, kind_of(name, attachment.content_type, b""))
+            doc = DocumentText(
+                name, attachment.content_type, attachment.size, kind_of(name, attachment.content_type, b"")
+            )
             doc.problem = f"too large to read here ({attachment.size // (1024 * 1024)} MB)"
             doc.needs_person = True
             out.append(doc)

@@ -15,7 +15,6 @@ from typing import Any
 
 from docx import Document
 from docx.opc.exceptions import PackageNotFoundError
-from lxml import etree
 
 from inbox.documents import Deadline, DocumentLimits, Extracted, Unreadable
 from inbox.documents.zipped import open_zip
@@ -31,7 +30,7 @@ def docx_text(data: bytes, limits: DocumentLimits, deadline: Deadline) -> Extrac
     open_zip(data, limits).close()  # the sizes checked before python-docx unpacks anything
     try:
         document = Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, etree.XMLSyntaxError) as exc:
+    except (PackageNotFoundError, KeyError, ValueError, SyntaxError) as exc:  # lxml's XMLSyntaxError is a SyntaxError
         raise Unreadable(f"a damaged Word file that could not be opened ({type(exc).__name__})") from exc
     lines: list[str] = []
     cut = None

@@ -39,8 +39,8 @@ _FIELD_NEXT_LINE = re.compile(
 )
 _FIELD_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("decision_date", re.compile(
-        r"(?i)\bdate\b.{0,30}\b(?:decision|letter)\b|\b(?:decision|letter)\b.{0,20}\bdated?\b|\bdate of (?:the )?(?:la|council)\b"
-        r"|\bwhen (?:was|did) (?:the )?(?:decision|letter)")),
+        r"(?i)\bdate\b.{0,30}\b(?:decision|letter)\b|\b(?:decision|letter)\b.{0,20}\bdated?\b"
+        r"|\bdate of (?:the )?(?:la|council)\b|\bwhen (?:was|did) (?:the )?(?:decision|letter)")),
     ("plan", re.compile(r"(?i)\b(?:ehcp|ehc plan|education,? health and care plan|statement of sen)\b")),
     ("service", re.compile(
         r"(?i)\b(?:service|services)\b(?! (?:user|area|manager))|\btype of (?:request|referral|support)"
@@ -53,7 +53,8 @@ _FIELD_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("phone", re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|mob|contact (?:no|number)|number|whatsapp|ddi)\b")),
     ("email", re.compile(r"(?i)\be-?mail\b")),
     ("la", re.compile(r"(?i)\b(?:local authority|council|la|borough|authority)\b")),
-    ("role", re.compile(r"(?i)^(?:i am a|i am|i'm a|role|relationship(?: to (?:the )?(?:child|young person))?|you are|are you"
+    ("role", re.compile(r"(?i)^(?:i am a|i am|i'm a|role|relationship(?: to (?:the )?(?:child|young person))?"
+                        r"|you are|are you"
                         r"|are you a|capacity|who are you|referrer type|enquirer type)\b")),
     ("school", re.compile(r"(?i)\b(?:school|setting|college|nursery|education provider|current placement)\b")),
     ("referrer_name", re.compile(r"(?i)^(?:your |full |contact |referrer'?s? |parent'?s? |parent/carer'?s? )?"

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator
 
 from inbox.extract.context import Context
-from inbox.extract.forms import FormField
 from inbox.extract.evidence import Candidate, evidence_at, pick_best, source_order
+from inbox.extract.forms import FormField
 from inbox.extract.numbers import to_e164
 from inbox.extract.sources import Source
 from inbox.referral import Evidence

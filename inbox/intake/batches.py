@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from inbox import too_large
+from inbox.documents import DocumentLimits
 from inbox.intake import store
 from inbox.intake.quarantine import mark_quarantined, quarantine_failed, unread_reason
 from inbox.intake.steps import Unprocessable, run_steps
@@ -65,7 +66,13 @@ class Intake:
         workers = max(self.settings.intake_workers, 1 if timeout else 0)
         if self.directory is not load_directory():
             workers = 0
-        options = ReadOptions(self.settings.own_addresses, self.settings.max_message_bytes)
+        options = ReadOptions(
+            self.settings.own_addresses,
+            self.settings.max_message_bytes,
+            DocumentLimits(
+                max_bytes=self.settings.attachment_max_bytes, max_seconds=self.settings.attachment_read_seconds
+            ),
+        )
         self.readers = Readers(workers, options, timeout, directory=self.directory)
 
     def start_workers(self) -> None:
