@@ -125,6 +125,8 @@ def read_document(filename: str, content_type: str, data: bytes, limits: Documen
     text = normalise_ticks(got.text)[: limits.max_chars]
     doc.pages = got.pages
     if not text.strip():
+        if got.cut:
+            return _needs_person(doc, f"not read: the bound was reached before any text ({got.cut})")
         if kind == "pdf":
             return _needs_person(doc, "a scanned PDF with no text layer")
         doc.problem = "no text in it"

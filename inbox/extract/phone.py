@@ -104,7 +104,7 @@ def _phone_candidates(
         if _PHONE_BEST.search(prefix[-40:]) or _PHONE_BEST_AFTER.match(src.norm, m.end(), m.end() + 30):
             score += 2.5
         if src.name == "body" and _PHONE_NOW.search(prefix[-60:]):
-            score += 4.0  # "please use my new number": what the sender says now overrides an older form
+            score += 8.0  # "please use my new number": what the sender says now overrides an older form
         if _PHONE_TEAM.search(prefix[-30:]):
             score -= 2.0
         if _PHONE_OTHER.search(prefix[-60:]):
