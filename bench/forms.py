@@ -20,7 +20,7 @@ from inbox.documents import DocumentLimits, read_document
 from inbox.parse import parse_message
 from inbox.parse.attachments import payload_of
 from inbox.reading import Reading, ReadOptions, read
-from tests.form_referrals import FIELDS, cases, write
+from tests.form_referrals import FIELDS, cases, held_out_cases, write
 
 
 def got(reading: Reading, field: str) -> object:
@@ -38,11 +38,23 @@ def main() -> None:
     parser.add_argument("--write", type=Path)
     parser.add_argument("-v", "--verbose", action="store_true", help="print every disagreement")
     args = parser.parse_args()
-    agree = dict.fromkeys(FIELDS, 0)
     times: list[float] = []
     peaks: list[int] = []
     sizes: list[int] = []
-    all_cases = cases()
+    for title, set_cases in (("the set", cases()), ("held out", held_out_cases())):
+        print(f"{title}: {len(set_cases)} referrals")
+        measure(set_cases, times, peaks, sizes, verbose=args.verbose)
+    print(f"attachments read: {len(times)} ({statistics.median(sizes) / 1024:.0f} KB median size)")
+    print(f"time per attachment: median {1000 * statistics.median(times):.1f} ms, max {1000 * max(times):.1f} ms")
+    print(f"peak memory per attachment (tracemalloc): median {statistics.median(peaks) / 1024:.0f} KB, "
+          f"max {max(peaks) / 1024:.0f} KB")  # fmt: skip
+    if args.write:
+        write(args.write)
+        print(f"{len(cases())} messages written to {args.write}")
+
+
+def measure(all_cases: list, times: list[float], peaks: list[int], sizes: list[int], *, verbose: bool) -> None:
+    agree = dict.fromkeys(FIELDS, 0)
     for case in all_cases:
         raw = case.build()
         reading = read(raw, ReadOptions(("referrals@mediation-desk.example.org",)), received_at=datetime(2026, 5, 12))
@@ -50,7 +62,7 @@ def main() -> None:
         for field in FIELDS:
             ok = got(reading, field) == case.expected[field]
             agree[field] += ok
-            if not ok and args.verbose:
+            if not ok and verbose:
                 print(f"  {case.name}: {field} got {got(reading, field)!r}, expected {case.expected[field]!r}")
         parsed = parse_message(raw)
         for attachment in parsed.attachments:
@@ -64,14 +76,7 @@ def main() -> None:
             sizes.append(len(data))
     n = len(all_cases)
     for field in FIELDS:
-        print(f"{field:16} {agree[field]}/{n}  {100 * agree[field] / n:.0f}%")
-    print(f"attachments read: {len(times)} ({statistics.median(sizes) / 1024:.0f} KB median size)")
-    print(f"time per attachment: median {1000 * statistics.median(times):.1f} ms, max {1000 * max(times):.1f} ms")
-    print(f"peak memory per attachment (tracemalloc): median {statistics.median(peaks) / 1024:.0f} KB, "
-          f"max {max(peaks) / 1024:.0f} KB")  # fmt: skip
-    if args.write:
-        write(args.write)
-        print(f"{n} messages written to {args.write}")
+        print(f"  {field:16} {agree[field]}/{n}  {100 * agree[field] / n:.0f}%")
 
 
 if __name__ == "__main__":

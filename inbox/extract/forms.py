@@ -37,28 +37,33 @@ _FIELD_LINE = re.compile(
 _FIELD_NEXT_LINE = re.compile(
     r"(?m)^[ ]*(?P<label>[A-Za-z][A-Za-z0-9'()/.&?, ]{0,45}?)[ ]*:?[ ]*\n(?:[ ]*\n)?[ ]*\|?[ ]*(?P<value>[^\n]*?)[ |]*$"
 )
+_PUPIL = r"(?:child|young person|pupil|student|learner)"
+_CHILD = rf"{_PUPIL}(?:\s*(?:/|or)\s*{_PUPIL})?"  # "child/young person", "child or young person"
 _FIELD_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("decision_date", re.compile(
         r"(?i)\bdate\b.{0,30}\b(?:decision|letter)\b|\b(?:decision|letter)\b.{0,20}\bdated?\b"
         r"|\bdate of (?:the )?(?:la|council)\b|\bwhen (?:was|did) (?:the )?(?:decision|letter)")),
-    ("plan", re.compile(r"(?i)\b(?:ehcp|ehc plan|education,? health and care plan|statement of sen)\b")),
     ("service", re.compile(
         r"(?i)\b(?:service|services)\b(?! (?:user|area|manager))|\btype of (?:request|referral|support)"
         r"|\bwhat (?:are you asking|would you like|do you want|is being requested)|\brequest(?:ed|ing)?\b$")),
     ("dob", re.compile(r"(?i)\b(?:d\.? ?o\.? ?b\.?|date of birth|birth ?date|born)")),
     ("child_name", re.compile(
-        r"(?i)^(?:(?:the )?(?:child|young person|pupil|student|learner|son|daughter)(?:'?s)?(?: full)?(?: name)?"
-        r"|(?:full )?name of (?:the )?(?:child|young person|pupil|student|learner)"
-        r"|(?:child|young person|pupil|student|learner)(?:'?s)? (?:full |first |given )?name)$")),
-    ("phone", re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|mob|contact (?:no|number)|number|whatsapp|ddi)\b")),
+        rf"(?i)^(?:(?:the )?(?:{_CHILD}|son|daughter)(?:'?s)?(?: full)?(?: name)?"
+        rf"|(?:full )?name of (?:the )?{_CHILD}"
+        rf"|{_CHILD}(?:'?s)? (?:full |first |given )?name)$")),
+    ("phone", re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|mob|contact (?:no|number)|number|whatsapp|ddi"
+                         r"|direct (?:line|dial)|landline)\b")),
     ("email", re.compile(r"(?i)\be-?mail\b")),
     ("la", re.compile(r"(?i)\b(?:local authority|council|la|borough|authority)\b")),
-    ("role", re.compile(r"(?i)^(?:i am a|i am|i'm a|role|relationship(?: to (?:the )?(?:child|young person))?"
+    ("plan", re.compile(r"(?i)\b(?:ehcp|ehc plan|education,? health and care plan|statement of sen)\b")),
+    ("role", re.compile(r"(?i)^(?:i am a|i am|i'm a|(?:referrer'?s? |your )?role|relationship(?: to (?:the )?(?:child|young person))?"
                         r"|you are|are you"
                         r"|are you a|capacity|who are you|referrer type|enquirer type)\b")),
     ("school", re.compile(r"(?i)\b(?:school|setting|college|nursery|education provider|current placement)\b")),
     ("referrer_name", re.compile(r"(?i)^(?:your |full |contact |referrer'?s? |parent'?s? |parent/carer'?s? )?"
-                                 r"(?:full )?name(?: of referrer)?$|^(?:parent|parent/carer|parent\(s\)|referrer)$")),
+                                 r"(?:full )?name(?: of referrer)?$|^(?:parent|parent/carer|parent\(s\)|referrer)$"
+                                 r"|^name of (?:the )?(?:parent|carer|parent/carer|parent or carer|referrer"
+                                 r"|person making the referral)$")),
 )  # fmt: skip
 _FIELD_BLOCKLIST = re.compile(r"(?i)\b(?:reason|about|message|what|why|how|details|availability|time|hear)\b")
 
@@ -134,7 +139,7 @@ def _section_at(sections: list[tuple[int, str]], pos: int) -> str:
 
 def _in_section(kind: str, section: str, label: str) -> str:
     """A generic label read by the section it stands in ("Name" under "The child" is the child's)."""
-    if kind == "referrer_name" and label.lower().startswith(("parent", "carer", "mother", "father")):
+    if kind == "referrer_name" and re.search(r"(?i)\b(?:parent|carer|mother|father)", label):
         return "parent_name"  # on a form a professional may fill in, the parent is not the referrer
     if kind == "referrer_name":
         return {"child": "child_name", "parent": "parent_name"}.get(section, kind)

@@ -173,23 +173,28 @@ def extract_service(ctx: Context, topics: list[str]) -> tuple[str | None, Eviden
         service = next((name for name, rx in _FORM_SERVICES if rx.search(f.value)), None)
         if service is not None:
             add_score(scores, best_hit, service, 3.0 * f.source.weight, f.source, f.start, f.end)
-    for src in ctx.by_name("body", "forwarded", "subject"):
+    for src in ctx.by_name("body", "forwarded", "subject", "attachment"):
+        # A form's free text ("We would like mediation about section I") counts half: its printed words
+        # (instructions, unticked options: blanked) are not the family's request.
+        weight_of_src = src.weight * (0.5 if src.name == "attachment" else 1.0)
         negations = [(m.start(), m.end()) for m in src.finditer(_MEDIATE_NEG)]
         for a, b in negations:
-            add_score(scores, best_hit, "certificate", 4.0 * src.weight, src, a, b)
+            add_score(scores, best_hit, "certificate", 4.0 * weight_of_src, src, a, b)
         for service, weight, rx in _SERVICE_CUES:
             for m in src.finditer(rx):
                 if src.skipped(m.start()) or any(a < m.end() and m.start() < b for a, b in negations):
                     continue
                 if rx is _BARE_MEDIATION:
-                    bare += weight * src.weight
-                    w = weight * src.weight
+                    bare += weight * weight_of_src
+                    w = weight * weight_of_src
                 else:
-                    w = weight * src.weight * _question_factor(src.norm, m.start(), m.end())
+                    w = weight * weight_of_src * _question_factor(src.norm, m.start(), m.end())
                 add_score(scores, best_hit, service, w, src, m.start(), m.end())
+        if src.name == "attachment":
+            continue  # a form's printed questions ("Can we help?") are not the sender's
         for weight, rx in _ENQUIRY_CUES:
-            enquiry += sum(weight * src.weight for _ in src.finditer(rx))
-        enquiry += 3.0 * src.weight * _eligibility_questions(src)
+            enquiry += sum(weight * weight_of_src for _ in src.finditer(rx))
+        enquiry += 3.0 * weight_of_src * _eligibility_questions(src)
     # A request needs more than a bare mention of the word "mediation".
     request = sum(scores.values()) - bare
     if request <= 0.6:
