@@ -56,8 +56,8 @@ _FIELD_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("email", re.compile(r"(?i)\be-?mail\b")),
     ("la", re.compile(r"(?i)\b(?:local authority|council|la|borough|authority)\b")),
     ("plan", re.compile(r"(?i)\b(?:ehcp|ehc plan|education,? health and care plan|statement of sen)\b")),
-    ("role", re.compile(r"(?i)^(?:i am a|i am|i'm a|(?:referrer'?s? |your )?role|relationship(?: to (?:the )?(?:child|young person))?"
-                        r"|you are|are you"
+    ("role", re.compile(r"(?i)^(?:i am a|i am|i'm a|(?:referrer'?s? |your )?role"
+                        r"|relationship(?: to (?:the )?(?:child|young person))?|you are|are you"
                         r"|are you a|capacity|who are you|referrer type|enquirer type)\b")),
     ("school", re.compile(r"(?i)\b(?:school|setting|college|nursery|education provider|current placement)\b")),
     ("referrer_name", re.compile(r"(?i)^(?:your |full |contact |referrer'?s? |parent'?s? |parent/carer'?s? )?"
