@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.formfactory import docx_form, email_with, odt_form, pdf_form, pdf_letter
+from tests.formfactory import docx_form, email_with, fillable_pdf, odt_form, pdf_form, pdf_letter
 
 FIELDS = (
     "service", "local_authority", "region", "referrer_role", "contact_phone", "child_name", "child_dob",
@@ -433,6 +433,17 @@ def cases() -> list[Case]:
         "pdf-certificate",
         _parent_mail(f, "pdf", "columns"),
         _expect("certificate", "York", "national", "parent", "+447700900936", "Amelia Ross", "2014-01-31"),
+    )
+    # A PDF form filled in on screen: its answers are in form fields, not in the page's text.
+    printed = [("heading", "Referral form"), ("text", "Child's name"), ("text", "Date of birth"),
+               ("text", "Local authority"), ("text", "Your telephone number")]  # fmt: skip
+    filled = [("Text1", "Child's name", "Jude Barker"), ("Text2", "Date of birth", "20/08/2012"),
+              ("Text3", "Local authority", "Sandwell"), ("Text4", "Your telephone number", "0121 496 0238"),
+              ("Check1", "Mediation", True), ("Check2", "Certificate only", False)]  # fmt: skip
+    add(
+        "pdf-fillable",
+        lambda: email_with(ONE_LINE, [("Referral form.pdf", fillable_pdf(printed, filled))]),
+        _expect("mediation", "Sandwell", "national", "parent", "+441214960238", "Jude Barker", "2012-08-20"),
     )
     f = Form("Henry Wood", "06/06/2011", "Warrington", mobile="07700 900137", home="0151 496 0137", best="Home")
     add(

@@ -115,6 +115,33 @@ def edit_protected_pdf(items: list[Item]) -> bytes:
     return out.getvalue()
 
 
+def fillable_pdf(printed: list[Item], fields: list[tuple[str, str, str | bool]]) -> bytes:
+    """A PDF form filled in on screen: the answers live in its form fields (AcroForm), not in the page's
+    text. `fields`: (field name, tooltip, value), a bool for a check box."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_form(printed))))
+    refs = ArrayObject()
+    for i, (name, tooltip, value) in enumerate(fields):
+        box = isinstance(value, bool)
+        widget = DictionaryObject({
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Widget"),
+            NameObject("/FT"): NameObject("/Btn" if box else "/Tx"),
+            NameObject("/T"): TextStringObject(name),
+            NameObject("/TU"): TextStringObject(tooltip),
+            NameObject("/V"): NameObject("/Yes" if value is True else "/Off") if box else TextStringObject(value),
+            NameObject("/Rect"): ArrayObject([FloatObject(x) for x in (300, 700 - 20 * i, 500, 715 - 20 * i)]),
+        })  # fmt: skip
+        added = writer.add_annotation(0, widget)
+        refs.append(added.indirect_reference)
+    writer.root_object[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): refs})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 # ---- Word ----------------------------------------------------------------------------------------
 
 _W14_BOX = (

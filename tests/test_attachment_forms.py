@@ -28,6 +28,7 @@ from tests.formfactory import (
     edit_protected_pdf,
     email_with,
     encrypted_pdf,
+    fillable_pdf,
     image_only_pdf,
     odt_form,
     pdf_form,
@@ -43,6 +44,12 @@ FORM = [
     ("ticks", "Best number to call", [("Mobile", False), ("Home", True)]),
     ("ticks", "Service requested", [("Mediation", True), ("Certificate only", False)]),
 ]
+FILLED = [
+    ("Text1", "Child's full name", "Ava Smith"), ("Text2", "Date of birth", "14/02/2013"),
+    ("Text3", "Local authority", "Trafford"), ("Text4", "Parent/carer name", "Sarah Nolan"),
+    ("Text5", "Mobile", "07700 900123"), ("Text6", "Home phone", "0161 496 0123"),
+    ("Radio1", "Best number to call", "Home"), ("Check1", "Mediation", True), ("Check2", "Certificate only", False),
+]  # fmt: skip
 COVER = "Hello,\n\nPlease find attached our referral form.\n\nSarah Nolan\n"
 
 
@@ -83,6 +90,7 @@ def test_every_field_is_read_from_the_attached_forms_of_the_set():
         ("Referral form.docx", lambda: docx_form(FORM, tick_style="legacy")),
         ("Referral form.docx", lambda: docx_form(FORM, tick_style="symbol")),
         ("Referral form.odt", lambda: odt_form(FORM)),
+        ("Referral form.pdf", lambda: fillable_pdf([("text", "Referral form")], FILLED)),
     ],
 )
 def test_each_kind_of_form_gives_its_answers_with_the_file_named(name, build):
@@ -151,6 +159,21 @@ def test_a_decision_letter_beside_the_form_is_read_too():
     assert value(reading, "decision_date") == "2026-03-03" and r.evidence["decision_date"].file == "Decision.pdf"
     assert r.local_authority == "Nottingham" and "refusal_to_issue" in r.dispute_topics
     assert [doc.filename for doc in reading.documents if doc.read] == ["Referral form.docx", "Decision.pdf"]
+
+
+def test_a_pdf_whose_labels_and_answers_stand_close_is_still_read_as_a_form():
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    for label, answer in [("Child's name", "Ava Smith"), ("Date of birth", "14/02/2013"), ("Mobile", "07700 900123")]:
+        pdf.cell(pdf.get_string_width(label) + 1, 7, label)
+        pdf.cell(0, 7, answer, new_x="LMARGIN", new_y="NEXT")
+    reading = reading_of(email_with(COVER, [("form.pdf", bytes(pdf.output()))]))
+    assert reading.referral is not None
+    assert (reading.referral.child_name, value(reading, "child_dob")) == ("Ava Smith", "2013-02-14")
+    assert reading.referral.contact_phone == "+447700900123"
 
 
 def test_unticked_options_are_not_answers():

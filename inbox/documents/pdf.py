@@ -1,6 +1,8 @@
 """A PDF's text layer, page by page (pypdf), in layout mode: a form's table keeps its columns apart, and
 a wide gap between two pieces of a line becomes " | " (a cell boundary), so "Date of birth | 14/02/2013"
-reads as a label and its value."""
+reads as a label and its value. A form filled in on screen keeps its answers in form fields (AcroForm),
+not in the page's text: they follow the pages as "Label: value" lines (the field's tooltip, else its
+name, as the label; a check box as "[X] Label" or "[ ] Label")."""
 
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ def pdf_text(data: bytes, limits: DocumentLimits, deadline: Deadline) -> Extract
             chars += len(text)
             if chars > limits.max_chars:
                 break
+        texts.append(_form_fields(reader))
     except Unreadable:
         raise
     except FileNotDecryptedError as exc:
@@ -51,7 +54,31 @@ def pdf_text(data: bytes, limits: DocumentLimits, deadline: Deadline) -> Extract
         # A damaged file makes pypdf raise many kinds of error (its own and Python's); each is the
         # file's problem, not ours. The type is said, for whoever looks into it.
         raise Unreadable(f"a damaged PDF that could not be opened ({type(exc).__name__})") from exc
-    return Extracted("\n\n".join(texts), pages=count, cut=cut)
+    return Extracted("\n\n".join(t for t in texts if t), pages=count, cut=cut)
+
+
+def _form_fields(reader: PdfReader) -> str:
+    fields = reader.get_fields() or {}
+    lines = []
+    for name, field in list(fields.items())[:500]:
+        label = str(field.get("/TU") or name).strip().rstrip(":")
+        value = field.get("/V")
+        if value is None or isinstance(value, list):
+            continue
+        text = str(value)
+        if field.get("/FT") == "/Btn":
+            if text.startswith("/"):  # a check box's state, or a radio group's chosen option
+                on = text not in ("/Off", "/")
+                states = {str(s) for s in field.get("/_States_", [])}
+                if len(states - {"/Off"}) > 1:  # a radio group: the chosen option is the answer
+                    lines.append(f"{label}: {text[1:]}" if on else "")
+                else:
+                    lines.append(f"{'[X]' if on else '[ ]'} {label}")
+            continue
+        text = " ".join(text.split())
+        if text:
+            lines.append(f"{label}: {text}")
+    return "\n".join(line for line in lines if line)
 
 
 def _opens_without_password(reader: PdfReader) -> bool:

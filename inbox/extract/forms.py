@@ -98,7 +98,60 @@ def parse_fields(sources: list[Source]) -> list[FormField]:
                     value = m.group("value")
                     out.append(FormField(kind, label, value.strip(), src, m.start("value"), m.end("value")))
         out.extend(_column_fields(src))
+        if form:
+            out.extend(_ticked_lines(src))
+            out.extend(_unmarked_fields(src, sections))
     return out
+
+
+# A form line whose label and value stand close with nothing between ("Child's name Ava Smith", a PDF
+# whose columns are near): only for kinds whose label says unmistakably what follows.
+_UNMARKED_LINE = re.compile(r"(?m)^[ ]*(?P<line>[A-Z][^\n:|\[]{3,78}?)[ ]*$")
+_UNMARKED_KINDS = ("child_name", "dob", "la", "phone")
+
+
+def _unmarked_fields(src: Source, sections: list[tuple[int, str]]) -> list[FormField]:
+    out = []
+    for m in _UNMARKED_LINE.finditer(src.norm):
+        line = m.group("line")
+        words = line.split()
+        if len(words) < 2 or len(words) > 12 or line.rstrip().endswith((".", "?", ",")):
+            continue
+        found = None
+        for n in range(1, min(6, len(words) - 1) + 1):
+            label = " ".join(words[:n])
+            if any(ch.isdigit() for ch in label):
+                break
+            kind = _field_kind(label)
+            if kind in _UNMARKED_KINDS and (found is None or kind == "child_name"):
+                found = (kind, label, n)
+                if kind != "child_name":
+                    break  # the shortest label: "Mobile" in "Mobile 07700 900123"
+        if found is None:
+            continue
+        kind, label, n = found
+        value_at = m.start("line")
+        for word in words[:n]:
+            value_at = src.norm.index(word, value_at) + len(word)
+        rest = src.norm[value_at : m.end("line")]
+        value = rest.strip()
+        if not value or not (value[0].isupper() or value[0].isdigit() or value[0] in "+("):
+            continue
+        start = value_at + (len(rest) - len(rest.lstrip()))
+        section = _section_at(sections, m.start())
+        out.append(FormField(_in_section(kind, section, label), label, value, src, start, start + len(value), section))
+    return out
+
+
+# A ticked option standing on its own line ("[X] Mediation" under "Which service?").
+_TICKED_LINE = re.compile(r"(?m)^[ ]*\[X\][ ]*(?P<value>[^\n\[|:]{2,60}?)[ ]*$")
+
+
+def _ticked_lines(src: Source) -> list[FormField]:
+    return [
+        FormField("ticked", "", m.group("value"), src, m.start("value"), m.end("value"), "")
+        for m in _TICKED_LINE.finditer(src.norm)
+    ]
 
 
 # A heading of an attached form: a short line that says what follows ("Section 2: Parent/carer details",

@@ -94,6 +94,8 @@ def extract_role(ctx: Context) -> tuple[str, Evidence | None]:
             for m in src.finditer(cue):
                 if src.skipped(m.start()):
                     continue
+                if ctx.documents_read and m.group().lower().startswith("please find"):
+                    continue  # with the form read, "please find attached our referral" says only that it is attached
                 add_score(scores, hits, role, weight * factor, src, m.start(), m.end())
     said_professional = scores["professional"]  # what the words say, before titles and domains
     for src in ctx.by_name("body", "forwarded", "signature"):

@@ -56,6 +56,8 @@ _FORM_SERVICES = (
     ("disagreement_resolution", re.compile(r"(?i)disagreement")),
     ("mediation", re.compile(r"(?i)mediat")),
 )
+# A ticked option on its own line that names a service ("[X] Mediation", "[X] Certificate only").
+_SERVICE_OPTION = re.compile(r"(?i)^(?:sen\w*\s+)?(?:mediation|certificate|disagreement resolution|facilitation)\b")
 _BARE_MEDIATION = Gated(r"(?i)\bmediat(?:e|ion)\b", r"\bmediat")  # a mention, not yet a request
 _CUE = tuple[str, float, Gated]
 _SERVICE_CUES: tuple[_CUE, ...] = (
@@ -169,7 +171,8 @@ def extract_service(ctx: Context, topics: list[str]) -> tuple[str | None, Eviden
     scores: dict[str, float] = {}
     best_hit: dict[str, Candidate] = {}
     enquiry = bare = 0.0
-    for f in ctx.fields_of("service"):  # an attached form's ticked service: below the body's own words
+    answers = [*ctx.fields_of("service"), *(f for f in ctx.fields_of("ticked") if _SERVICE_OPTION.match(f.value))]
+    for f in answers:  # an attached form's ticked service: below the body's own words
         service = next((name for name, rx in _FORM_SERVICES if rx.search(f.value)), None)
         if service is not None:
             add_score(scores, best_hit, service, 3.0 * f.source.weight, f.source, f.start, f.end)
