@@ -1,12 +1,17 @@
 """Referral fields from one email, read the way a careful coordinator reads it.
 
-`extract_referral(msg)` returns a `Referral` whose every value carries `Evidence`: the source
-("subject", "body", "forwarded", "quoted", "signature", "header"), the span and the words there.
+`extract_referral(msg, documents=...)` returns a `Referral` whose every value carries `Evidence`: the
+source ("subject", "body", "forwarded", "quoted", "signature", "header", or "attachment" with the file's
+name), the span and the words there.
 
 How it reads (the rules come from MISSION.md and the labelled samples' README):
 - The message is split into *sources* (`sources.py`): the subject, the sender's new words, forwarded
-  messages, the quoted history, the signature and the From header; form fields ("Label: value") are
-  read from them too (`forms.py`). Together with our own addresses, numbers and postcodes, the sender
+  messages, the quoted history, the signature and the From header, and the text of each attachment
+  read as a document (inbox/documents: a form, a council's letter); form fields ("Label: value",
+  tables, ticked boxes, a form's headed sections) are read from them too (`forms.py`, `ticks.py`).
+  Trust goes body (what the sender writes now) > attachment > forwarded and quoted text: a body's
+  "please use my new number" beats the form, a form's answer beats a quote; an attachment's numbers
+  count only as a form's answers. Together with our own addresses, numbers and postcodes, the sender
   and the reference day they make the `Context` (`context.py`), built once and never changed.
 - Each field is found by a step of the table in `steps.py`, one module per field or small family of
   fields (service, council, role, phone, child, dates, school, plan and topics, access needs,
