@@ -7,18 +7,13 @@ Usage: python bench/forms.py [--write DIR]   (--write: also write the set as .em
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-import tracemalloc
 from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from inbox.documents import DocumentLimits, read_document
-from inbox.parse import parse_message
-from inbox.parse.attachments import payload_of
+from bench.parse import attachment_costs
 from inbox.reading import Reading, ReadOptions, read
 from tests.form_referrals import FIELDS, cases, held_out_cases, write
 
@@ -38,25 +33,23 @@ def main() -> None:
     parser.add_argument("--write", type=Path)
     parser.add_argument("-v", "--verbose", action="store_true", help="print every disagreement")
     args = parser.parse_args()
-    times: list[float] = []
-    peaks: list[int] = []
-    sizes: list[int] = []
+    messages: list[bytes] = []
     for title, set_cases in (("the set", cases()), ("held out", held_out_cases())):
         print(f"{title}: {len(set_cases)} referrals")
-        measure(set_cases, times, peaks, sizes, verbose=args.verbose)
-    print(f"attachments read: {len(times)} ({statistics.median(sizes) / 1024:.0f} KB median size)")
-    print(f"time per attachment: median {1000 * statistics.median(times):.1f} ms, max {1000 * max(times):.1f} ms")
-    print(f"peak memory per attachment (tracemalloc): median {statistics.median(peaks) / 1024:.0f} KB, "
-          f"max {max(peaks) / 1024:.0f} KB")  # fmt: skip
+        messages += measure(set_cases, verbose=args.verbose)
+    attachment_costs(messages)
     if args.write:
         write(args.write)
         print(f"{len(cases())} messages written to {args.write}")
 
 
-def measure(all_cases: list, times: list[float], peaks: list[int], sizes: list[int], *, verbose: bool) -> None:
+def measure(all_cases: list, *, verbose: bool) -> list[bytes]:
+    """Print each field's agreement; the messages, for their attachments' costs."""
     agree = dict.fromkeys(FIELDS, 0)
+    messages = []
     for case in all_cases:
         raw = case.build()
+        messages.append(raw)
         reading = read(raw, ReadOptions(("referrals@mediation-desk.example.org",)), received_at=datetime(2026, 5, 12))
         assert isinstance(reading, Reading), case.name
         for field in FIELDS:
@@ -64,19 +57,10 @@ def measure(all_cases: list, times: list[float], peaks: list[int], sizes: list[i
             agree[field] += ok
             if not ok and verbose:
                 print(f"  {case.name}: {field} got {got(reading, field)!r}, expected {case.expected[field]!r}")
-        parsed = parse_message(raw)
-        for attachment in parsed.attachments:
-            data = payload_of(parsed, attachment)
-            tracemalloc.start()
-            start = time.perf_counter()
-            read_document(attachment.filename or "", attachment.content_type, data, DocumentLimits())
-            times.append(time.perf_counter() - start)
-            peaks.append(tracemalloc.get_traced_memory()[1])
-            tracemalloc.stop()
-            sizes.append(len(data))
     n = len(all_cases)
     for field in FIELDS:
         print(f"  {field:16} {agree[field]}/{n}  {100 * agree[field] / n:.0f}%")
+    return messages
 
 
 if __name__ == "__main__":
