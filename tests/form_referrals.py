@@ -540,7 +540,9 @@ def held_out_cases() -> list[Case]:
                 ("ticks", "What would you like?", [("Mediation", False), ("Certificate only", True)]),
             ],
         ),
-        _expect("certificate", "NOT_SERVED", None, "parent", "+441134960442", "Ruby", "2015-03-09"),
+        _expect(
+            "certificate", "NOT_SERVED", None, "parent", "+441134960442", "Ruby Nolan", "2015-03-09"
+        ),  # first written "Ruby": the rule is the full name
     )
     add(
         "ho-professional-odt",

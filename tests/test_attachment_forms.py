@@ -176,6 +176,18 @@ def test_a_pdf_whose_labels_and_answers_stand_close_is_still_read_as_a_form():
     assert reading.referral.contact_phone == "+447700900123"
 
 
+def test_a_child_named_in_two_boxes_is_read_whole_and_a_parents_boxes_are_not_the_childs():
+    form = [
+        ("heading", "Parent/carer details"),
+        ("rows", [("First name", "Sarah"), ("Surname", "Nolan"), ("Date of birth", "01/01/1985")]),
+        ("heading", "About the child"),
+        ("rows", [("First name", "Ruby"), ("Surname", "Hart"), ("Date of birth", "09/03/2015")]),
+    ]
+    reading = reading_of(email_with(COVER, [("Referral form.docx", docx_form(form))]))
+    assert reading.referral is not None
+    assert (reading.referral.child_name, value(reading, "child_dob")) == ("Ruby Hart", "2015-03-09")
+
+
 def test_unticked_options_are_not_answers():
     blank = " " * len("[ ] Certificate only ")
     assert blank_unticked("Service: [ ] Certificate only [X] Mediation") == f"Service: {blank}[X] Mediation"

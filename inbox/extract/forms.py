@@ -51,6 +51,8 @@ _FIELD_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         rf"(?i)^(?:(?:the )?(?:{_CHILD}|son|daughter)(?:'?s)?(?: full)?(?: name)?"
         rf"|(?:full )?name of (?:the )?{_CHILD}"
         rf"|{_CHILD}(?:'?s)? (?:full |first |given )?name)$")),
+    ("first_name", re.compile(rf"(?i)^(?:(?:{_CHILD})(?:'?s)? )?(?:first|fore|given) ?names?$")),
+    ("surname", re.compile(rf"(?i)^(?:(?:{_CHILD})(?:'?s)? )?(?:surname|last name|family name)$")),
     ("phone", re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|mob|contact (?:no|number)|number|whatsapp|ddi"
                          r"|direct (?:line|dial)|landline)\b")),
     ("email", re.compile(r"(?i)\be-?mail\b")),
@@ -69,7 +71,7 @@ _FIELD_BLOCKLIST = re.compile(r"(?i)\b(?:reason|about|message|what|why|how|detai
 
 
 # Kinds only an attached form's fields have (the email's own "Label: value" lines keep the kinds they had).
-_FORM_ONLY_KINDS = frozenset({"decision_date", "plan", "service"})
+_FORM_ONLY_KINDS = frozenset({"decision_date", "plan", "service", "first_name", "surname"})
 
 
 def parse_fields(sources: list[Source]) -> list[FormField]:
@@ -196,6 +198,9 @@ def _in_section(kind: str, section: str, label: str) -> str:
         return "parent_name"  # on a form a professional may fill in, the parent is not the referrer
     if kind == "referrer_name":
         return {"child": "child_name", "parent": "parent_name"}.get(section, kind)
+    if kind in ("first_name", "surname"):
+        child = section == "child" or re.match(rf"(?i){_CHILD}", label)
+        return f"child_{kind}" if child else kind  # a parent's or referrer's: not read
     if section == "parent" and kind in ("dob", "role"):
         return f"parent_{kind}"  # the parent's own date of birth, their relationship: not the child's
     if section == "referrer" and kind == "school":

@@ -4,7 +4,8 @@ The message is split into the subject, the sender's new words, forwarded message
 the signature and the From header, and each attachment read as a document is one more source (an
 unticked option and our own address blanked in its normalised text). Matching runs on a *normalised*
 copy of each text with exactly the same length (non-breaking spaces, curly quotes and "> " reply
-prefixes turned into plain characters), so spans found there point at the original words. Only the first part of a huge source is read (_READ_LIMIT).
+prefixes turned into plain characters), so spans found there point at the original words. Only the
+first part of a huge source is read (_READ_LIMIT).
 """
 
 from __future__ import annotations
