@@ -262,6 +262,14 @@ def test_reading_an_attachment_is_bounded_in_size_pages_and_time():
     assert part.read and part.problem is not None and "the first 1 of" in part.problem
     late = read_document("long.pdf", "", three_pages, DocumentLimits(max_seconds=0))
     assert not late.read and late.needs_person and "time limit" in (late.problem or "")
+    # A message's documents share one budget: once it is spent, the rest are listed, not read.
+    raw = email_with(COVER, [("one.pdf", pdf_form(FORM)), ("two.pdf", pdf_form(FORM))])
+    spent = reading_of(raw, ReadOptions(documents=DocumentLimits(max_total_seconds=0)))
+    assert [(d.filename, d.read, d.needs_person) for d in spent.documents] == [
+        ("one.pdf", False, True),
+        ("two.pdf", False, True),
+    ]
+    assert "took their 0 s" in (spent.documents[0].problem or "")
 
 
 # ---- the command line and intake -------------------------------------------------------------------

@@ -33,6 +33,9 @@ class DocumentLimits:
     max_pages: int = 40
     max_chars: int = 200_000
     max_documents: int = 10  # per message; further attachments are listed, not read
+    # All of a message's documents together: within the message's own bound (MDESK_READ_TIMEOUT_SECONDS,
+    # past which the whole message would be quarantined), so the email and what was read still count.
+    max_total_seconds: float = 10.0
 
 
 @dataclass(slots=True)
@@ -93,8 +96,11 @@ class Extracted:
     cut: str | None = None
 
 
-def read_document(filename: str, content_type: str, data: bytes, limits: DocumentLimits) -> DocumentText:
-    """One attachment's text, bounded; never raises."""
+def read_document(
+    filename: str, content_type: str, data: bytes, limits: DocumentLimits, *, seconds: float | None = None
+) -> DocumentText:
+    """One attachment's text, bounded; never raises. `seconds`: less time than limits.max_seconds (what
+    is left of the message's budget)."""
     kind = kind_of(filename, content_type, data[:8])
     doc = DocumentText(filename, content_type, len(data), kind)
     if kind is None:
@@ -106,7 +112,9 @@ def read_document(filename: str, content_type: str, data: bytes, limits: Documen
             doc, f"too large to read here ({len(data) // MB} MB; we read up to {limits.max_bytes // MB} MB)"
         )
     try:
-        got = _extract(kind, data, limits)
+        got = _extract(
+            kind, data, limits, min(limits.max_seconds, seconds if seconds is not None else limits.max_seconds)
+        )
     except TooBig as exc:
         return _needs_person(doc, str(exc))
     except Unreadable as exc:
@@ -145,8 +153,8 @@ def _needs_person(doc: DocumentText, why: str) -> DocumentText:
     return doc
 
 
-def _extract(kind: str, data: bytes, limits: DocumentLimits) -> Extracted:
-    deadline = Deadline(limits.max_seconds)
+def _extract(kind: str, data: bytes, limits: DocumentLimits, seconds: float) -> Extracted:
+    deadline = Deadline(seconds)
     if kind == "pdf":
         from inbox.documents.pdf import pdf_text
 

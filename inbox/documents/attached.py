@@ -7,7 +7,9 @@ rest listed as not read.
 
 from __future__ import annotations
 
-from inbox.documents import DocumentLimits, DocumentText, read_document
+import time
+
+from inbox.documents import Deadline, DocumentLimits, DocumentText, read_document
 from inbox.documents.kinds import kind_of
 from inbox.message import Attachment, ParsedMessage
 from inbox.parse.attachments import payload_of
@@ -16,6 +18,7 @@ from inbox.parse.attachments import payload_of
 def read_attachments(parsed: ParsedMessage, limits: DocumentLimits) -> list[DocumentText]:
     """Every attachment that is a document (or claims to be), with its text or why there is none."""
     out: list[DocumentText] = []
+    budget = Deadline(limits.max_total_seconds)
     for attachment in parsed.attachments:
         if attachment.content_type.startswith(("message/", "multipart/")):
             continue
@@ -35,7 +38,17 @@ def read_attachments(parsed: ParsedMessage, limits: DocumentLimits) -> list[Docu
             doc.needs_person = True
             out.append(doc)
             continue
-        out.append(read_document(name, attachment.content_type, payload_of(parsed, attachment), limits))
+        left = budget.end - time.monotonic()
+        if left <= 0:
+            late = DocumentText(
+                name, attachment.content_type, attachment.size, kind_of(name, attachment.content_type, b"")
+            )
+            late.problem = f"not read: the message's attachments took their {limits.max_total_seconds:g} s"
+            late.needs_person = True
+            out.append(late)
+            continue
+        data = payload_of(parsed, attachment)
+        out.append(read_document(name, attachment.content_type, data, limits, seconds=left))
     return out
 
 
