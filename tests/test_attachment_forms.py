@@ -137,6 +137,24 @@ def test_a_form_beats_what_an_earlier_email_quoted_below_said():
     )
 
 
+def test_a_form_beats_a_forwarded_email_and_a_move_told_now_beats_the_form():
+    forwarded = email_with(
+        "Hello,\n\nForm attached; my earlier email is below.\n\nSarah\n\n"
+        "---------- Forwarded message ---------\nFrom: Sarah Nolan <sarah.nolan@example.com>\n"
+        "Date: Mon, 4 May 2026 at 10:00\nSubject: mediation\nTo: referrals@mediation-desk.example.org\n\n"
+        "Hello, my son needs help. You can reach me on my mobile 07700 900111.\n",
+        [("Referral form.pdf", pdf_form(FORM))],
+    )
+    r = reading_of(forwarded).referral
+    assert r is not None and r.contact_phone == "+441614960123" and r.evidence["contact_phone"].file
+    moved = email_with(
+        "Hello,\n\nThe form is attached. Since we filled it in we have moved to Stockport.\n\nSarah Nolan\n",
+        [("Referral form.pdf", pdf_form(FORM))],
+    )
+    r = reading_of(moved).referral
+    assert r is not None and r.local_authority == "Stockport" and r.evidence["local_authority"].source == "body"
+
+
 def test_our_own_address_and_number_on_a_form_are_never_the_familys():
     form = [("text", "Return this form to: Mediation Desk, 249 Birmingham Road,"), ("text", "Sutton Coldfield B72 1EA"),
             ("text", "Telephone 0333 006 2835"), ("rows", [("Child's name", "Ava Smith")])]  # fmt: skip

@@ -88,6 +88,8 @@ def _la_candidates(src: Source, directory: Directory, ctx: Context) -> Iterator[
             weight *= 0.1
         elif _MOVED_TO.search(before) or _NOW_RESPONSIBLE.match(after):
             weight *= 2.0
+            if src.name == "body" and ctx.documents_read:
+                weight *= 4.0  # "we have now moved to Trafford", written now: above the older form's answer
         elif _ELSEWHERE.search(before):
             weight *= 0.4  # "his school is in Kingston": a place, not his council
         yield (

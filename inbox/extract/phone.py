@@ -103,6 +103,8 @@ def _phone_candidates(
                 score += 0.5  # "DDI"/"Mob" is the person; a bare "Tel" on a signature is often the office
         if _PHONE_BEST.search(prefix[-40:]) or _PHONE_BEST_AFTER.match(src.norm, m.end(), m.end() + 30):
             score += 2.5
+        if ctx.documents_read and src.name in ("forwarded", "quoted"):
+            score -= 0.5  # an earlier email's number: below an attached form's answer (body > form > earlier mail)
         if src.name == "body" and _PHONE_NOW.search(prefix[-60:]):
             score += 8.0  # "please use my new number": what the sender says now overrides an older form
         if _PHONE_TEAM.search(prefix[-30:]):
