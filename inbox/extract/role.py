@@ -69,7 +69,11 @@ _FORM_ROLE = (
     ("young_person", re.compile(r"(?i)\byoung person\b|\bstudent\b|\bmyself\b")),
     (
         "professional",
-        re.compile(r"(?i)\bprofessional|\bsenco\b|\bschool\b|\bofficer\b|\bworker\b|\bpractitioner|\bsendiass"),
+        re.compile(
+            r"(?i)\bprofessional|\bsenco\b|\bschool\b|\bofficer\b|\bworker\b|\bpractitioner|\bsendiass"
+            r"|\badvocate\b|\bcase ?worker\b|\badvis[eo]r\b|\bteacher\b|\bcoordinator\b|\bnurse\b"
+            r"|\btherapist\b|\bpsychologist\b|\bpaediatrician\b"
+        ),
     ),
     ("parent", re.compile(r"(?i)\bparent|\bcarer|\bguardian|\bmum\b|\bdad\b|\bmother|\bfather|\bgrand")),
 )
@@ -81,7 +85,7 @@ def extract_role(ctx: Context) -> tuple[str, Evidence | None]:
         for role, rx in _FORM_ROLE:
             if rx.search(f.value):
                 return role, evidence_at(role, f.source, f.start, f.end)
-    own = _sender_on_form(ctx)
+    own = _sender_on_form(ctx) or _referrer_on_form(ctx)
     if own is not None:
         return own
     scores = {"parent": 0.0, "young_person": 0.0, "professional": 0.0}
@@ -127,6 +131,22 @@ def _sender_on_form(ctx: Context) -> tuple[str, Evidence] | None:
     for f in ctx.fields_of("parent_name"):
         if f.source.name == "attachment" and len(sender & set(f.value.lower().split())) >= min(2, len(sender)):
             return "parent", evidence_at("parent", f.source, f.start, f.end)
+    return None
+
+
+def _referrer_on_form(ctx: Context) -> tuple[str, Evidence] | None:
+    """An attached form whose referrer section names the sender, apart from the parent's section: a
+    professional referring a family ("Referrer / Name: Ola Nwosu", then "Family / Parent name: ...")."""
+    if not ctx.sender_name or not any(f.source.name == "attachment" for f in ctx.fields_of("parent_name")):
+        return None
+    sender = set(clean_display_name(ctx.sender_name).lower().split())
+    for f in ctx.fields_of("referrer_name"):
+        if (
+            f.source.name == "attachment"
+            and f.section == "referrer"
+            and len(sender & set(f.value.lower().split())) >= min(2, len(sender))
+        ):
+            return "professional", evidence_at("professional", f.source, f.start, f.end)
     return None
 
 
