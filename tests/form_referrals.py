@@ -465,59 +465,152 @@ def _held_out_second() -> list[Case]:
         maker = {"pdf": pdf_form, "docx": docx_form, "odt": odt_form}[name.rsplit(".", 1)[1]]
         return lambda: email_with(body, [(name, maker(items))], **kw)
 
-    add("ho2-la-officer", mail("Mediation referral - Shropshire.docx", [
-        ("heading", "Details of the person making the referral"),
-        ("rows", [("Name", "Karen Doyle"), ("Job title", "SEND Casework Officer"), ("Organisation", "Shropshire Council"),
-                  ("Telephone", "0117 496 0551"), ("Email", "karen.doyle@shropshire.example.gov.uk")]),
-        ("heading", "Child or young person"),
-        ("rows", [("Name", "Leah Grant"), ("Date of birth", "3 December 2011"), ("Home local authority", "Shropshire")]),
-        ("heading", "Parent or carer"),
-        ("rows", [("Name", "Dawn Grant"), ("Telephone", "07700 900551")]),
-        ("ticks", "Service", [("Mediation", True), ("Facilitation", False)]),
-    ], body="Dear team,\n\nPlease see attached.\n\nKaren Doyle\nSEND Casework Officer\n",
-       sender="Karen Doyle <karen.doyle@shropshire.example.gov.uk>"),
-        _expect("mediation", "Shropshire", "national", "professional", "+441174960551", "Leah Grant", "2011-12-03"))
-    add("ho2-city-not-county", mail("referral.pdf", [
-        ("rows", [("Child/Young Person's Name:", "Tyler Webb"), ("Date of Birth:", "12/09/2014"),
-                  ("Local Authority:", "Nottingham City"), ("Parent/Carer Name:", "Sarah Nolan"),
-                  ("Contact Number:", "0115 496 0552")]),
-        ("text", "Nottinghamshire County Council arranged his transport before we moved into the city."),
-        ("ticks", "Request", [("Mediation", True), ("Certificate", False)]),
-    ]), _expect("mediation", "Nottingham", "national", "parent", "+441154960552", "Tyler Webb", "2014-09-12"))
-    add("ho2-young-person-section", mail("form.odt", [
-        ("heading", "About you (the young person)"),
-        ("lines", [("Your full name", "Aisha Khan"), ("Your date of birth", "15/01/2005"),
-                   ("Your mobile", "07700 900553"), ("Council that maintains your EHCP", "Luton")]),
-        ("ticks", "Are you", [("The young person", True), ("A parent or carer", False)]),
-        ("ticks", "What would you like?", [("Mediation", True), ("Certificate only", False)]),
-    ], body="Hi, my form is attached.\n\nAisha\n", sender="Aisha Khan <aisha.khan@example.com>"),
-        _expect("mediation", "Luton", "national", "young_person", "+447700900553", "Aisha Khan", "2005-01-15"))
-    add("ho2-certificate-box-after", mail("Certificate request.pdf", [
-        ("heading", "Mediation certificate request"),
-        ("lines", [("Child's name", "Ben Foster"), ("Date of birth", "07/07/2013"), ("Local authority", "Bexley"),
-                   ("Parent/carer name", "Sarah Nolan"), ("Phone", "020 7946 0554")]),
-        ("text", "I only want a mediation certificate so that I can appeal [X]"),
-        ("text", "I would like to go ahead with mediation [ ]"),
-    ]), _expect("certificate", "Bexley", "london", "parent", "+442079460554", "Ben Foster", "2013-07-07"))
-    add("ho2-dob-words", mail("Referral.docx", [
-        ("heading", "Section A - Child"),
-        ("lines", [("Full name", "Charlie Dunn"), ("Date of birth", "1st March 2012"), ("Local authority", "Rutland")]),
-        ("heading", "Section B - Parent"),
-        ("lines", [("Full name", "Sarah Nolan"), ("Daytime telephone", "0116 496 0555"), ("Mobile", "07700 900555")]),
-        ("ticks", "Preferred contact number", [("Daytime telephone", False), ("Mobile", True)]),
-        ("ticks", "Service", [("Mediation", True), ("Disagreement resolution", False)]),
-    ]), _expect("mediation", "Rutland", "national", "parent", "+447700900555", "Charlie Dunn", "2012-03-01"))
-    add("ho2-advocate-odt", mail("IPSEA referral.odt", [
-        ("heading", "Referrer"),
-        ("lines", [("Name", "Ola Nwosu"), ("Organisation", "Independent advocate"), ("Direct dial", "020 7946 0556")]),
-        ("heading", "Family"),
-        ("lines", [("Parent name", "Joy Mensah"), ("Parent telephone", "07700 900556")]),
-        ("heading", "Young person"),
-        ("lines", [("Name", "Daniel Mensah"), ("DOB", "22/02/2008"), ("LA", "Newham")]),
-        ("ticks", "Service", [("Mediation", False), ("Certificate only", True)]),
-    ], body="Hello, referral attached for a family I advocate for.\n\nOla Nwosu\nAdvocate\n",
-       sender="Ola Nwosu <ola.nwosu@example.org>"),
-        _expect("certificate", "Newham", "london", "professional", "+442079460556", "Daniel Mensah", "2008-02-22"))
+    add(
+        "ho2-la-officer",
+        mail(
+            "Mediation referral - Shropshire.docx",
+            [
+                ("heading", "Details of the person making the referral"),
+                (
+                    "rows",
+                    [
+                        ("Name", "Karen Doyle"),
+                        ("Job title", "SEND Casework Officer"),
+                        ("Organisation", "Shropshire Council"),
+                        ("Telephone", "0117 496 0551"),
+                        ("Email", "karen.doyle@shropshire.example.gov.uk"),
+                    ],
+                ),
+                ("heading", "Child or young person"),
+                (
+                    "rows",
+                    [
+                        ("Name", "Leah Grant"),
+                        ("Date of birth", "3 December 2011"),
+                        ("Home local authority", "Shropshire"),
+                    ],
+                ),
+                ("heading", "Parent or carer"),
+                ("rows", [("Name", "Dawn Grant"), ("Telephone", "07700 900551")]),
+                ("ticks", "Service", [("Mediation", True), ("Facilitation", False)]),
+            ],
+            body="Dear team,\n\nPlease see attached.\n\nKaren Doyle\nSEND Casework Officer\n",
+            sender="Karen Doyle <karen.doyle@shropshire.example.gov.uk>",
+        ),
+        _expect("mediation", "Shropshire", "national", "professional", "+441174960551", "Leah Grant", "2011-12-03"),
+    )
+    add(
+        "ho2-city-not-county",
+        mail(
+            "referral.pdf",
+            [
+                (
+                    "rows",
+                    [
+                        ("Child/Young Person's Name:", "Tyler Webb"),
+                        ("Date of Birth:", "12/09/2014"),
+                        ("Local Authority:", "Nottingham City"),
+                        ("Parent/Carer Name:", "Sarah Nolan"),
+                        ("Contact Number:", "0115 496 0552"),
+                    ],
+                ),
+                ("text", "Nottinghamshire County Council arranged his transport before we moved into the city."),
+                ("ticks", "Request", [("Mediation", True), ("Certificate", False)]),
+            ],
+        ),
+        _expect("mediation", "Nottingham", "national", "parent", "+441154960552", "Tyler Webb", "2014-09-12"),
+    )
+    add(
+        "ho2-young-person-section",
+        mail(
+            "form.odt",
+            [
+                ("heading", "About you (the young person)"),
+                (
+                    "lines",
+                    [
+                        ("Your full name", "Aisha Khan"),
+                        ("Your date of birth", "15/01/2005"),
+                        ("Your mobile", "07700 900553"),
+                        ("Council that maintains your EHCP", "Luton"),
+                    ],
+                ),
+                ("ticks", "Are you", [("The young person", True), ("A parent or carer", False)]),
+                ("ticks", "What would you like?", [("Mediation", True), ("Certificate only", False)]),
+            ],
+            body="Hi, my form is attached.\n\nAisha\n",
+            sender="Aisha Khan <aisha.khan@example.com>",
+        ),
+        _expect("mediation", "Luton", "national", "young_person", "+447700900553", "Aisha Khan", "2005-01-15"),
+    )
+    add(
+        "ho2-certificate-box-after",
+        mail(
+            "Certificate request.pdf",
+            [
+                ("heading", "Mediation certificate request"),
+                (
+                    "lines",
+                    [
+                        ("Child's name", "Ben Foster"),
+                        ("Date of birth", "07/07/2013"),
+                        ("Local authority", "Bexley"),
+                        ("Parent/carer name", "Sarah Nolan"),
+                        ("Phone", "020 7946 0554"),
+                    ],
+                ),
+                ("text", "I only want a mediation certificate so that I can appeal [X]"),
+                ("text", "I would like to go ahead with mediation [ ]"),
+            ],
+        ),
+        _expect("certificate", "Bexley", "london", "parent", "+442079460554", "Ben Foster", "2013-07-07"),
+    )
+    add(
+        "ho2-dob-words",
+        mail(
+            "Referral.docx",
+            [
+                ("heading", "Section A - Child"),
+                (
+                    "lines",
+                    [
+                        ("Full name", "Charlie Dunn"),
+                        ("Date of birth", "1st March 2012"),
+                        ("Local authority", "Rutland"),
+                    ],
+                ),
+                ("heading", "Section B - Parent"),
+                (
+                    "lines",
+                    [("Full name", "Sarah Nolan"), ("Daytime telephone", "0116 496 0555"), ("Mobile", "07700 900555")],
+                ),
+                ("ticks", "Preferred contact number", [("Daytime telephone", False), ("Mobile", True)]),
+                ("ticks", "Service", [("Mediation", True), ("Disagreement resolution", False)]),
+            ],
+        ),
+        _expect("mediation", "Rutland", "national", "parent", "+447700900555", "Charlie Dunn", "2012-03-01"),
+    )
+    add(
+        "ho2-advocate-odt",
+        mail(
+            "IPSEA referral.odt",
+            [
+                ("heading", "Referrer"),
+                (
+                    "lines",
+                    [("Name", "Ola Nwosu"), ("Organisation", "Independent advocate"), ("Direct dial", "020 7946 0556")],
+                ),
+                ("heading", "Family"),
+                ("lines", [("Parent name", "Joy Mensah"), ("Parent telephone", "07700 900556")]),
+                ("heading", "Young person"),
+                ("lines", [("Name", "Daniel Mensah"), ("DOB", "22/02/2008"), ("LA", "Newham")]),
+                ("ticks", "Service", [("Mediation", False), ("Certificate only", True)]),
+            ],
+            body="Hello, referral attached for a family I advocate for.\n\nOla Nwosu\nAdvocate\n",
+            sender="Ola Nwosu <ola.nwosu@example.org>",
+        ),
+        _expect("certificate", "Newham", "london", "professional", "+442079460556", "Daniel Mensah", "2008-02-22"),
+    )
     return out
 
 
