@@ -10,6 +10,8 @@ value, or a header row over a row of values).
 from __future__ import annotations
 
 import io
+import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,7 +32,8 @@ def docx_text(data: bytes, limits: DocumentLimits, deadline: Deadline) -> Extrac
     open_zip(data, limits).close()  # the sizes checked before python-docx unpacks anything
     try:
         document = Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, SyntaxError) as exc:  # lxml's XMLSyntaxError is a SyntaxError
+    except (PackageNotFoundError, KeyError, ValueError, SyntaxError,  # lxml's XMLSyntaxError is a SyntaxError
+            zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:  # fmt: skip
         raise Unreadable(f"a damaged Word file that could not be opened ({type(exc).__name__})") from exc
     lines: list[str] = []
     cut = None

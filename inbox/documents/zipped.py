@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 
 from inbox.documents import DocumentLimits, TooBig, Unreadable
 
@@ -11,7 +12,7 @@ from inbox.documents import DocumentLimits, TooBig, Unreadable
 def open_zip(data: bytes, limits: DocumentLimits) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, NotImplementedError) as exc:
         raise Unreadable(f"a damaged file that could not be opened ({type(exc).__name__})") from exc
     unpacked = sum(info.file_size for info in archive.infolist())
     if unpacked > limits.max_unpacked_bytes:
@@ -27,7 +28,7 @@ def member(archive: zipfile.ZipFile, name: str, limits: DocumentLimits) -> bytes
             data = f.read(limits.max_unpacked_bytes + 1)
     except KeyError as exc:
         raise Unreadable(f"a damaged file: {name} is missing") from exc
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, ValueError) as exc:
         raise Unreadable(f"a damaged file that could not be unpacked ({type(exc).__name__})") from exc
     if len(data) > limits.max_unpacked_bytes:
         raise TooBig("unpacks past the size we read")
