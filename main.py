@@ -260,14 +260,17 @@ def _describe(path: Path, result: Reading) -> None:
         console.print("Written by a person.")
     if referral is not None:
         for name, value in result.summary().items():
-            if name in ("automated", "problems") or value in (None, [], ""):
+            if name in ("automated", "problems", "evidence", "attachments") or value in (None, [], ""):
                 continue
             evidence = referral.evidence.get(name)
-            why = f'  <- {evidence.source}: "{evidence.snippet}"' if evidence else ""
+            why = f"  <- {evidence.said}" if evidence else ""
             console.print(f"  {name}: {value}{why}", highlight=False, markup=False)
-    if parsed.attachments:
-        for a in parsed.attachments:
-            console.print(f"  attachment: {a.filename or '(no name)'} {a.content_type} {a.size} bytes", markup=False)
+    read = {doc.filename: doc for doc in result.documents}
+    for a in parsed.attachments:
+        name = a.filename or "(no name)"
+        doc = read.get(name)
+        state = "" if doc is None else " (text read)" if doc.read else " (text not read)"
+        console.print(f"  attachment: {name} {a.content_type} {a.size} bytes{state}", markup=False)
     for problem in result.summary()["problems"]:
         console.print(f"  problem: {problem}", highlight=False, markup=False)
 

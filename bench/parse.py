@@ -2,6 +2,8 @@
 
 Both run on the same bytes in the same process, interleaved round by round so the machine's noise
 hits both alike; the best round of each is reported, and the ratio (target: at least 0.5).
+Then, for messages with documents attached (forms: `python bench/forms.py --write DIR`), the time and
+memory of reading each attachment.
 Usage: python bench/parse.py [--rounds N] [FILES_OR_DIRS...]  (default: ../shared corpus + samples)
 """
 
@@ -10,12 +12,18 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
+import statistics
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from inbox.documents import DocumentLimits, read_document
+from inbox.documents.kinds import kind_of
+from inbox.parse import parse_message
+from inbox.parse.attachments import payload_of
 from inbox.understand import understand
 from models.la_directory import load_directory
 
@@ -64,6 +72,41 @@ def main() -> None:
     print(f"baseline message_from_bytes(policy.default): {n / best_base:8.0f} msg/s")
     print(f"parse + classify + extract:                  {n / best_ours:8.0f} msg/s")
     print(f"ratio (ours / baseline): {best_base / best_ours:.2f}  (target >= 0.5)")
+    attachment_costs(messages)
+
+
+def attachment_costs(messages: list[bytes]) -> None:
+    """Time (best of 3, no tracing) and peak traced memory of reading each attachment that is a document
+    (inbox/documents), for the messages that have any: the cost forms add to reading a message."""
+    times: list[float] = []
+    peaks: list[int] = []
+    sizes: list[int] = []
+    for raw in messages:
+        parsed = parse_message(raw)
+        for attachment in parsed.attachments:
+            name, ctype = attachment.filename or "", attachment.content_type
+            if kind_of(name, ctype, b"") is None:
+                continue
+            data = payload_of(parsed, attachment)
+            best = float("inf")
+            for _ in range(3):
+                start = time.perf_counter()
+                read_document(name, ctype, data, DocumentLimits())
+                best = min(best, time.perf_counter() - start)
+            tracemalloc.start()
+            read_document(name, ctype, data, DocumentLimits())
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+            times.append(best)
+            sizes.append(len(data))
+    if not times:
+        return
+    print(f"attachments read as documents: {len(times)} ({statistics.median(sizes) / 1024:.0f} KB median, "
+          f"{max(sizes) / 1024:.0f} KB largest)")  # fmt: skip
+    print(f"time per attachment: median {1000 * statistics.median(times):.1f} ms, max {1000 * max(times):.1f} ms")
+    print(
+        f"peak memory per attachment: median {statistics.median(peaks) / 1024:.0f} KB, max {max(peaks) / 1024:.0f} KB"
+    )
 
 
 if __name__ == "__main__":

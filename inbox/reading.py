@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from inbox.classify import Verdict, bounced_recipients, classify, original_message_id
+from inbox.documents import DocumentLimits, DocumentText
+from inbox.documents.attached import read_attachments
 from inbox.extract import extract_referral
 from inbox.message import ParsedMessage
 from inbox.parse import ByteChunks, parse_message
@@ -37,6 +39,13 @@ class Reading:
     bounced: list[str]  # bounced_recipients, for a bounce
     original_message_id: str | None  # the Message-ID of ours that a bounce returns
     too_large: bool = False  # over the size limit: `parsed` is the header block alone, nothing extracted
+    # The attachments read as documents (a person's mail only), their text dropped once extracted from.
+    documents: list[DocumentText] = field(default_factory=list)
+
+    @property
+    def needs_person(self) -> list[DocumentText]:
+        """Attachments a person must read: a scan with no text layer, an old .doc, a locked file."""
+        return [doc for doc in self.documents if doc.needs_person]
 
     def with_raw(self, raw: bytes) -> Reading:
         self.parsed.raw = raw
@@ -64,6 +73,8 @@ class Reading:
             "access_needs": list(r.access_needs) if r else [],
             # What parsing could not read, then extraction's faults (a field missing because of our bug).
             "problems": [*self.parsed.problems, *(r.problems if r else [])],
+            "evidence": {name: ev.to_dict() for name, ev in r.evidence.items()} if r else {},
+            "attachments": [doc.describe() for doc in self.documents],
         }
 
 
@@ -84,6 +95,7 @@ class ReadOptions:
 
     own_addresses: tuple[str, ...] = ()
     max_bytes: int | None = None  # over this a message is read from its header block alone (too_large)
+    documents: DocumentLimits = field(default_factory=DocumentLimits)  # each attachment's reading bound
 
 
 def read(
@@ -111,24 +123,41 @@ def read(
         referral = None
         bounced: list[str] = []
         original = None
+        documents: list[DocumentText] = []
         if verdict.kind is None:
+            documents = read_attachments(parsed, options.documents)  # while the tree is here to decode from
+            parsed.problems.extend(_document_problems(documents))
             referral = extract_referral(
                 parsed,
                 directory=directory if directory is not None else load_directory(),
                 own_addresses=options.own_addresses,
                 own_phones=own_phone_numbers(),
                 reference=received_at.date() if received_at else None,
+                documents=documents,
             )
+            for doc in documents:
+                doc.text = ""  # read once; the referral's evidence quotes what counted
         elif verdict.kind == "bounce":
             bounced = bounced_recipients(parsed, verdict=verdict)
             original = original_message_id(parsed, verdict=verdict)
-        return Reading(_without_tree(parsed), verdict, referral, bounced, original)
+        return Reading(_without_tree(parsed), verdict, referral, bounced, original, documents=documents)
     except Exception as exc:  # a bug: quarantined by intake with this traceback, not lost
         return Unread(
             f"could not be processed ({type(exc).__name__})",
             traceback.format_exc(),
             _without_tree(parsed) if parsed is not None else None,
         )
+
+
+def _document_problems(documents: list[DocumentText]) -> list[str]:
+    """What could not be read of the attachments, as the coordinator reads it on the message and the case."""
+    out = []
+    for doc in documents:
+        if doc.needs_person:
+            out.append(f"attachment needs a person to read: {doc.filename} ({doc.problem})")
+        elif doc.problem:
+            out.append(f"attachment {doc.filename}: {doc.problem}")
+    return out
 
 
 MB = 1024 * 1024

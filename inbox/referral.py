@@ -11,6 +11,8 @@ Evidence spans are offsets into the text of one *source* of the message:
 - "quoted": `msg.quoted_text`
 - "signature": `msg.signature`
 - "header": the sender as "Name <email>" (or the Reply-To, for website forms)
+- "attachment": the text of the attached file named in `Evidence.file` (inbox/documents), a form's
+  unticked options blanked for matching but kept in the text
 
 List fields keep one `Evidence` per item, keyed "dispute_topics/<topic>" and "access_needs/<need>".
 """
@@ -37,7 +39,7 @@ DISPUTE_TOPICS = (
     "school_duties",
     "la_health_disagreement",
 )
-SOURCES = ("subject", "body", "forwarded", "quoted", "signature", "header")
+SOURCES = ("subject", "body", "forwarded", "quoted", "signature", "header", "attachment")
 
 
 @dataclass(slots=True)
@@ -47,15 +49,33 @@ class Evidence:
     start: int  # span in that source's text
     end: int
     snippet: str  # the words around the span, as a coordinator would want to read them
+    file: str | None = None  # source "attachment": the file's name
+
+    @property
+    def said(self) -> str:
+        """Where and in which words: "from Referral form.pdf: Date of birth 14/02/2013"."""
+        return f"from {self.file or _SOURCE_WORDS.get(self.source, self.source)}: {self.snippet}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "value": _jsonable(self.value),
             "source": self.source,
+            "file": self.file,
             "start": self.start,
             "end": self.end,
             "snippet": self.snippet,
+            "said": self.said,
         }
+
+
+_SOURCE_WORDS = {
+    "subject": "the subject",
+    "body": "the email",
+    "forwarded": "the forwarded email",
+    "quoted": "the earlier email quoted",
+    "signature": "the signature",
+    "header": "the sender's address",
+}
 
 
 @dataclass(slots=True)

@@ -42,3 +42,16 @@ def own_phone_numbers() -> tuple[str, ...]:
 def own_postcodes() -> frozenset[str]:
     """The postcodes in our offices' addresses: a line holding one is our address, not the family's."""
     return frozenset(code for office in all_offices() for code in POSTCODE.findall(office.address))
+
+
+@cache
+def own_places() -> tuple[str, ...]:
+    """The pieces of our offices' addresses that name a place ("249 Birmingham Road", "Sutton Coldfield"),
+    longest first: printed on a form (its header, "return to"), they are ours, never the family's council."""
+    pieces = {
+        piece.strip()
+        for office in all_offices()
+        for piece in POSTCODE.sub("", office.address).split(",")
+        if len(piece.split()) >= 2  # "London" alone is also in "London Borough of Camden"
+    }
+    return tuple(sorted(pieces, key=len, reverse=True))

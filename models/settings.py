@@ -93,6 +93,18 @@ class Settings(BaseSettings):
         description="A message larger than this (in MB, 1 MB = 1,048,576 bytes) is stored raw and quarantined "
         "unread; its sender, if a person, is told it was too large and given the office's number.",
     )
+    attachment_max_mb: float = Field(
+        15.0,
+        gt=0,
+        description="An attachment larger than this (MB) is not read for the referral's fields; the case "
+        "says it needs a person to read.",
+    )
+    attachment_read_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="The longest one attachment (PDF, Word, OpenDocument) may take to read; past it what was "
+        "read counts and the rest is noted as unread. Within read_timeout_seconds for the whole message.",
+    )
     outbox_max_attempts: int = 8
     outbox_batch: int = 50
     outbox_lease_seconds: int = Field(
@@ -180,6 +192,10 @@ class Settings(BaseSettings):
     @property
     def max_message_bytes(self) -> int:
         return int(self.max_message_mb * 1024 * 1024)
+
+    @property
+    def attachment_max_bytes(self) -> int:
+        return int(self.attachment_max_mb * 1024 * 1024)
 
     @property
     def effective_imap_port(self) -> int:

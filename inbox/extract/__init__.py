@@ -1,12 +1,17 @@
 """Referral fields from one email, read the way a careful coordinator reads it.
 
-`extract_referral(msg)` returns a `Referral` whose every value carries `Evidence`: the source
-("subject", "body", "forwarded", "quoted", "signature", "header"), the span and the words there.
+`extract_referral(msg, documents=...)` returns a `Referral` whose every value carries `Evidence`: the
+source ("subject", "body", "forwarded", "quoted", "signature", "header", or "attachment" with the file's
+name), the span and the words there.
 
 How it reads (the rules come from MISSION.md and the labelled samples' README):
 - The message is split into *sources* (`sources.py`): the subject, the sender's new words, forwarded
-  messages, the quoted history, the signature and the From header; form fields ("Label: value") are
-  read from them too (`forms.py`). Together with our own addresses, numbers and postcodes, the sender
+  messages, the quoted history, the signature and the From header, and the text of each attachment
+  read as a document (inbox/documents: a form, a council's letter); form fields ("Label: value",
+  tables, ticked boxes, a form's headed sections) are read from them too (`forms.py`, `ticks.py`).
+  Trust goes body (what the sender writes now) > attachment > forwarded and quoted text: a body's
+  "please use my new number" beats the form, a form's answer beats a quote; an attachment's numbers
+  count only as a form's answers. Together with our own addresses, numbers and postcodes, the sender
   and the reference day they make the `Context` (`context.py`), built once and never changed.
 - Each field is found by a step of the table in `steps.py`, one module per field or small family of
   fields (service, council, role, phone, child, dates, school, plan and topics, access needs,
@@ -30,6 +35,7 @@ import logging
 from collections.abc import Sequence
 from datetime import date
 
+from inbox.documents import DocumentText
 from inbox.extract.context import build_context
 from inbox.extract.step import Step, apply
 from inbox.extract.steps import STEPS
@@ -54,11 +60,13 @@ def extract_referral(
     own_phones: Sequence[str] | None = None,
     reference: date | None = None,
     steps: Sequence[Step] = STEPS,
+    documents: Sequence[DocumentText] = (),
 ) -> Referral:
     """Every referral field this email gives, each with its evidence. Never raises.
 
     `reference`: the day to read dates against when the message has no Date header (when it reached
-    us). `own_phones` default to the offices' numbers (data/offices.json). `steps`: the table to run."""
+    us). `own_phones` default to the offices' numbers (data/offices.json). `steps`: the table to run.
+    `documents`: the attachments' text (inbox/documents), sources trusted below the body, above quotes."""
     ref = Referral()
     try:
         ctx = build_context(
@@ -67,6 +75,7 @@ def extract_referral(
             own_addresses=own_addresses,
             own_phones=own_phones if own_phones is not None else own_phone_numbers(),
             reference=reference,
+            documents=documents,
         )
     except Exception as exc:  # our bug: recorded below and seen by intake; no field can be read
         _record_fault(ref, CONTEXT_STEP, exc)

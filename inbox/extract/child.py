@@ -81,6 +81,9 @@ _SELF_INTRO = re.compile(r"(?i)\b(?:i'?m|i am|im|my name is|my name's|this is)\s
 
 def extract_child(ctx: Context, role: str | None) -> tuple[str | None, Evidence | None]:
     """The child's (or the young person's own) name, as written, full where the email gives it."""
+    split = _first_and_surname(ctx)
+    if split is not None:
+        return split
     excluded = _writer_names(ctx) if role != "young_person" else set()
     scores: dict[str, float] = {}
     hits: dict[str, Candidate[str]] = {}
@@ -93,7 +96,7 @@ def extract_child(ctx: Context, role: str | None) -> tuple[str | None, Evidence 
             spans = [NameSpan(f.value.split(), offset, offset + len(f.value), False)] if offset >= 0 else []
         if spans:
             _add_child(scores, hits, variants, spans[0], 6.0 * f.source.weight, f.source)
-    for src in ctx.by_name("body", "forwarded", "subject", "quoted", "signature", "header"):
+    for src in ctx.by_name("body", "forwarded", "subject", "quoted", "signature", "header", "attachment"):
         for span in name_spans(src.norm):
             w = _child_cue_weight(ctx, src, span, excluded, role)
             if w is None:
@@ -110,6 +113,24 @@ def extract_child(ctx: Context, role: str | None) -> tuple[str | None, Evidence 
     if full is not None:
         return full.value, evidence_at(full.value, full.src, full.start, full.end)
     return str(hit.value), evidence_at(hit.value, hit.src, hit.start, hit.end)
+
+
+def _first_and_surname(ctx: Context) -> tuple[str, Evidence] | None:
+    """A form asking the child's first name and surname apart: the two answers are the full name."""
+    firsts = [f for f in (*ctx.fields_of("child_first_name"), *ctx.fields_of("child_name")) if _first_only(f.label)]
+    surnames = ctx.fields_of("child_surname")
+    for first in firsts:
+        surname = next((s for s in surnames if s.source is first.source), None)
+        if surname is not None and _TYPED_NAME.match(first.value) and _TYPED_NAME.match(surname.value):
+            name = f"{first.value} {surname.value}"
+            return name, evidence_at(
+                name, first.source, first.start, surname.end if surname.start > first.start else first.end
+            )
+    return None
+
+
+def _first_only(label: str) -> bool:
+    return bool(re.search(r"(?i)\b(?:first|fore|given) ?names?\b", label))
 
 
 def _is_place(ctx: Context, name: object) -> bool:
@@ -183,7 +204,8 @@ def _child_cue_weight(ctx: Context, src: Source, span: NameSpan, excluded: set[s
 
 def _writer_names(ctx: Context) -> set[str]:
     names = set()
-    for name in (ctx.sender_name, *(f.value for f in ctx.fields_of("referrer_name"))):
+    named = (*ctx.fields_of("referrer_name"), *ctx.fields_of("parent_name"))
+    for name in (ctx.sender_name, *(f.value for f in named)):
         clean = clean_display_name(name).lower()
         if clean:
             names.add(clean)

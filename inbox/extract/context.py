@@ -13,12 +13,13 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from inbox.classify import unanswerable
+from inbox.documents import DocumentText
 from inbox.extract.forms import FormField, parse_fields
 from inbox.extract.numbers import to_e164
 from inbox.extract.sources import Source, build_sources
 from inbox.message import ParsedMessage
 from models.la_directory import Directory
-from models.offices import own_postcodes
+from models.offices import own_places, own_postcodes
 
 # The body speaks as the council ("our decision", "our panel"): the signature then names the council.
 _OUR_LA = re.compile(
@@ -42,6 +43,7 @@ class Context:
     sender_is_us: bool  # a website form relayed from our own address or a form service's no-reply one
     writes_for_la: bool  # the body speaks as the council ("our decision", "our panel")
     directory: Directory
+    documents_read: bool = False  # attachments were read: the body's own words then outrank them
 
     def by_name(self, *names: str) -> list[Source]:
         return [s for s in self.sources if s.name in names]
@@ -76,6 +78,7 @@ def build_context(
     own_addresses: Sequence[str],
     own_phones: Sequence[str],
     reference: date | None,
+    documents: Sequence[DocumentText] = (),
 ) -> Context:
     own_emails = {a.lower() for a in own_addresses if a}
     if msg.to:
@@ -90,7 +93,9 @@ def build_context(
     sender_is_us = bool(sender_email) and (
         sender_email in own_emails or sender_email.rpartition("@")[2] in own_domains or unanswerable(sender_email)
     )
-    sources = build_sources(msg, frozenset(own_emails), postcodes, sender_is_us=sender_is_us)
+    sources = build_sources(
+        msg, frozenset(own_emails), postcodes, sender_is_us=sender_is_us, documents=documents, own_places=own_places()
+    )
     body = " ".join(src.norm for src in sources if src.name in ("body", "forwarded"))
     return Context(
         msg=msg,
@@ -106,4 +111,5 @@ def build_context(
         sender_is_us=sender_is_us,
         writes_for_la=bool(_OUR_LA.search(body)),
         directory=directory,
+        documents_read=any(src.name == "attachment" for src in sources),
     )

@@ -88,6 +88,8 @@ def _la_candidates(src: Source, directory: Directory, ctx: Context) -> Iterator[
             weight *= 0.1
         elif _MOVED_TO.search(before) or _NOW_RESPONSIBLE.match(after):
             weight *= 2.0
+            if src.name == "body" and ctx.documents_read:
+                weight *= 4.0  # "we have now moved to Trafford", written now: above the older form's answer
         elif _ELSEWHERE.search(before):
             weight *= 0.4  # "his school is in Kingston": a place, not his council
         yield (
@@ -108,6 +110,8 @@ def _la_mention_weight(src: Source, mention: LAMention, ctx: Context) -> float |
     if any(pc in line for pc in ctx.own_postcodes) or _in_postal_address(line, start - line_start):
         return None  # a postal address (ours, a school's, a council office's) is not the child's council
     weight = src.weight
+    if src.name == "attachment":
+        weight *= 0.5  # words printed on a form or a letter: its answers (fields) say the council
     if mention.doubtful:
         weight *= 0.3  # maybe part of another proper noun ("Harrow Way School"?): weak
     if mention.explicit:

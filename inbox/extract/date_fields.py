@@ -41,14 +41,17 @@ def extract_dob(ctx: Context, child: Evidence | None = None) -> tuple[date | Non
         for m in DATE.finditer(f.source.norm, f.start, f.end):
             d, full = read_date(m, reference)
             if d and full and plausible_birth_date(d, reference):
-                cands.append(Candidate(d, 5.0, f.source, m.start(), m.end(), source_order(f.source, m.start())))
-    for src in ctx.by_name("body", "forwarded", "subject", "quoted"):
+                # An attached form's answer beats a forwarded or quoted mention, not the body's own words.
+                score = 4.5 if f.source.name == "attachment" else 5.0
+                cands.append(Candidate(d, score, f.source, m.start(), m.end(), source_order(f.source, m.start())))
+    for src in ctx.by_name("body", "forwarded", "subject", "quoted", "attachment"):
         for m in DATE.finditer(src.norm):
             if not _DOB_CUE.search(src.norm[max(0, m.start() - 30) : m.start()]):
                 continue
             d, full = read_date(m, reference)
             if d and full and plausible_birth_date(d, reference):
-                cands.append(Candidate(d, 4.0 * src.weight, src, m.start(), m.end(), source_order(src, m.start())))
+                score = 4.0 * src.weight + (2.0 if src.name == "body" and ctx.documents_read else 0.0)
+                cands.append(Candidate(d, score, src, m.start(), m.end(), source_order(src, m.start())))
     if child is not None and len(cands) > 1:
         for c in cands:
             if c.src.name == child.source:
@@ -70,10 +73,38 @@ def _header_line(norm: str, pos: int) -> bool:
     return bool(_HEADER_LINE.match(norm[line_start : line_end if line_end >= 0 else len(norm)]))
 
 
+_LETTER_WORDS = re.compile(r"(?i)\b(?:decided|decision|refus\w*|not to (?:issue|assess|amend)|cease)\b")
+_DATE_LINE = re.compile(r"(?i)^\s*(?:date(?:d)?\s*:?\s*|our ref[^\n]{0,30}\n\s*)?$")
+
+
+def _decision_field_candidates(ctx: Context) -> list[Candidate[date]]:
+    """A form's "Date of the decision letter" answer, and a decision letter's own date (its date line)."""
+    cands: list[Candidate[date]] = []
+    for f in ctx.fields_of("decision_date"):
+        for m in DATE.finditer(f.source.norm, f.start, f.end):
+            d, _full = read_date(m, ctx.ref_date)
+            if d is not None and not (ctx.ref_date and d > ctx.ref_date):
+                cands.append(Candidate(d, 5.0, f.source, m.start(), m.end(), source_order(f.source, m.start())))
+    for src in ctx.by_name("attachment"):
+        if not _LETTER_WORDS.search(src.norm[:4000]):
+            continue  # a letter about a decision: its own date is the decision's
+        for m in DATE.finditer(src.norm, 0, min(len(src.norm), 800)):
+            line_start = src.norm.rfind("\n", 0, m.start()) + 1
+            line_end = src.norm.find("\n", m.end())
+            rest = src.norm[m.end() : line_end if line_end >= 0 else len(src.norm)]
+            if not _DATE_LINE.match(src.norm[line_start : m.start()]) or rest.strip(" .|"):
+                continue  # only a date standing on its own line, as a letter is dated
+            d, _full = read_date(m, ctx.ref_date)
+            if d is not None and not (ctx.ref_date and d > ctx.ref_date):
+                cands.append(Candidate(d, 2.5 * src.weight, src, m.start(), m.end(), source_order(src, m.start())))
+                break
+    return cands
+
+
 def extract_decision_date(ctx: Context) -> tuple[date | None, Evidence | None]:
     """The date of the LA's decision letter: a past date in a sentence about a letter or decision."""
-    cands: list[Candidate[date]] = []
-    for src in ctx.by_name("body", "forwarded", "quoted"):
+    cands = _decision_field_candidates(ctx)
+    for src in ctx.by_name("body", "forwarded", "quoted", "attachment"):
         for m in DATE.finditer(src.norm):
             if _DOB_CUE.search(src.norm[max(0, m.start() - 30) : m.start()]) or _header_line(src.norm, m.start()):
                 continue
@@ -90,6 +121,8 @@ def extract_decision_date(ctx: Context) -> tuple[date | None, Evidence | None]:
             rel = m.start() - s
             distance = min(abs(c.start() - rel) for c in cues)
             score = src.weight * (3.0 - min(distance, 100) / 50)
+            if src.name == "body" and ctx.documents_read:
+                score += 3.0  # what the sender writes now outranks the form and letter they attach
             cands.append(Candidate(d, score, src, m.start(), m.end(), source_order(src, m.start())))
     best = pick_best(cands)
     if best is None:

@@ -24,7 +24,7 @@ def _snippet(src: Source, start: int, end: int, width: int = 70) -> str:
 
 
 def evidence_at(value: object, src: Source, start: int, end: int) -> Evidence:
-    return Evidence(value, src.name, start, end, _snippet(src, start, end))
+    return Evidence(value, src.name, start, end, _snippet(src, start, end), src.file or None)
 
 
 V = TypeVar("V")
@@ -40,7 +40,7 @@ class Candidate(Generic[V]):
     order: int = 0  # tie-break: lower is earlier / better source
 
 
-_SOURCE_ORDER = {"body": 0, "forwarded": 1, "subject": 2, "signature": 3, "quoted": 4, "header": 5}
+_SOURCE_ORDER = {"body": 0, "attachment": 1, "forwarded": 2, "subject": 3, "signature": 4, "quoted": 5, "header": 6}
 
 
 def source_order(src: Source, pos: int) -> int:

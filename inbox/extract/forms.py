@@ -1,5 +1,10 @@
 """Form fields: "Label: value", "Label - value", "Label | value", a label line then "| value", and tables
 with a header row. Website forms and tables pasted as text say outright what a value is.
+
+An attached form (source "attachment") is read the same way, and more: its unticked options are blank
+(extract/ticks.py) and a ticked one is the value ("Best number to call: [X] Mobile" -> "Mobile"); its
+headed sections say whose a field is ("Name" and "Telephone" under "Parent/carer details" are the
+parent's, under "Referrer" the referrer's, under "The child" the child's).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from inbox.extract.sources import Source
+from inbox.extract.ticks import without_marks
 
 
 @dataclass(slots=True)
@@ -21,6 +27,7 @@ class FormField:
     source: Source
     start: int  # span of the value
     end: int
+    section: str = ""  # an attached form's headed section: child | parent | referrer | other | "" (none)
 
 
 _FIELD_LINE = re.compile(
@@ -30,40 +37,175 @@ _FIELD_LINE = re.compile(
 _FIELD_NEXT_LINE = re.compile(
     r"(?m)^[ ]*(?P<label>[A-Za-z][A-Za-z0-9'()/.&?, ]{0,45}?)[ ]*:?[ ]*\n(?:[ ]*\n)?[ ]*\|?[ ]*(?P<value>[^\n]*?)[ |]*$"
 )
+_PUPIL = r"(?:child|young person|pupil|student|learner)"
+_CHILD = rf"{_PUPIL}(?:\s*(?:/|or)\s*{_PUPIL})?"  # "child/young person", "child or young person"
 _FIELD_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("decision_date", re.compile(
+        r"(?i)\bdate\b.{0,30}\b(?:decision|letter)\b|\b(?:decision|letter)\b.{0,20}\bdated?\b"
+        r"|\bdate of (?:the )?(?:la|council)\b|\bwhen (?:was|did) (?:the )?(?:decision|letter)")),
+    ("service", re.compile(
+        r"(?i)\b(?:service|services)\b(?! (?:user|area|manager))|\btype of (?:request|referral|support)"
+        r"|\bwhat (?:are you asking|would you like|do you want|is being requested)|\brequest(?:ed|ing)?\b$")),
     ("dob", re.compile(r"(?i)\b(?:d\.? ?o\.? ?b\.?|date of birth|birth ?date|born)")),
     ("child_name", re.compile(
-        r"(?i)^(?:(?:the )?(?:child|young person|pupil|student|learner|son|daughter)(?:'?s)?(?: full)?(?: name)?"
-        r"|(?:full )?name of (?:the )?(?:child|young person|pupil|student|learner)"
-        r"|(?:child|young person|pupil|student|learner)(?:'?s)? (?:full |first |given )?name)$")),
-    ("phone", re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|mob|contact (?:no|number)|number|whatsapp|ddi)\b")),
+        rf"(?i)^(?:(?:the )?(?:{_CHILD}|son|daughter)(?:'?s)?(?: full)?(?: name)?"
+        rf"|(?:full )?name of (?:the )?{_CHILD}"
+        rf"|{_CHILD}(?:'?s)? (?:full |first |given )?name)$")),
+    ("first_name", re.compile(rf"(?i)^(?:(?:{_CHILD})(?:'?s)? )?(?:first|fore|given) ?names?$")),
+    ("surname", re.compile(rf"(?i)^(?:(?:{_CHILD})(?:'?s)? )?(?:surname|last name|family name)$")),
+    ("phone", re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|mob|contact (?:no|number)|number|whatsapp|ddi"
+                         r"|direct (?:line|dial)|landline)\b")),
     ("email", re.compile(r"(?i)\be-?mail\b")),
     ("la", re.compile(r"(?i)\b(?:local authority|council|la|borough|authority)\b")),
-    ("role", re.compile(r"(?i)^(?:i am a|i am|i'm a|role|relationship(?: to (?:the )?(?:child|young person))?|you are"
+    ("plan", re.compile(r"(?i)\b(?:ehcp|ehc plan|education,? health and care plan|statement of sen)\b")),
+    ("role", re.compile(r"(?i)^(?:i am a|i am|i'm a|(?:referrer'?s? |your )?role"
+                        r"|relationship(?: to (?:the )?(?:child|young person))?|you are|are you"
                         r"|are you a|capacity|who are you|referrer type|enquirer type)\b")),
     ("school", re.compile(r"(?i)\b(?:school|setting|college|nursery|education provider|current placement)\b")),
     ("referrer_name", re.compile(r"(?i)^(?:your |full |contact |referrer'?s? |parent'?s? |parent/carer'?s? )?"
-                                 r"(?:full )?name(?: of referrer)?$|^(?:parent|parent/carer|parent\(s\)|referrer)$")),
+                                 r"(?:full )?name(?: of referrer)?$|^(?:parent|parent/carer|parent\(s\)|referrer)$"
+                                 r"|^name of (?:the )?(?:parent|carer|parent/carer|parent or carer|referrer"
+                                 r"|person making the referral)$")),
 )  # fmt: skip
 _FIELD_BLOCKLIST = re.compile(r"(?i)\b(?:reason|about|message|what|why|how|details|availability|time|hear)\b")
+
+
+# Kinds only an attached form's fields have (the email's own "Label: value" lines keep the kinds they had).
+_FORM_ONLY_KINDS = frozenset({"decision_date", "plan", "service", "first_name", "surname"})
 
 
 def parse_fields(sources: list[Source]) -> list[FormField]:
     out: list[FormField] = []
     for src in sources:
-        if src.name not in ("body", "forwarded", "quoted"):
+        if src.name not in ("body", "forwarded", "quoted", "attachment"):
             continue
+        form = src.name == "attachment"
+        sections = _sections(src.norm) if form else []
         for rx in (_FIELD_LINE, _FIELD_NEXT_LINE):
             for m in rx.finditer(src.norm):
                 label = m.group("label").strip()
-                if len(label.split()) > 7 or src.skipped(m.start()):
+                if len(label.split()) > (10 if form else 7) or src.skipped(m.start()):
                     continue
                 kind = _field_kind(label)
-                if kind:
+                if kind in _FORM_ONLY_KINDS and not form:
+                    continue
+                if not kind:
+                    continue
+                if form:
+                    value, start, end = without_marks(m.group("value"), m.start("value"))
+                    section = _section_at(sections, m.start())
+                    kind = _in_section(kind, section, label)
+                    out.append(FormField(kind, label, value, src, start, end, section))
+                else:
                     value = m.group("value")
                     out.append(FormField(kind, label, value.strip(), src, m.start("value"), m.end("value")))
         out.extend(_column_fields(src))
+        if form:
+            out.extend(_ticked_lines(src))
+            out.extend(_unmarked_fields(src, sections))
     return out
+
+
+# A form line whose label and value stand close with nothing between ("Child's name Ava Smith", a PDF
+# whose columns are near): only for kinds whose label says unmistakably what follows.
+_UNMARKED_LINE = re.compile(r"(?m)^[ ]*(?P<line>[A-Z][^\n:|\[]{3,78}?)[ ]*$")
+_UNMARKED_KINDS = ("child_name", "dob", "la", "phone")
+
+
+def _unmarked_fields(src: Source, sections: list[tuple[int, str]]) -> list[FormField]:
+    out = []
+    for m in _UNMARKED_LINE.finditer(src.norm):
+        line = m.group("line")
+        words = line.split()
+        if len(words) < 2 or len(words) > 12 or line.rstrip().endswith((".", "?", ",")):
+            continue
+        found = None
+        for n in range(1, min(6, len(words) - 1) + 1):
+            label = " ".join(words[:n])
+            if any(ch.isdigit() for ch in label):
+                break
+            kind = _field_kind(label)
+            if kind in _UNMARKED_KINDS and (found is None or kind == "child_name"):
+                found = (kind, label, n)
+                if kind != "child_name":
+                    break  # the shortest label: "Mobile" in "Mobile 07700 900123"
+        if found is None:
+            continue
+        kind, label, n = found
+        value_at = m.start("line")
+        for word in words[:n]:
+            value_at = src.norm.index(word, value_at) + len(word)
+        rest = src.norm[value_at : m.end("line")]
+        value = rest.strip()
+        if not value or not (value[0].isupper() or value[0].isdigit() or value[0] in "+("):
+            continue
+        start = value_at + (len(rest) - len(rest.lstrip()))
+        section = _section_at(sections, m.start())
+        out.append(FormField(_in_section(kind, section, label), label, value, src, start, start + len(value), section))
+    return out
+
+
+# A ticked option standing on its own line ("[X] Mediation" under "Which service?").
+_TICKED_LINE = re.compile(r"(?m)^[ ]*\[X\][ ]*(?P<value>[^\n\[|:]{2,60}?)[ ]*$")
+
+
+def _ticked_lines(src: Source) -> list[FormField]:
+    return [
+        FormField("ticked", "", m.group("value"), src, m.start("value"), m.end("value"), "")
+        for m in _TICKED_LINE.finditer(src.norm)
+    ]
+
+
+# A heading of an attached form: a short line that says what follows ("Section 2: Parent/carer details",
+# "About the child", "Referrer").
+_HEADING = re.compile(
+    r"(?im)^[ ]*(?P<h>(?:(?:section|part)\s+\w{1,3}\b\s*[:.)-]?|\d{1,2}[.)])?[^\n:|]{0,60}?"
+    r"(?:details|information|section|about|contact|referrer|parent/carer|parent or carer|young person|the child|"
+    r"consent|decision|disagreement|background|request|your details|you)[^\n:|]{0,30}?)[ ]*:?[ ]*$"
+)
+_SECTION_SUBJECTS = (
+    ("referrer", re.compile(r"(?i)\b(?:referrer|referring|your details|about you|professional|person making"
+                            r"|referred by|completed by|agency|organisation)\b")),
+    ("parent", re.compile(r"(?i)\b(?:parents?|carers?|guardians?|family|mother|father)\b")),
+    ("child", re.compile(r"(?i)\b(?:child|young person|pupil|learner|student|son|daughter)\b")),
+)  # fmt: skip
+
+
+def _sections(norm: str) -> list[tuple[int, str]]:
+    """Where each headed section of a form starts, and whose details it holds."""
+    out = []
+    for m in _HEADING.finditer(norm):
+        heading = m.group("h")
+        if len(heading.split()) > 9 or heading.rstrip().endswith("."):
+            continue
+        subject = next((who for who, rx in _SECTION_SUBJECTS if rx.search(heading)), "other")
+        out.append((m.start(), subject))
+    return out
+
+
+def _section_at(sections: list[tuple[int, str]], pos: int) -> str:
+    found = ""
+    for start, subject in sections:
+        if start > pos:
+            break
+        found = subject
+    return found
+
+
+def _in_section(kind: str, section: str, label: str) -> str:
+    """A generic label read by the section it stands in ("Name" under "The child" is the child's)."""
+    if kind == "referrer_name" and re.search(r"(?i)\b(?:parent|carer|mother|father)", label):
+        return "parent_name"  # on a form a professional may fill in, the parent is not the referrer
+    if kind == "referrer_name":
+        return {"child": "child_name", "parent": "parent_name"}.get(section, kind)
+    if kind in ("first_name", "surname"):
+        child = section == "child" or re.match(rf"(?i){_CHILD}", label)
+        return f"child_{kind}" if child else kind  # a parent's or referrer's: not read
+    if section == "parent" and kind in ("dob", "role"):
+        return f"parent_{kind}"  # the parent's own date of birth, their relationship: not the child's
+    if section == "referrer" and kind == "school":
+        return "organisation"  # the referrer's employer (often the school: the child's section says)
+    return kind
 
 
 _LINE = re.compile(r"[^\n]+")

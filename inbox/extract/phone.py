@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from inbox.extract.context import Context
 from inbox.extract.evidence import Candidate, evidence_at, pick_best, source_order
+from inbox.extract.forms import FormField
 from inbox.extract.numbers import to_e164
 from inbox.extract.sources import Source
 from inbox.referral import Evidence
@@ -49,13 +50,15 @@ def extract_phone(ctx: Context, role: str | None) -> tuple[str | None, Evidence 
     """The best number to call the sender back on, as E.164 (whose number is whose depends on the role)."""
     cands: list[Candidate] = []
     seen_field_spans: set[tuple[str, int]] = set()
+    preferred = _preferred_kinds(ctx)
     for f in ctx.fields_of("phone"):
         for cand in _phone_candidates(ctx, role, f.source, f.start, f.end, label=f.label):
+            cand.score += _form_phone_bonus(f, role, preferred)
             cands.append(cand)
             seen_field_spans.add((f.source.name, cand.start))
     for src in ctx.sources:
-        if src.name in ("header", "subject") or (src.name == "quoted" and not ctx.own_quote(src)):
-            continue
+        if src.name in ("header", "subject", "attachment") or (src.name == "quoted" and not ctx.own_quote(src)):
+            continue  # an attachment's numbers count only as a form's answers (a letter's are the council's)
         for cand in _phone_candidates(ctx, role, src, 0, len(src.norm)):
             if (src.name, cand.start) not in seen_field_spans:
                 cands.append(cand)
@@ -86,7 +89,7 @@ def _phone_candidates(
             author = src.part_sender(m.start())
             if author and ctx.sender_email and author.lower() != ctx.sender_email:
                 continue  # a forwarded letter's numbers are its writer's (the council's), not the sender's
-        score = {"body": 3.0, "forwarded": 3.0, "signature": 2.5, "quoted": 0.5}.get(src.name, 1.0)
+        score = {"body": 3.0, "forwarded": 3.0, "signature": 2.5, "quoted": 0.5, "attachment": 2.8}.get(src.name, 1.0)
         if label is not None:
             score += 1.0
             prefix = label + ": "
@@ -100,6 +103,10 @@ def _phone_candidates(
                 score += 0.5  # "DDI"/"Mob" is the person; a bare "Tel" on a signature is often the office
         if _PHONE_BEST.search(prefix[-40:]) or _PHONE_BEST_AFTER.match(src.norm, m.end(), m.end() + 30):
             score += 2.5
+        if ctx.documents_read and src.name in ("forwarded", "quoted"):
+            score -= 0.5  # an earlier email's number: below an attached form's answer (body > form > earlier mail)
+        if src.name == "body" and _PHONE_NOW.search(prefix[-60:]):
+            score += 8.0  # "please use my new number": what the sender says now overrides an older form
         if _PHONE_TEAM.search(prefix[-30:]):
             score -= 2.0
         if _PHONE_OTHER.search(prefix[-60:]):
@@ -112,6 +119,39 @@ def _phone_candidates(
             else:
                 score -= 4.0
         yield Candidate(number, score, src, m.start(), m.end(), source_order(src, m.start()))
+
+
+# The sender replacing a number given before (on a form, in an earlier email).
+_PHONE_NOW = re.compile(r"(?i)\b(?:new|changed|instead|updated|latest|now\s+(?:on|use)|use\s+(?:this|my))\b")
+# A form's "Best number to call: [X] Mobile" names which of its numbers is best.
+_PREFERRED_LABEL = re.compile(r"(?i)\b(?:best|preferred|easiest|main)\b")
+_PHONE_KINDS = ("mobile", "home", "work", "landline", "daytime", "evening")
+
+
+def _preferred_kinds(ctx: Context) -> set[str]:
+    """The kinds of number a form's ticked "best number" answer names (mobile, home, work...)."""
+    found: set[str] = set()
+    for f in ctx.fields_of("phone"):
+        if f.source.name == "attachment" and _PREFERRED_LABEL.search(f.label):
+            found.update(kind for kind in _PHONE_KINDS if kind in f.value.lower())
+    return found
+
+
+def _form_phone_bonus(f: FormField, role: str | None, preferred: set[str]) -> float:
+    """An attached form's phone answer: whose it is by its section, best by the ticked preference."""
+    if f.source.name != "attachment":
+        return 0.0
+    bonus = 0.0
+    label = f.label.lower()
+    if preferred and any(kind in label for kind in preferred):
+        bonus += 3.0
+    if f.section == "referrer" or re.search(r"(?i)\b(?:your|referrer'?s?)\b", label):
+        bonus += 1.5 if role == "professional" else 0.5
+    elif f.section == "parent" or re.search(r"(?i)\b(?:parents?|carers?|guardian|mum|dad|mother|father)\b", label):
+        bonus += -100.0 if role == "professional" else 1.0  # a professional's call-back is never the parent's
+    elif f.section == "child" and role not in ("young_person", None):
+        bonus -= 3.0  # a young person's own number under "The child": not the parent's to call
+    return bonus
 
 
 def _phone_prefix(norm: str, line_start: int, pos: int) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from inbox.extract.context import Context
 from inbox.extract.evidence import evidence_at
 from inbox.extract.service import SETTING_FAILS, SETTING_SHOULD
@@ -24,6 +26,7 @@ _EHCP_NO = Gated(
     ("ehc", "plan", "sen support"),
 )
 _NO_PLAN_TOPICS = ("refusal_to_assess", "refusal_to_issue")
+_YES_NO = re.compile(r"(?i)^\s*(yes|no)\b")
 
 
 def extract_has_ehc_plan(ctx: Context, topic_evidence: dict[str, Evidence]) -> tuple[bool | None, Evidence | None]:
@@ -31,9 +34,14 @@ def extract_has_ehc_plan(ctx: Context, topic_evidence: dict[str, Evidence]) -> t
     for topic in _NO_PLAN_TOPICS:
         ev = topic_evidence.get(f"dispute_topics/{topic}")
         if ev is not None:
-            return False, Evidence(False, ev.source, ev.start, ev.end, ev.snippet)
+            return False, Evidence(False, ev.source, ev.start, ev.end, ev.snippet, ev.file)
+    for f in ctx.fields_of("plan"):  # an attached form's "Does the child have an EHC plan? Yes [X]"
+        answer = _YES_NO.match(f.value)
+        if answer:
+            value = answer.group(1).lower() == "yes"
+            return value, evidence_at(value, f.source, f.start, f.end)
     for rx, value in ((_EHCP_YES, True), (_EHCP_NO, False)):
-        for src in ctx.by_name("body", "forwarded", "subject", "quoted"):
+        for src in ctx.by_name("body", "forwarded", "subject", "quoted", "attachment"):
             m = src.search(rx)
             if m and not src.skipped(m.start()):
                 return value, evidence_at(value, src, m.start(), m.end())
@@ -96,7 +104,7 @@ _TOPICS: tuple[tuple[str, Gated], ...] = (
 def extract_topics(ctx: Context) -> tuple[list[str], dict[str, Evidence]]:
     topics: list[str] = []
     evidence: dict[str, Evidence] = {}
-    for src in ctx.by_name("body", "forwarded", "subject", "quoted"):
+    for src in ctx.by_name("body", "forwarded", "subject", "quoted", "attachment"):
         for topic, rx in _TOPICS:
             if topic in topics:
                 continue

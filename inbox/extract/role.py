@@ -6,6 +6,7 @@ import re
 
 from inbox.extract.context import Context
 from inbox.extract.evidence import Candidate, add_score, evidence_at
+from inbox.extract.names import clean_display_name
 from inbox.extract.sources import Source
 from inbox.gated import Gated
 from inbox.referral import Evidence
@@ -68,7 +69,11 @@ _FORM_ROLE = (
     ("young_person", re.compile(r"(?i)\byoung person\b|\bstudent\b|\bmyself\b")),
     (
         "professional",
-        re.compile(r"(?i)\bprofessional|\bsenco\b|\bschool\b|\bofficer\b|\bworker\b|\bpractitioner|\bsendiass"),
+        re.compile(
+            r"(?i)\bprofessional|\bsenco\b|\bschool\b|\bofficer\b|\bworker\b|\bpractitioner|\bsendiass"
+            r"|\badvocate\b|\bcase ?worker\b|\badvis[eo]r\b|\bteacher\b|\bcoordinator\b|\bnurse\b"
+            r"|\btherapist\b|\bpsychologist\b|\bpaediatrician\b"
+        ),
     ),
     ("parent", re.compile(r"(?i)\bparent|\bcarer|\bguardian|\bmum\b|\bdad\b|\bmother|\bfather|\bgrand")),
 )
@@ -80,6 +85,9 @@ def extract_role(ctx: Context) -> tuple[str, Evidence | None]:
         for role, rx in _FORM_ROLE:
             if rx.search(f.value):
                 return role, evidence_at(role, f.source, f.start, f.end)
+    own = _sender_on_form(ctx) or _referrer_on_form(ctx)
+    if own is not None:
+        return own
     scores = {"parent": 0.0, "young_person": 0.0, "professional": 0.0}
     hits: dict[str, Candidate] = {}
     for src in ctx.by_name("body", "forwarded", "subject", "signature", "quoted"):
@@ -90,6 +98,8 @@ def extract_role(ctx: Context) -> tuple[str, Evidence | None]:
             for m in src.finditer(cue):
                 if src.skipped(m.start()):
                     continue
+                if ctx.documents_read and m.group().lower().startswith("please find"):
+                    continue  # with the form read, "please find attached our referral" says only that it is attached
                 add_score(scores, hits, role, weight * factor, src, m.start(), m.end())
     said_professional = scores["professional"]  # what the words say, before titles and domains
     for src in ctx.by_name("body", "forwarded", "signature"):
@@ -110,6 +120,34 @@ def extract_role(ctx: Context) -> tuple[str, Evidence | None]:
         role = "parent"
     hit = hits.get(role)
     return role, (evidence_at(role, hit.src, hit.start, hit.end) if hit else None)
+
+
+def _sender_on_form(ctx: Context) -> tuple[str, Evidence] | None:
+    """An attached form names the sender as the parent ("Parent/carer details / Name: Sarah Nolan") and
+    has no referrer of its own: a parent sending their own form, whatever the covering note's wording."""
+    if not ctx.sender_name or any(f.source.name == "attachment" for f in ctx.fields_of("referrer_name")):
+        return None
+    sender = set(clean_display_name(ctx.sender_name).lower().split())
+    for f in ctx.fields_of("parent_name"):
+        if f.source.name == "attachment" and len(sender & set(f.value.lower().split())) >= min(2, len(sender)):
+            return "parent", evidence_at("parent", f.source, f.start, f.end)
+    return None
+
+
+def _referrer_on_form(ctx: Context) -> tuple[str, Evidence] | None:
+    """An attached form whose referrer section names the sender, apart from the parent's section: a
+    professional referring a family ("Referrer / Name: Ola Nwosu", then "Family / Parent name: ...")."""
+    if not ctx.sender_name or not any(f.source.name == "attachment" for f in ctx.fields_of("parent_name")):
+        return None
+    sender = set(clean_display_name(ctx.sender_name).lower().split())
+    for f in ctx.fields_of("referrer_name"):
+        if (
+            f.source.name == "attachment"
+            and f.section == "referrer"
+            and len(sender & set(f.value.lower().split())) >= min(2, len(sender))
+        ):
+            return "professional", evidence_at("professional", f.source, f.start, f.end)
+    return None
 
 
 def _signoff_title(src: Source) -> tuple[int, int] | None:

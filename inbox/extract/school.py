@@ -31,7 +31,7 @@ def extract_school(ctx: Context) -> tuple[str | None, Evidence | None]:
         value = f.value.strip(" .")
         if value and not re.match(r"(?i)^(?:n/?a|none|not known|unknown|-)$", value):
             return value, evidence_at(value, f.source, f.start, f.end)
-    for src in ctx.by_name("body", "forwarded", "subject", "signature"):
+    for src in ctx.by_name("body", "forwarded", "subject", "signature", "attachment"):
         for m in _SCHOOL.finditer(src.norm):
             name = m.group("name").strip()
             words = name.split()

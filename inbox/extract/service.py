@@ -50,6 +50,14 @@ SETTING_SHOULD = Gated(
     anchor=_SETTING_ANCHOR,
     reach=(0, 60),
 )
+_FORM_SERVICES = (
+    ("certificate", re.compile(r"(?i)certificate")),
+    ("facilitation", re.compile(r"(?i)facilitat|independent chair")),
+    ("disagreement_resolution", re.compile(r"(?i)disagreement")),
+    ("mediation", re.compile(r"(?i)mediat")),
+)
+# A ticked option on its own line that names a service ("[X] Mediation", "[X] Certificate only").
+_SERVICE_OPTION = re.compile(r"(?i)^(?:sen\w*\s+)?(?:mediation|certificate|disagreement resolution|facilitation)\b")
 _BARE_MEDIATION = Gated(r"(?i)\bmediat(?:e|ion)\b", r"\bmediat")  # a mention, not yet a request
 _CUE = tuple[str, float, Gated]
 _SERVICE_CUES: tuple[_CUE, ...] = (
@@ -163,23 +171,33 @@ def extract_service(ctx: Context, topics: list[str]) -> tuple[str | None, Eviden
     scores: dict[str, float] = {}
     best_hit: dict[str, Candidate] = {}
     enquiry = bare = 0.0
-    for src in ctx.by_name("body", "forwarded", "subject"):
+    answers = [*ctx.fields_of("service"), *(f for f in ctx.fields_of("ticked") if _SERVICE_OPTION.match(f.value))]
+    for f in answers:  # an attached form's ticked service: below the body's own words
+        service = next((name for name, rx in _FORM_SERVICES if rx.search(f.value)), None)
+        if service is not None:
+            add_score(scores, best_hit, service, 3.0 * f.source.weight, f.source, f.start, f.end)
+    for src in ctx.by_name("body", "forwarded", "subject", "attachment"):
+        # A form's free text ("We would like mediation about section I") counts half: its printed words
+        # (instructions, unticked options: blanked) are not the family's request.
+        weight_of_src = src.weight * (0.5 if src.name == "attachment" else 1.0)
         negations = [(m.start(), m.end()) for m in src.finditer(_MEDIATE_NEG)]
         for a, b in negations:
-            add_score(scores, best_hit, "certificate", 4.0 * src.weight, src, a, b)
+            add_score(scores, best_hit, "certificate", 4.0 * weight_of_src, src, a, b)
         for service, weight, rx in _SERVICE_CUES:
             for m in src.finditer(rx):
                 if src.skipped(m.start()) or any(a < m.end() and m.start() < b for a, b in negations):
                     continue
                 if rx is _BARE_MEDIATION:
-                    bare += weight * src.weight
-                    w = weight * src.weight
+                    bare += weight * weight_of_src
+                    w = weight * weight_of_src
                 else:
-                    w = weight * src.weight * _question_factor(src.norm, m.start(), m.end())
+                    w = weight * weight_of_src * _question_factor(src.norm, m.start(), m.end())
                 add_score(scores, best_hit, service, w, src, m.start(), m.end())
+        if src.name == "attachment":
+            continue  # a form's printed questions ("Can we help?") are not the sender's
         for weight, rx in _ENQUIRY_CUES:
-            enquiry += sum(weight * src.weight for _ in src.finditer(rx))
-        enquiry += 3.0 * src.weight * _eligibility_questions(src)
+            enquiry += sum(weight * weight_of_src for _ in src.finditer(rx))
+        enquiry += 3.0 * weight_of_src * _eligibility_questions(src)
     # A request needs more than a bare mention of the word "mediation".
     request = sum(scores.values()) - bare
     if request <= 0.6:

@@ -1,17 +1,21 @@
 """The parts of a message extraction reads, each a `Source` with a weight for how much its words count.
 
 The message is split into the subject, the sender's new words, forwarded messages, the quoted history,
-the signature and the From header. Matching runs on a *normalised* copy of each text with exactly the
-same length (non-breaking spaces, curly quotes and "> " reply prefixes turned into plain characters), so
-spans found there point at the original words. Only the first part of a huge source is read (_READ_LIMIT).
+the signature and the From header, and each attachment read as a document is one more source (an
+unticked option and our own address blanked in its normalised text). Matching runs on a *normalised*
+copy of each text with exactly the same length (non-breaking spaces, curly quotes and "> " reply
+prefixes turned into plain characters), so spans found there point at the original words. Only the
+first part of a huge source is read (_READ_LIMIT).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from inbox.documents import DocumentText
+from inbox.extract.ticks import blank_unticked
 from inbox.gated import Gated, fold
 from inbox.mailtext import EMAIL_IN_TEXT, FORWARD_MARKER, SIGN_OFF_WORDS
 from inbox.message import ParsedMessage
@@ -37,7 +41,7 @@ _DISCLAIMER = re.compile(
 
 @dataclass(slots=True)
 class Source:
-    name: str  # subject | body | forwarded | quoted | signature | header
+    name: str  # subject | body | forwarded | quoted | signature | header | attachment
     text: str  # the original text, spans point here
     norm: str  # same length, for matching
     weight: float
@@ -49,6 +53,7 @@ class Source:
     gate_hits: dict[re.Pattern[str], bool] = field(default_factory=dict)  # gate -> found in low (cues share gates)
     # For "forwarded": each forwarded message's span in the joined text and its sender's address.
     parts: list[tuple[int, int, str]] = field(default_factory=list)
+    file: str = ""  # for "attachment": the file's name, as the sender named it
 
     def part_sender(self, pos: int) -> str | None:
         for a, b, email in self.parts:
@@ -77,7 +82,13 @@ def _normalise(text: str) -> str:
 
 # How much of each source is read. A referral says what matters near the top; reading a 100 KB pasted
 # report or a pathological 130 KB subject line would only cost time (spans stay valid: it is a prefix).
-_READ_LIMIT = {"subject": 500, "header": 500, "signature": 3_000, "quoted": 10_000, "body": 20_000, "forwarded": 20_000}
+_READ_LIMIT = {
+    "subject": 500, "header": 500, "signature": 3_000, "quoted": 10_000, "body": 20_000, "forwarded": 20_000,
+    "attachment": 30_000,
+}  # fmt: skip
+# Trust, highest first: what the sender writes now (body), a form or letter they attach, what they
+# forward or quote from earlier mail. A form's answers are read as fields (forms.py), which count more.
+ATTACHMENT_WEIGHT = 0.9
 
 
 def _make_source(
@@ -88,9 +99,13 @@ def _make_source(
     from_us: bool = False,
     author: str = "",
     parts: list[tuple[int, int, str]] | None = None,
+    file: str = "",
+    own_places: tuple[str, ...] = (),
 ) -> Source:
     text = text[: _READ_LIMIT.get(name, 20_000)]
     norm = _normalise(text)
+    if name == "attachment":
+        norm = _blank(blank_unticked(norm), own_places)
     signoff = len(text)
     if name in ("body", "forwarded"):
         signoff = _find_signoff(norm)
@@ -106,7 +121,18 @@ def _make_source(
         skip=skip,
         low=fold(norm),
         parts=parts or [],
+        file=file,
     )
+
+
+def _blank(norm: str, pieces: tuple[str, ...]) -> str:
+    """Our own address printed on a form (its header, a "return to" box) blanked: never the family's."""
+    for piece in pieces:
+        at = norm.find(piece)
+        while at >= 0:
+            norm = norm[:at] + " " * len(piece) + norm[at + len(piece) :]
+            at = norm.find(piece, at + len(piece))
+    return norm
 
 
 _PARAGRAPH = re.compile(r"(?s)\S.*?(?=\n[ ]*\n|\Z)")
@@ -127,7 +153,13 @@ def _find_signoff(norm: str) -> int:
 
 
 def build_sources(
-    msg: ParsedMessage, own_emails: frozenset[str], own_postcodes: frozenset[str], *, sender_is_us: bool = False
+    msg: ParsedMessage,
+    own_emails: frozenset[str],
+    own_postcodes: frozenset[str],
+    *,
+    sender_is_us: bool = False,
+    documents: Sequence[DocumentText] = (),
+    own_places: tuple[str, ...] = (),
 ) -> list[Source]:
     body = msg.new_text or ""
     forwarded = ""
@@ -162,6 +194,11 @@ def build_sources(
     sender = msg.reply_to[0] if sender_is_us and msg.reply_to else msg.sender
     header = f"{sender.name} <{sender.email}>" if sender else ""
     sources.append(_make_source("header", header, 0.2))
+    for doc in documents:
+        if doc.read:
+            sources.append(
+                _make_source("attachment", doc.text, ATTACHMENT_WEIGHT, file=doc.filename, own_places=own_places)
+            )
     return [s for s in sources if s.text.strip()]
 
 

@@ -11,13 +11,14 @@ committed, and the count stops before it, so the caller marks exactly what is st
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from inbox import too_large
+from inbox.documents import DocumentLimits
 from inbox.intake import store
 from inbox.intake.quarantine import mark_quarantined, quarantine_failed, unread_reason
 from inbox.intake.steps import Unprocessable, run_steps
@@ -65,7 +66,12 @@ class Intake:
         workers = max(self.settings.intake_workers, 1 if timeout else 0)
         if self.directory is not load_directory():
             workers = 0
-        options = ReadOptions(self.settings.own_addresses, self.settings.max_message_bytes)
+        documents = DocumentLimits(
+            max_bytes=self.settings.attachment_max_bytes, max_seconds=self.settings.attachment_read_seconds
+        )
+        if timeout:  # half the message's bound at most: past that bound the whole message is quarantined
+            documents = replace(documents, max_total_seconds=min(documents.max_total_seconds, timeout / 2))
+        options = ReadOptions(self.settings.own_addresses, self.settings.max_message_bytes, documents)
         self.readers = Readers(workers, options, timeout, directory=self.directory)
 
     def start_workers(self) -> None:

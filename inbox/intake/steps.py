@@ -282,9 +282,29 @@ def run_steps(
         if step.done:
             break
         run_step(step)
+    if inbound.copy_of is None:
+        note_unread_attachments(step)
     inbound.status = "processed"
     inbound.reasons = step.reasons
     inbound.save(session, processed_at=utcnow())
+
+
+def note_unread_attachments(step: Step) -> None:
+    """Attachments a person must read (a scan with no text layer, an old .doc, a locked PDF) are written
+    on the case the message reached, by name, so nobody takes the case's fields as all the form said;
+    without a case (triage) the message's own reasons say it."""
+    for doc in step.reading.needs_person:
+        summary = f"Attachment needs a person to read: {doc.filename[:120]} ({doc.problem})"
+        if step.inbound.case_id is not None:
+            add_timeline(
+                step.session,
+                step.inbound.case_id,
+                "note",
+                summary,
+                inbound_message_id=step.inbound.id,
+                data={"attachment": doc.filename, "problem": doc.problem},
+            )
+        step.note(summary)
 
 
 def _our_message(session: Session, *message_ids: str | None) -> Row | None:

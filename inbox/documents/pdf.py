@@ -1,0 +1,95 @@
+"""A PDF's text layer, page by page (pypdf), in layout mode: a form's table keeps its columns apart, and
+a wide gap between two pieces of a line becomes " | " (a cell boundary), so "Date of birth | 14/02/2013"
+reads as a label and its value. A form filled in on screen keeps its answers in form fields (AcroForm),
+not in the page's text: they follow the pages as "Label: value" lines (the field's tooltip, else its
+name, as the label; a check box as "[X] Label" or "[ ] Label")."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+
+from pypdf import PdfReader
+from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
+
+from inbox.documents import Deadline, DocumentLimits, Extracted, Unreadable
+
+# pypdf warns on every oddity of a broken file through logging: the file's problem, said once by us.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+_GAP = re.compile(r"(?<=\S) {4,}(?=\S)")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def pdf_text(data: bytes, limits: DocumentLimits, deadline: Deadline) -> Extracted:
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not _opens_without_password(reader):
+            raise Unreadable("encrypted (a password is needed to open it)", needs_person=True)
+        pages = reader.pages
+        count = len(pages)
+        texts: list[str] = []
+        chars = 0
+        cut = None
+        for number, page in enumerate(pages):
+            if number >= limits.max_pages:
+                cut = f"the first {limits.max_pages} of {count} pages"
+                break
+            if deadline.passed():
+                cut = f"the first {number} of {count} pages (time limit of {limits.max_seconds:g} s)"
+                break
+            text = page.extract_text(extraction_mode="layout")
+            texts.append(_cells(text))
+            chars += len(text)
+            if chars > limits.max_chars:
+                break
+        texts.append(_form_fields(reader))
+    except Unreadable:
+        raise
+    except FileNotDecryptedError as exc:
+        raise Unreadable("encrypted (a password is needed to open it)", needs_person=True) from exc
+    except (PyPdfError, PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, AssertionError,
+            RecursionError, UnicodeError, ZeroDivisionError, OSError) as exc:  # fmt: skip
+        # A damaged file makes pypdf raise many kinds of error (its own and Python's); each is the
+        # file's problem, not ours. The type is said, for whoever looks into it.
+        raise Unreadable(f"a damaged PDF that could not be opened ({type(exc).__name__})") from exc
+    return Extracted("\n\n".join(t for t in texts if t), pages=count, cut=cut)
+
+
+def _form_fields(reader: PdfReader) -> str:
+    fields = reader.get_fields() or {}
+    lines = []
+    for name, field in list(fields.items())[:500]:
+        label = str(field.get("/TU") or name).strip().rstrip(":")
+        value = field.get("/V")
+        if value is None or isinstance(value, list):
+            continue
+        text = str(value)
+        if field.get("/FT") == "/Btn":
+            if text.startswith("/"):  # a check box's state, or a radio group's chosen option
+                on = text not in ("/Off", "/")
+                states = {str(s) for s in field.get("/_States_", [])}
+                if len(states - {"/Off"}) > 1:  # a radio group: the chosen option is the answer
+                    lines.append(f"{label}: {text[1:]}" if on else "")
+                else:
+                    lines.append(f"{'[X]' if on else '[ ]'} {label}")
+            continue
+        text = " ".join(text.split())
+        if text:
+            lines.append(f"{label}: {text}")
+    return "\n".join(line for line in lines if line)
+
+
+def _opens_without_password(reader: PdfReader) -> bool:
+    """Many forms are "protected" against editing only: they open with the empty password."""
+    try:
+        return bool(reader.decrypt(""))
+    except (PyPdfError, NotImplementedError, ValueError, KeyError) as exc:  # no AES support, or broken
+        raise Unreadable("encrypted in a way we cannot open", needs_person=True) from exc
+
+
+def _cells(page_text: str) -> str:
+    """Each line stripped of its layout indent, wide gaps made cell boundaries, runs of blank lines one."""
+    lines = [_GAP.sub(" | ", line.strip()) for line in page_text.splitlines()]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

@@ -1,0 +1,59 @@
+"""Tick boxes in a form's text ("[X]" ticked, "[ ]" not: inbox/documents/ticks.py makes every form's
+boxes so). An option left unticked is not an answer: its words are blanked in the normalised text (same
+length, so spans still point at the original), and no reader can take "Certificate only [ ]" for a
+request or "[ ] Home 0161 496 0000" for the number to call.
+
+Which words a box belongs to: a line piece (between "|" cells) that ends in a box has its boxes after
+their words ("Yes [X] No [ ]"); otherwise each box comes before its words ("[X] Mobile [ ] Home").
+"""
+
+from __future__ import annotations
+
+import re
+
+_BOX = re.compile(r"\[[X ]\]")
+_PIECE = re.compile(r"[^|\n]+")
+_QUESTION_END = re.compile(r".*[:?]")
+
+
+def blank_unticked(norm: str) -> str:
+    if "[ ]" not in norm:
+        return norm
+    out = list(norm)
+    for piece in _PIECE.finditer(norm):
+        text = piece.group()
+        boxes = list(_BOX.finditer(text))
+        if not any(b.group() == "[ ]" for b in boxes):
+            continue
+        base = piece.start()
+        boxes_after = not text[boxes[-1].end() :].strip()
+        for i, box in enumerate(boxes):
+            if box.group() != "[ ]":
+                continue
+            if boxes_after:
+                if i > 0:
+                    start = boxes[i - 1].end()
+                else:
+                    question = _QUESTION_END.match(text, 0, box.start())
+                    start = question.end() if question else 0
+                end = box.end()
+            else:
+                start = box.start()
+                end = boxes[i + 1].start() if i + 1 < len(boxes) else len(text)
+            out[base + start : base + end] = " " * (end - start)
+    return "".join(out)
+
+
+_MARKS = re.compile(r"^(?:\s*\[X\]\s*)+|(?:\s*\[X\]\s*)+$")
+
+
+def without_marks(value: str, start: int) -> tuple[str, int, int]:
+    """A field's value without the ticks around it ("[X] Mobile" -> "Mobile"), and its new span."""
+    lead = _MARKS.match(value)
+    a = lead.end() if lead else 0
+    trail = _MARKS.search(value, a)
+    b = trail.start() if trail and trail.start() >= a and trail.start() > 0 else len(value)
+    inner = value[a:b].replace("[X]", " ")
+    stripped = inner.strip()
+    offset = a + (len(inner) - len(inner.lstrip()))
+    return stripped, start + offset, start + offset + len(stripped)

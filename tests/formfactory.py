@@ -1,0 +1,290 @@
+"""Referral forms and council letters written by the tests: PDF (fpdf2), Word .docx (python-docx) and
+OpenDocument .odt (the ZIP and XML written by hand), in the layouts referral forms come in.
+
+A form is a list of items: ("heading", text), ("rows", [(label, value), ...]) as a two-column table,
+("lines", [(label, value), ...]) as "Label: value" lines, ("ticks", label, [(option, ticked), ...]),
+("text", paragraph), ("columns", [header cells], [value cells]) as a table with a header row.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+from docx import Document
+from docx.oxml import parse_xml
+from fpdf import FPDF
+
+Item = tuple[Any, ...]
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+OUR_HEADER = "Mediation Desk · 249 Birmingham Road, Sutton Coldfield B72 1EA · 0333 006 2835"
+
+
+def _tick_text(options: list[tuple[str, bool]], style: str) -> str:
+    if style == "brackets":
+        return "  ".join(f"[{'X' if on else ' '}] {opt}" for opt, on in options)
+    if style == "after":
+        return "   ".join(f"{opt} {'☒' if on else '☐'}" for opt, on in options)
+    return "  ".join(f"{'☒' if on else '☐'} {opt}" for opt, on in options)
+
+
+# ---- PDF -----------------------------------------------------------------------------------------
+
+
+def pdf_form(items: list[Item], *, tick_style: str = "glyphs", header: str | None = OUR_HEADER) -> bytes:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.add_font("DejaVu", "", FONT)
+    pdf.add_font("DejaVu", "B", FONT_BOLD)
+    pdf.set_font("DejaVu", size=10)
+    if header:
+        pdf.cell(0, 7, header, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(3)
+    for item in items:
+        kind = item[0]
+        if kind == "heading":
+            pdf.ln(2)
+            pdf.set_font("DejaVu", size=12)
+            pdf.cell(0, 8, item[1], new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font("DejaVu", size=10)
+        elif kind == "rows":
+            with pdf.table(col_widths=(70, 110), text_align="LEFT", first_row_as_headings=False) as table:
+                for label, value in item[1]:
+                    row = table.row()
+                    row.cell(label)
+                    row.cell(value)
+            pdf.ln(2)
+        elif kind == "columns":
+            with pdf.table(text_align="LEFT") as table:
+                for cells in (item[1], item[2]):
+                    row = table.row()
+                    for cell in cells:
+                        row.cell(cell)
+            pdf.ln(2)
+        elif kind == "lines":
+            for label, value in item[1]:
+                pdf.cell(0, 7, f"{label}: {value}", new_x="LMARGIN", new_y="NEXT")
+        elif kind == "ticks":
+            pdf.cell(0, 7, f"{item[1]}: {_tick_text(item[2], tick_style)}", new_x="LMARGIN", new_y="NEXT")
+        elif kind == "text":
+            pdf.multi_cell(0, 6, item[1], new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(1)
+    return bytes(pdf.output())
+
+
+def pdf_letter(lines: list[str]) -> bytes:
+    """A council's letter: one paragraph per entry, as printed."""
+    return pdf_form([("text", line) for line in lines], header=None)
+
+
+def image_only_pdf() -> bytes:
+    """A scanned form: one page with a picture and no text layer."""
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("L", (400, 560), 255).save(picture, format="PNG")
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.image(io.BytesIO(picture.getvalue()), x=10, y=10, w=180)
+    return bytes(pdf.output())
+
+
+def encrypted_pdf(items: list[Item], password: str = "s3cret") -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_form(items))))
+    writer.encrypt(user_password=password, owner_password=password, algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def edit_protected_pdf(items: list[Item]) -> bytes:
+    """Encrypted against editing only: opens without a password, as many council forms do."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_form(items))))
+    writer.encrypt(user_password="", owner_password="owner-only", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def fillable_pdf(printed: list[Item], fields: list[tuple[str, str, str | bool]]) -> bytes:
+    """A PDF form filled in on screen: the answers live in its form fields (AcroForm), not in the page's
+    text. `fields`: (field name, tooltip, value), a bool for a check box."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, TextStringObject
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_form(printed))))
+    refs = ArrayObject()
+    for i, (name, tooltip, value) in enumerate(fields):
+        box = isinstance(value, bool)
+        widget = DictionaryObject({
+            NameObject("/Type"): NameObject("/Annot"),
+            NameObject("/Subtype"): NameObject("/Widget"),
+            NameObject("/FT"): NameObject("/Btn" if box else "/Tx"),
+            NameObject("/T"): TextStringObject(name),
+            NameObject("/TU"): TextStringObject(tooltip),
+            NameObject("/V"): NameObject("/Yes" if value is True else "/Off") if box else TextStringObject(value),
+            NameObject("/Rect"): ArrayObject([FloatObject(x) for x in (300, 700 - 20 * i, 500, 715 - 20 * i)]),
+        })  # fmt: skip
+        added = writer.add_annotation(0, widget)
+        refs.append(added.indirect_reference)
+    writer.root_object[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): refs})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+# ---- Word ----------------------------------------------------------------------------------------
+
+_W14_BOX = (
+    '<w:sdt xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+    'xmlns:w14="http://schemas.microsoft.com/office/word/2010/wordml"><w:sdtPr><w14:checkbox>'
+    '<w14:checked w14:val="{val}"/></w14:checkbox></w:sdtPr><w:sdtContent><w:r><w:t>{glyph}</w:t></w:r>'
+    "</w:sdtContent></w:sdt>"
+)
+_LEGACY_BOX = (
+    '<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:fldChar w:fldCharType="begin">'
+    '<w:ffData><w:checkBox><w:sizeAuto/><w:default w:val="{val}"/></w:checkBox></w:ffData></w:fldChar></w:r>'
+)
+_SYMBOL_BOX = (
+    '<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+    '<w:sym w:font="Wingdings" w:char="{char}"/></w:r>'
+)
+
+
+def _word_ticks(paragraph: Any, options: list[tuple[str, bool]], style: str) -> None:
+    for opt, on in options:
+        if style == "content_control":
+            paragraph._p.append(parse_xml(_W14_BOX.format(val=int(on), glyph="☒" if on else "☐")))
+        elif style == "legacy":
+            paragraph._p.append(parse_xml(_LEGACY_BOX.format(val=int(on))))
+        elif style == "symbol":
+            paragraph._p.append(parse_xml(_SYMBOL_BOX.format(char="F0FE" if on else "F0A8")))
+        else:
+            paragraph.add_run("[X]" if on else "[ ]")
+        paragraph.add_run(f" {opt}   ")
+
+
+def docx_form(items: list[Item], *, tick_style: str = "content_control", header: str | None = OUR_HEADER) -> bytes:
+    document = Document()
+    if header:
+        document.sections[0].header.paragraphs[0].text = header
+    for item in items:
+        kind = item[0]
+        if kind == "heading":
+            document.add_heading(item[1], level=2)
+        elif kind == "rows":
+            table = document.add_table(rows=0, cols=2)
+            for label, value in item[1]:
+                cells = table.add_row().cells
+                cells[0].text = label
+                cells[1].text = value
+        elif kind == "columns":
+            table = document.add_table(rows=2, cols=len(item[1]))
+            for r, cells in enumerate((item[1], item[2])):
+                for c, text in enumerate(cells):
+                    table.cell(r, c).text = text
+        elif kind == "lines":
+            for label, value in item[1]:
+                document.add_paragraph(f"{label}: {value}")
+        elif kind == "ticks":
+            paragraph = document.add_paragraph(f"{item[1]}: ")
+            _word_ticks(paragraph, item[2], tick_style)
+        elif kind == "text":
+            document.add_paragraph(item[1])
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+# ---- OpenDocument --------------------------------------------------------------------------------
+
+_ODT_NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+)
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def odt_form(items: list[Item]) -> bytes:
+    body: list[str] = []
+    for item in items:
+        kind = item[0]
+        if kind == "heading":
+            body.append(f'<text:h text:outline-level="2">{_esc(item[1])}</text:h>')
+        elif kind in ("rows", "lines"):
+            if kind == "lines":
+                body.extend(f"<text:p>{_esc(label)}: {_esc(value)}</text:p>" for label, value in item[1])
+                continue
+            rows = "".join(
+                f"<table:table-row><table:table-cell><text:p>{_esc(label)}</text:p></table:table-cell>"
+                f"<table:table-cell><text:p>{_esc(value)}</text:p></table:table-cell></table:table-row>"
+                for label, value in item[1]
+            )
+            body.append(f"<table:table>{rows}</table:table>")
+        elif kind == "columns":
+            rows = "".join(
+                "<table:table-row>"
+                + "".join(f"<table:table-cell><text:p>{_esc(c)}</text:p></table:table-cell>" for c in cells)
+                + "</table:table-row>"
+                for cells in (item[1], item[2])
+            )
+            body.append(f"<table:table>{rows}</table:table>")
+        elif kind == "ticks":
+            body.append(f"<text:p>{_esc(item[1])}: {_esc(_tick_text(item[2], 'glyphs'))}</text:p>")
+        elif kind == "text":
+            body.append(f"<text:p>{_esc(item[1])}</text:p>")
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODT_NS}><office:body><office:text>'
+        + "".join(body)
+        + "</office:text></office:body></office:document-content>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text", compress_type=zipfile.ZIP_STORED)
+        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+# ---- the email -----------------------------------------------------------------------------------
+
+TYPES = {
+    ".pdf": ("application", "pdf"),
+    ".docx": ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ".odt": ("application", "vnd.oasis.opendocument.text"),
+    ".doc": ("application", "msword"),
+}
+SENT = datetime(2026, 5, 12, 9, 30, tzinfo=UTC)
+
+
+def email_with(
+    body: str,
+    attachments: list[tuple[str, bytes]],
+    *,
+    sender: str = "Sarah Nolan <sarah.nolan@example.com>",
+    subject: str = "Referral form",
+    date: datetime = SENT,
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "referrals@mediation-desk.example.org"
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = make_msgid(domain="example.com")
+    msg.set_content(body)
+    for name, data in attachments:
+        maintype, subtype = TYPES.get(name[name.rfind(".") :].lower(), ("application", "octet-stream"))
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return msg.as_bytes()
