@@ -42,6 +42,7 @@ from models.outbox_claims import redact
 from models.settings import Settings
 from models.types import utcnow
 from scheduler.dispatch import Dispatcher
+from telephony.sms_channel import SmsChannel
 from web.app import create_app
 from web.health import Health
 
@@ -267,9 +268,10 @@ def skipped_files(source: MailSource) -> dict[str, object]:
     return {"skipped_files": len(names), "skipped_file_names": list(names[:SKIPPED_SHOWN])}
 
 
-def channels_from_settings(settings: Settings) -> dict[str, Channel]:
-    """The outbox's channels, by name: the one place a new channel (SMS) is added."""
-    channels: list[Channel] = [EmailChannel.from_settings(settings)]
+def channels_from_settings(settings: Settings, engine: Engine | None = None) -> dict[str, Channel]:
+    """The outbox's channels, by name: the one place a new channel is added. `engine`: where the SMS
+    channel keeps what it sent (by MessageSid) for the status callbacks."""
+    channels: list[Channel] = [EmailChannel.from_settings(settings), SmsChannel.from_settings(settings, engine)]
     return {channel.name: channel for channel in channels}
 
 
@@ -277,7 +279,7 @@ def dispatcher_from_settings(engine: Engine, settings: Settings) -> Dispatcher:
     return Dispatcher(
         engine,
         settings,
-        channels_from_settings(settings),
+        channels_from_settings(settings, engine),
         worker=f"{socket.gethostname()}:{os.getpid()}:{threading.get_native_id()}",
         lease=timedelta(seconds=settings.outbox_lease_seconds),
     )

@@ -34,7 +34,9 @@ _INSERT: dict[str, Insert] = {
 }
 _LIFT = (
     update(SUPPRESSION)
-    .where(SUPPRESSION.c.channel == "sms", SUPPRESSION.c.value == bindparam("value"), SUPPRESSION.c.lifted_at.is_(None))
+    .where(
+        SUPPRESSION.c.channel == "sms", SUPPRESSION.c.value == bindparam("number"), SUPPRESSION.c.lifted_at.is_(None)
+    )
     .values(lifted_at=bindparam("now", type_=SUPPRESSION.c.lifted_at.type))
 )
 
@@ -70,7 +72,7 @@ def receive(session: Session, sid: str, form: Form, *, settings: Settings) -> in
         suppress(session, "sms", sender, f"replied {body.strip().upper()} by SMS")
         log.info("sms %s: sender opted out (STOP)", sid)
     elif keyword == START:
-        run(session, _LIFT, {"value": sender.lower(), "now": now})
+        run(session, _LIFT, {"number": sender.lower(), "now": now})
         _reply(session, sid, sender, "started", office.region)
     elif keyword == HELP:
         _reply(session, sid, sender, "help", office.region)

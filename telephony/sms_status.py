@@ -58,6 +58,7 @@ def record_outbound(
     encoding: str,
     office: str | None,
     outbox_id: int | None,
+    case_id: int | None = None,
 ) -> None:
     """The SMS as we sent it (the channel calls this after Twilio took it); a status callback that
     came first has made the row already, and this fills in what it lacked."""
@@ -73,6 +74,7 @@ def record_outbound(
         "encoding": encoding,
         "office": office,
         "outbox_id": outbox_id,
+        "case_id": case_id,
         "created_at": now,
         "updated_at": now,
     }
@@ -81,7 +83,7 @@ def record_outbound(
         session,
         sql_update(SMS)
         .where(SMS.c.message_sid == sid)
-        .values(body=body, segments=segments, encoding=encoding, office=office, outbox_id=outbox_id),
+        .values(body=body, segments=segments, encoding=encoding, office=office, outbox_id=outbox_id, case_id=case_id),
     )
 
 
