@@ -140,8 +140,7 @@ def _merge(row: dict[str, Any], facts: CallFacts) -> None:
         if facts.transcript_status == "completed" and facts.transcript is not None:
             row["transcript"] = facts.transcript.strip()
     if row["recording_sid"] and row["recording_state"] == REC_NONE:
-        row["recording_state"] = REC_PENDING
-        row["recording_due_at"] = utcnow()
+        row["recording_state"] = REC_PENDING  # due at once: the daemon stores it (telephony/recordings.py)
 
 
 def outcome_of(row: dict[str, Any]) -> str | None:
