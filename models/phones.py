@@ -9,6 +9,7 @@ carriers as "+266696687", the digits of "anonymous" on a keypad).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -21,6 +22,7 @@ def is_withheld(raw: str | None) -> bool:
     return value.lower() in _WITHHELD_WORDS or value in _WITHHELD_NUMBERS
 
 
+@lru_cache(maxsize=4096)  # pure, and callers ask about the same few numbers again and again
 def to_e164(raw: str | None, region: str = "GB") -> str | None:
     """The number in E.164 ("+447700900123"), or None when it cannot be a number.
 

@@ -24,9 +24,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, select, update
+from sqlalchemy import Insert, Update, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -55,11 +56,16 @@ log = logging.getLogger(__name__)
 CALL = table(Call)
 ITEM = table(InboxItem)
 FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
-_INSERT: dict[str, Insert] = {
-    "sqlite": sqlite.insert(CALL).on_conflict_do_nothing(index_elements=["call_sid"]),
-    "postgresql": postgresql.insert(CALL).on_conflict_do_nothing(index_elements=["call_sid"]),
+# The call's row, made if new, in one statement: an upsert whose update changes nothing returns the row
+# either way (and on PostgreSQL holds its lock to the end of the transaction, as FOR UPDATE would; on
+# SQLite, BEGIN IMMEDIATE already serialises writers).
+_UPSERT: dict[str, Insert] = {
+    name: dialect.insert(CALL)
+    .on_conflict_do_update(index_elements=["call_sid"], set_={"call_sid": dialect.insert(CALL).excluded.call_sid})
+    .returning(*CALL.c)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
-_ITEM_SUMMARY = update(ITEM).where(ITEM.c.id == bindparam("item_id")).values(summary=bindparam("summary"))
+_ITEM_APPEND = update(ITEM).where(ITEM.c.id == bindparam("item_id")).values(summary=ITEM.c.summary + bindparam("more"))
 
 
 @dataclass(slots=True)
@@ -96,12 +102,8 @@ def record_call(
 ) -> CallState:
     """Merge one webhook's facts into the call's row and write what they lead to, once each."""
     now = now or utcnow()
-    dialect = session.get_bind().dialect.name
-    run(session, _INSERT[dialect], {"call_sid": sid, "started_at": now, "updated_at": now})
-    query = select(CALL).where(CALL.c.call_sid == sid)
-    if dialect == "postgresql":
-        query = query.with_for_update()  # SQLite's BEGIN IMMEDIATE already serialises writers
-    before = dict(run(session, query).one()._mapping)
+    upsert = _UPSERT[session.get_bind().dialect.name]
+    before = dict(run(session, upsert, {"call_sid": sid, "started_at": now, "updated_at": now}).one()._mapping)
     row = dict(before)
     _merge(row, facts)
     if row["match"] is None and (row["from_number"] or row["withheld"]):
@@ -111,8 +113,15 @@ def record_call(
     changed = {key: value for key, value in row.items() if value != before[key]}
     if changed:
         changed["updated_at"] = now
-        run(session, update(CALL).where(CALL.c.id == row["id"]).values(**changed))
+        run(session, _update_of(frozenset(changed)), {**changed, "row_id": row["id"]})
     return CallState(sid, row["office"], row["outcome"], row["case_id"], row["match"])
+
+
+@cache
+def _update_of(columns: frozenset[str]) -> Update:
+    """UPDATE of these columns, built once per set (models/rows.py: building costs more than running)."""
+    values = {name: bindparam(name, type_=CALL.c[name].type) for name in columns}
+    return update(CALL).where(CALL.c.id == bindparam("row_id")).values(**values)
 
 
 def _merge(row: dict[str, Any], facts: CallFacts) -> None:
@@ -204,7 +213,8 @@ def _consequences(session: Session, row: dict[str, Any], *, calendar: WorkingDay
     if row["outcome"] == VOICEMAIL and "voicemail" not in noted:
         if row["withheld"] and row["inbox_item_id"] is None and row["case_id"] is None:
             # A withheld caller cannot be rung back: their message must reach a coordinator.
-            row["inbox_item_id"] = open_inbox_item(session, kind="triage", summary="", office=row["office"])
+            who = _unknown_summary(row, PhoneMatch(WITHHELD))
+            row["inbox_item_id"] = open_inbox_item(session, kind="triage", summary=who, office=row["office"])
         _note(session, row, "voicemail", _voicemail_summary(row), now)
         noted.append("voicemail")
         if row["transcript"]:
@@ -216,13 +226,20 @@ def _consequences(session: Session, row: dict[str, Any], *, calendar: WorkingDay
 
 
 def _note(session: Session, row: dict[str, Any], what: str, summary: str, now: datetime) -> None:
-    """On the case's timeline; without a case, the triage item's summary says the latest."""
+    """On the case's timeline; without a case, added to the triage item's summary (each part once)."""
     data = {"call_sid": row["call_sid"], "what": what, "outcome": row["outcome"]}
     if row["case_id"] is not None:
         add_timeline(session, row["case_id"], "call", summary, at=now, data=data)
         touch_case(session, row["case_id"])
     elif row["inbox_item_id"] is not None:
-        run(session, _ITEM_SUMMARY, {"item_id": row["inbox_item_id"], "summary": _item_summary(session, row)[:2000]})
+        part = (
+            summary.partition(": ")[2]
+            if what == "call"
+            else summary.partition(" to the ")[0] + ": " + (row["transcript"] or "transcript to follow")
+        )
+        if what == "transcript":
+            part = summary
+        run(session, _ITEM_APPEND, {"item_id": row["inbox_item_id"], "more": f"; {part}"[:2000]})
 
 
 def _caller(row: dict[str, Any]) -> str:
@@ -253,16 +270,6 @@ def _voicemail_summary(row: dict[str, Any]) -> str:
     seconds = f" ({row['recording_seconds']} s)" if row["recording_seconds"] else ""
     text = f": {row['transcript']}" if row["transcript"] else "; transcript to follow"
     return f"Voicemail{seconds} from {_caller(row)} to the {_office_name(row)}{text}"
-
-
-def _item_summary(session: Session, row: dict[str, Any]) -> str:
-    """A triage item's text: who called (and which cases share the number), what happened, their words."""
-    parts = [_unknown_summary(row, match_phone(session, row["from_number"]))]
-    if is_settled(row) or row["outcome"] == VOICEMAIL:
-        parts.append(_call_summary(row).partition(": ")[2])
-    if row["outcome"] == VOICEMAIL:
-        parts.append(_voicemail_summary(row).partition(": ")[2] or "voicemail, transcript to follow")
-    return "; ".join(part for part in parts if part)
 
 
 def _unknown_summary(row: dict[str, Any], found: PhoneMatch) -> str:

@@ -17,11 +17,14 @@ thread pool, one transaction a request, so the event loop keeps answering.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -69,6 +72,18 @@ class TwilioWebhooks:
         self.settings = settings
         self.calendar = calendar or WorkingDayCalendar()
         self.auth = WebhookAuth(webhook_token(settings), settings.effective_public_base_url)
+        self._sqlite_writer: AbstractContextManager[object] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """One transaction for one webhook. On SQLite the webhooks of this process take turns here:
+        SQLite has one writer at a time, and a thread waiting in Python is woken the moment the lock is
+        free, where one waiting in SQLite's busy handler sleeps in steps of up to 100 ms (measured: p99
+        over a second under 16 concurrent webhooks)."""
+        with self._sqlite_writer, session_scope(self.engine) as session:
+            yield session
 
     # -- calls -------------------------------------------------------------------------------------
 
@@ -139,7 +154,7 @@ class TwilioWebhooks:
         sid = form.get("CallSid")
         if not sid:
             raise HTTPException(400, "CallSid is missing")
-        with session_scope(self.engine) as session:
+        with self._writing() as session:
             record_call(session, str(sid), facts, calendar=self.calendar, now=self.clock())
 
     # -- SMS ---------------------------------------------------------------------------------------
@@ -148,7 +163,7 @@ class TwilioWebhooks:
         sid = form.get("MessageSid") or form.get("SmsSid")
         if not sid:
             raise HTTPException(400, "MessageSid is missing")
-        with session_scope(self.engine) as session:
+        with self._writing() as session:
             sms_in.receive(session, str(sid), form, settings=self.settings)
         return str(MessagingResponse())
 
@@ -157,7 +172,7 @@ class TwilioWebhooks:
         status = form.get("MessageStatus") or form.get("SmsStatus")
         if not sid or not status:
             raise HTTPException(400, "MessageSid or MessageStatus is missing")
-        with session_scope(self.engine) as session:
+        with self._writing() as session:
             sms_status.update(
                 session,
                 str(sid),
