@@ -41,9 +41,12 @@ _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 @dataclass(frozen=True, slots=True)
 class OpeningHours:
+    """As written in data/offices.json ("09:30"): plain values, so an office still serialises as JSON
+    (email templates get offices as dicts)."""
+
     days: tuple[str, ...] = _DAYS[:5]
-    opens: time = time(9, 30)
-    closes: time = time(17, 0)
+    opens: str = "09:30"
+    closes: str = "17:00"
 
     @classmethod
     def from_json(cls, row: dict[str, Any]) -> OpeningHours:
@@ -51,10 +54,28 @@ class OpeningHours:
         unknown = [day for day in days if day not in _DAYS]
         if unknown:
             raise ValueError(f"{OFFICES_FILE}: unknown opening days {unknown}: use mon, tue, ... sun")
-        return cls(days, time.fromisoformat(row.get("opens", "09:30")), time.fromisoformat(row.get("closes", "17:00")))
+        hours = cls(days, row.get("opens", "09:30"), row.get("closes", "17:00"))
+        hours.closing_time  # noqa: B018  (a malformed time fails at load, naming the file)
+        return hours
+
+    @property
+    def opening_time(self) -> time:
+        return _time(self.opens)
+
+    @property
+    def closing_time(self) -> time:
+        return _time(self.closes)
 
     def covers(self, local: datetime) -> bool:
-        return _DAYS[local.weekday()] in self.days and self.opens <= local.time().replace(tzinfo=None) < self.closes
+        now = local.time().replace(tzinfo=None)
+        return _DAYS[local.weekday()] in self.days and self.opening_time <= now < self.closing_time
+
+
+def _time(text: str) -> time:
+    try:
+        return time.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"{OFFICES_FILE}: opening time {text!r}: expected HH:MM, such as 09:30") from exc
 
 
 def _office(row: dict[str, Any]) -> Office:

@@ -62,7 +62,7 @@ def due_by(office_region: str, when: datetime, calendar: WorkingDayCalendar) -> 
     """The end (the office's closing time) of the next working day after `when`, in London, as UTC."""
     office = office_by_region(office_region)
     day = calendar.next_working_day(calendar.local_date(when))
-    closes = office.opening.closes if office else datetime.min.time().replace(hour=17)
+    closes = office.opening.closing_time if office else datetime.min.time().replace(hour=17)
     return datetime.combine(day, closes, tzinfo=calendar.tz).astimezone(when.tzinfo)
 
 

@@ -32,6 +32,11 @@ _INSERT: dict[str, Insert] = {
     name: dialect.insert(SMS).on_conflict_do_nothing(index_elements=["message_sid"]).returning(SMS.c.id)
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
+_MATCHED = (
+    update(SMS)
+    .where(SMS.c.id == bindparam("row_id"))
+    .values(match=bindparam("match"), case_id=bindparam("case_id"), inbox_item_id=bindparam("inbox_item_id"))
+)
 _LIFT = (
     update(SUPPRESSION)
     .where(
@@ -77,7 +82,7 @@ def receive(session: Session, sid: str, form: Form, *, settings: Settings) -> in
     elif keyword == HELP:
         _reply(session, sid, sender, "help", office.region)
     found = match_phone(session, to_e164(raw_from))
-    changes: dict[str, object] = {"match": found.kind}
+    changes: dict[str, object] = {"match": found.kind, "case_id": None, "inbox_item_id": None}
     said = f"SMS from {display(sender) if sender.startswith('+') else sender}: {body}"
     if found.kind == CASE_MATCH and found.case_id is not None:
         changes["case_id"] = found.case_id
@@ -88,7 +93,7 @@ def receive(session: Session, sid: str, form: Form, *, settings: Settings) -> in
         changes["inbox_item_id"] = open_inbox_item(
             session, kind="triage", summary=f"{said}{who}"[:2000], office=office.region
         )
-    run(session, update(SMS).where(SMS.c.id == row_id).values(**changes))
+    run(session, _MATCHED, {**changes, "row_id": row_id})
     return row_id
 
 

@@ -43,6 +43,7 @@ _STATUS = (
         updated_at=bindparam("now", type_=SMS.c.updated_at.type),
     )
 )
+_STATUS_OF = select(SMS.c.status).where(SMS.c.message_sid == bindparam("sid"))
 _OUTBOX_OF = select(OUTBOX.c.id, OUTBOX.c.case_id, OUTBOX.c.to).where(OUTBOX.c.provider_id == bindparam("sid"))
 
 
@@ -108,7 +109,7 @@ def update(
     }
     inserted = run(session, _INSERT[session.get_bind().dialect.name], row).rowcount == 1
     if not inserted:
-        current = run(session, select(SMS.c.status).where(SMS.c.message_sid == sid)).scalar_one()
+        current = run(session, _STATUS_OF, {"sid": sid}).scalar_one()
         if SMS_STATUS_RANK.get(status, 0) <= SMS_STATUS_RANK.get(current, 0):
             return False  # a late callback for a state the message has passed
         run(session, _STATUS, {"sid": sid, "status": status, "code": error_code, "now": now})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,21 @@ def _environment(folder: Path) -> Environment:
 
 
 def render_text(kind: str, name: str, folder: Path | None = None, **context: Any) -> str:
-    """templates/KIND/NAME.txt rendered, with runs of white space made single (speech and SMS alike)."""
+    """templates/KIND/NAME.txt rendered, with runs of white space made single (speech and SMS alike).
+
+    The same text for the same context is rendered once (a caller's greeting is one of a few)."""
+    try:
+        return _rendered(kind, name, folder, tuple(sorted(context.items())))
+    except TypeError:  # a context value that cannot be a cache key (a list, a dict)
+        return _render(kind, name, folder, context)
+
+
+@lru_cache(maxsize=512)
+def _rendered(kind: str, name: str, folder: Path | None, context: tuple[tuple[str, Any], ...]) -> str:
+    return _render(kind, name, folder, dict(context))
+
+
+def _render(kind: str, name: str, folder: Path | None, context: dict[str, Any]) -> str:
     env = _environment(folder or TEMPLATES / kind)
     text = env.get_template(f"{name}.txt").render(**context)
     return " ".join(text.split())
