@@ -11,7 +11,9 @@ keep-alive connections (default 16):
     queued -> sent -> delivered), every CallSid and MessageSid new;
   - bare: the same requests (same sizes) to /bench/bare.
 
-Prints requests/s sustained, p50 / p99 latency and errors for each, and the ratio webhooks / bare.
+Prints requests/s sustained, p50 / p99 latency and errors for each, the ratio webhooks / bare, and the
+server's CPU time a request (from /proc: what the rate would be with a core of its own, a figure a busy
+shared machine does not distort as it does the rates).
 Targets (issue 10, 2 cores, SQLite): >= 300 requests/s, p99 < 100 ms, no errors. The load generator is
 a small asyncio HTTP/1.1 client over pre-built, pre-signed requests so it takes little of the CPU the
 server needs.
@@ -190,6 +192,12 @@ async def load(port: int, wire: list[bytes], seconds: float, concurrency: int) -
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) a process has used: /proc/PID/stat, Linux."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -223,12 +231,15 @@ def main() -> None:
         try:
             _wait_up(port)
             # Enough requests for the whole run at well over the target rate; every Sid new.
-            mix = mixed_requests(int(args.seconds * 1000 / 8) + 200, random.Random(10))
+            mix = mixed_requests(int(args.seconds * 400) + 200, random.Random(10))
             results = {}
             for name, bare in (("bare", True), ("webhooks", False)):
                 wire = build(mix, port, bare=bare)
                 asyncio.run(load(port, wire[:200], 2.0, args.concurrency))  # warm-up (its Sids are not reused)
+                cpu_before = cpu_seconds(server.pid)
                 results[name] = asyncio.run(load(port, wire[200:], args.seconds, args.concurrency))
+                # The server's CPU for each request: what the rate would be on a machine of its own.
+                results[name]["cpu_ms"] = 1000 * (cpu_seconds(server.pid) - cpu_before) / results[name]["requests"]
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -236,9 +247,13 @@ def main() -> None:
         note = " (ran out of requests: raise the pool)" if r["ran_out"] else ""
         print(
             f"{name:9} {r['rps']:7.0f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
-            f"errors {r['errors']}  ({r['requests']} requests){note}"
+            f"errors {r['errors']}  ({r['requests']} requests; server CPU {r['cpu_ms']:.2f} ms a request){note}"
         )
     print(f"ratio webhooks/bare: {results['webhooks']['rps'] / results['bare']['rps']:.2f} of the bare stack's rate")
+    print(
+        f"server CPU a webhook: {results['webhooks']['cpu_ms']:.2f} ms, so at most "
+        f"{1000 / results['webhooks']['cpu_ms']:.0f} webhooks/s on one free core (uvicorn is one process)"
+    )
 
 
 if __name__ == "__main__":

@@ -10,31 +10,29 @@
     POST /twilio/sms/status          an SMS we sent moved on (queued, sent, delivered, ...)
 
 Each is outside sign-in and checked instead by its X-Twilio-Signature (telephony/webhook_auth.py): a
-missing or wrong one is 403, logged with the path and never the body. The database work runs in the
-thread pool, one transaction a request, so the event loop keeps answering.
+missing or wrong one is 403, logged with the path and never the body. A handler runs in the thread pool
+so the event loop keeps answering; its database work goes to the batch writer (telephony/batch_writer.py),
+which commits the webhooks waiting together, and the answer leaves only after the commit.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 
-from models.db import session_scope
 from models.offices import Office, all_offices, office_by_number, office_by_region
 from models.phones import is_withheld, to_e164
 from models.settings import Settings
 from models.types import utcnow
 from models.workdays import WorkingDayCalendar
 from telephony import sms_in, sms_status, twiml
+from telephony.batch_writer import BatchWriter
 from telephony.call_log import CallFacts, record_call
 from telephony.webhook_auth import Form, WebhookAuth, webhook_token
 
@@ -72,18 +70,7 @@ class TwilioWebhooks:
         self.settings = settings
         self.calendar = calendar or WorkingDayCalendar()
         self.auth = WebhookAuth(webhook_token(settings), settings.effective_public_base_url)
-        self._sqlite_writer: AbstractContextManager[object] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
-        )
-
-    @contextmanager
-    def _writing(self) -> Iterator[Session]:
-        """One transaction for one webhook. On SQLite the webhooks of this process take turns here:
-        SQLite has one writer at a time, and a thread waiting in Python is woken the moment the lock is
-        free, where one waiting in SQLite's busy handler sleeps in steps of up to 100 ms (measured: p99
-        over a second under 16 concurrent webhooks)."""
-        with self._sqlite_writer, session_scope(self.engine) as session:
-            yield session
+        self.writer = BatchWriter(engine)  # one transaction for the webhooks waiting together
 
     # -- calls -------------------------------------------------------------------------------------
 
@@ -154,8 +141,8 @@ class TwilioWebhooks:
         sid = form.get("CallSid")
         if not sid:
             raise HTTPException(400, "CallSid is missing")
-        with self._writing() as session:
-            record_call(session, str(sid), facts, calendar=self.calendar, now=self.clock())
+        now = self.clock()
+        self.writer.run(lambda session: record_call(session, str(sid), facts, calendar=self.calendar, now=now))
 
     # -- SMS ---------------------------------------------------------------------------------------
 
@@ -163,8 +150,7 @@ class TwilioWebhooks:
         sid = form.get("MessageSid") or form.get("SmsSid")
         if not sid:
             raise HTTPException(400, "MessageSid is missing")
-        with self._writing() as session:
-            sms_in.receive(session, str(sid), form, settings=self.settings)
+        self.writer.run(lambda session: sms_in.receive(session, str(sid), form, settings=self.settings))
         return str(MessagingResponse())
 
     def sms_status(self, form: Form) -> str:
@@ -172,15 +158,12 @@ class TwilioWebhooks:
         status = form.get("MessageStatus") or form.get("SmsStatus")
         if not sid or not status:
             raise HTTPException(400, "MessageSid or MessageStatus is missing")
-        with self._writing() as session:
-            sms_status.update(
-                session,
-                str(sid),
-                str(status),
-                error_code=_int(form.get("ErrorCode")),
-                from_number=form.get("From") or "",
-                to_number=form.get("To") or "",
+        code, sender, to = _int(form.get("ErrorCode")), form.get("From") or "", form.get("To") or ""
+        self.writer.run(
+            lambda session: sms_status.update(
+                session, str(sid), str(status), error_code=code, from_number=sender, to_number=to
             )
+        )
         return str(MessagingResponse())
 
     # -- the router --------------------------------------------------------------------------------
