@@ -88,6 +88,8 @@ def _setup_logging() -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # Alembic says "Context impl SQLiteImpl" at every start, imapclient "Connection closed" at every
     # logout: noise around the line that matters.
+    # The Twilio SDK logs every API request's URL and headers at INFO.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     if get_settings().log_level.upper() != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)
         logging.getLogger("imapclient").setLevel(logging.WARNING)

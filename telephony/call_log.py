@@ -27,7 +27,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Update, bindparam, update
+from sqlalchemy import Insert, Update, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -65,6 +65,12 @@ _UPSERT: dict[str, Insert] = {
     .returning(*CALL.c)
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
+_OPEN_ITEM_OF_NUMBER = (
+    select(CALL.c.inbox_item_id)
+    .join(ITEM, ITEM.c.id == CALL.c.inbox_item_id)
+    .where(CALL.c.from_number == bindparam("number"), ITEM.c.status == "open", ITEM.c.kind == "unknown_caller")
+    .limit(1)
+)
 _ITEM_APPEND = update(ITEM).where(ITEM.c.id == bindparam("item_id")).values(summary=ITEM.c.summary + bindparam("more"))
 
 
@@ -180,10 +186,15 @@ def _match(session: Session, row: dict[str, Any]) -> None:
     if found.kind == CASE_MATCH:
         row["case_id"] = found.case_id
     elif found.kind != WITHHELD:
-        # Several cases, or none: a coordinator decides; we never guess.
-        row["inbox_item_id"] = open_inbox_item(
-            session, kind="unknown_caller", summary=_unknown_summary(row, found), office=row["office"]
-        )
+        # Several cases, or none: a coordinator decides; we never guess. A caller who rings again before
+        # that is one item, with each call added to it.
+        item_id = run(session, _OPEN_ITEM_OF_NUMBER, {"number": row["from_number"]}).scalar()
+        if item_id is None:
+            summary = _unknown_summary(row, found)
+            item_id = open_inbox_item(session, kind="unknown_caller", summary=summary, office=row["office"])
+        else:
+            run(session, _ITEM_APPEND, {"item_id": item_id, "more": f" | Called again, to the {_office_name(row)}"})
+        row["inbox_item_id"] = item_id
 
 
 def _consequences(session: Session, row: dict[str, Any], *, calendar: WorkingDayCalendar, now: datetime) -> None:

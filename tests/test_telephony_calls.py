@@ -207,6 +207,9 @@ def test_five_missed_calls_are_one_task_and_a_later_answered_call_closes_it(engi
         assert (task.status, task.closed_by_call_sid, task.open_key) == ("done", "CA" + "9" * 32, None)
         callback_items = session.exec(select(InboxItem).where(InboxItem.kind == "callback")).all()
         assert [item.status for item in callback_items] == ["done"]
+        # No case has the number: one triage item for the caller, however often they rang.
+        [unknown] = session.exec(select(InboxItem).where(InboxItem.kind == "unknown_caller")).all()
+        assert unknown.summary.count("Called again") == 5
 
 
 def test_a_number_on_one_open_case_beats_its_closed_cases_and_several_open_cases_go_to_triage(engine, settings):
