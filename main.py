@@ -51,6 +51,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(cases_app, name="cases")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(quarantine_app, name="quarantine")
+calls_app = typer.Typer(help="Calls to the offices (Twilio).", no_args_is_help=True)
+sms_app = typer.Typer(help="SMS in and out (Twilio).", no_args_is_help=True)
+app.add_typer(calls_app, name="calls")
+app.add_typer(sms_app, name="sms")
 workdays_app = typer.Typer(
     help="England's working days: not weekends, bank holidays (England and Wales), Christmas Day, Good Friday.",
     no_args_is_help=True,
@@ -84,6 +88,8 @@ def _setup_logging() -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # Alembic says "Context impl SQLiteImpl" at every start, imapclient "Connection closed" at every
     # logout: noise around the line that matters.
+    # The Twilio SDK logs every API request's URL and headers at INFO.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     if get_settings().log_level.upper() != "DEBUG":
         logging.getLogger("alembic").setLevel(logging.WARNING)
         logging.getLogger("imapclient").setLevel(logging.WARNING)
@@ -245,6 +251,57 @@ def parse_email(
             _describe(path, result)
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("parse-text")
+def parse_text(
+    files: Annotated[
+        list[Path], typer.Argument(help="Files each holding a voicemail transcript or an SMS body.", exists=True)
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file, per line.")] = False,
+) -> None:
+    """Read transcripts and SMS texts with the referral extractor, as the daemon reads voicemails."""
+    from inbox.text_reading import read_text, text_summary
+    from models.la_directory import load_directory
+
+    directory = load_directory()
+    for path in files:
+        summary = text_summary(read_text(path.read_text(encoding="utf-8", errors="replace"), directory=directory))
+        if as_json:
+            _print_json({"file": str(path), **summary})
+            continue
+        console.rule(str(path))
+        for name, value in summary.items():
+            if value not in (None, [], ""):
+                console.print(f"  {name}: {value}", highlight=False, markup=False)
+
+
+@calls_app.command("list")
+def calls_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
+    """Calls to the two offices, newest first: outcome, case, recording (stored / pending / none)."""
+    from telephony.listing import CALL_COLUMNS, call_rows
+
+    _list(call_rows, CALL_COLUMNS, as_json)
+
+
+@sms_app.command("list")
+def sms_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
+    """SMS in and out, newest first, with their delivery status."""
+    from telephony.listing import SMS_COLUMNS, sms_rows
+
+    _list(sms_rows, SMS_COLUMNS, as_json)
+
+
+def _list(rows_of, columns: list[str], as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    with Session(_engine()) as session:
+        rows = list(rows_of(session))
+    if as_json:
+        for row in rows:
+            _print_json(row)
+        return
+    _print_table(
+        columns, [row | {k: str(row[k])[:16] for k in ("started_at", "created_at") if row.get(k)} for row in rows]
+    )
 
 
 def _describe(path: Path, result: Reading) -> None:

@@ -114,6 +114,21 @@ class Settings(BaseSettings):
     # Web.
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    public_base_url: str = Field(
+        "",
+        description="The app's address as Twilio reaches it (https://desk.example.org), which webhook "
+        "signatures are checked against; empty: http://HTTP_HOST:HTTP_PORT.",
+    )
+
+    # Twilio (telephony/). Without an account SID and auth token SMS go to the console transport and
+    # webhooks are checked against a development token printed at start-up.
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_messaging_service_sid: str = Field("", description="Send SMS through it; empty: from the office's number.")
+    twilio_api_url: str = Field("https://api.twilio.com", description="Twilio's REST API (tests: a local server).")
+    twilio_keep_recordings: bool = Field(False, description="Leave voicemail recordings at Twilio once stored here.")
+    twilio_ring_seconds: int = Field(20, ge=5, le=600, description="How long the office phones ring.")
+    twilio_voicemail_seconds: int = Field(180, ge=10, le=3600, description="The longest voicemail recorded.")
 
     log_level: str = "INFO"
 
@@ -180,6 +195,28 @@ class Settings(BaseSettings):
             assert info.field_name is not None  # a field validator always has its field's name
             raise ValueError(f"expected a port number, {_PORT_EXAMPLES[info.field_name]}")
         return int(text)
+
+    @field_validator("public_base_url", "twilio_api_url", mode="after")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", value):
+            raise ValueError("expected a URL such as https://desk.example.org (no query, no fragment)")
+        return value
+
+    @property
+    def effective_public_base_url(self) -> str:
+        host = f"[{self.http_host}]" if ":" in self.http_host else self.http_host
+        return self.public_base_url or f"http://{host}:{self.http_port}"
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def recordings_dir(self) -> Path:
+        """Voicemail recordings, beside the database and the raw mail (never in the database)."""
+        return self.var_dir / "recordings"
 
     @property
     def effective_database_url(self) -> str:

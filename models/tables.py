@@ -5,9 +5,12 @@ from models.contacts import Contact, ContactPoint, Party
 from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
 from models.outbox import OutboxMessage, Suppression
 from models.staff import AuditEvent, StaffUser
+from models.telephony import Call, CallbackTask, SmsMessage
 
 __all__ = [
     "AuditEvent",
+    "Call",
+    "CallbackTask",
     "Case",
     "Contact",
     "ContactPoint",
@@ -16,6 +19,7 @@ __all__ = [
     "OutboxMessage",
     "Party",
     "QuarantineEntry",
+    "SmsMessage",
     "StaffUser",
     "StoredAttachment",
     "Suppression",

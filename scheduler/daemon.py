@@ -25,6 +25,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -35,19 +36,27 @@ from inbox.intake import Intake
 from inbox.sources.base import MailSource
 from inbox.sources.imap import ImapSource
 from inbox.sources.maildir import MaildirSource
+from inbox.text_reading import read_text
 from inbox.watch import MailboxWatcher
 from models import db
+from models.la_directory import load_directory
 from models.outbox_channel import Channel
 from models.outbox_claims import redact
 from models.settings import Settings
 from models.types import utcnow
 from scheduler.dispatch import Dispatcher
+from telephony.readings import read_waiting_texts
+from telephony.recordings import RecordingStore
+from telephony.sms_channel import SmsChannel
+from telephony.webhook_auth import dev_token_path, webhook_token
 from web.app import create_app
 from web.health import Health
 
 log = logging.getLogger("mdesk.daemon")
 
 DISPATCH_SECONDS = 2.0
+READINGS_SECONDS = 5.0
+RECORDINGS_SECONDS = 5.0  # one indexed query when nothing waits
 WEB_START_SECONDS = 30.0  # uvicorn on a socket already bound starts in well under a second
 
 
@@ -118,6 +127,7 @@ class Daemon:
             coalesce=True,
             next_run_time=utcnow(),
         )
+        self._telephony_jobs(scheduler)
         server = self.web_server = self._web_server() if listener else None
         web_thread = self._part("web app", server.run, sockets=[listener]) if server else None
 
@@ -150,6 +160,40 @@ class Daemon:
                 web_thread.join(timeout=15)
             self.engine.dispose()
             log.info("stopped")
+
+    def _telephony_jobs(self, scheduler: BackgroundScheduler) -> None:
+        """Voicemails and SMS read for referral fields; recordings fetched from Twilio (with credentials)."""
+        directory = load_directory()
+
+        def reader(text: str) -> dict[str, Any]:
+            return read_text(text, directory=directory).to_dict()
+
+        jobs: list[tuple[str, Callable[[], object], float]] = [
+            ("telephony-readings", lambda: read_waiting_texts(self.engine, reader), READINGS_SECONDS)
+        ]
+        if self.settings.twilio_configured:
+            store = RecordingStore(self.engine, self.settings)
+            jobs.append(("telephony-recordings", store.run, RECORDINGS_SECONDS))
+        else:
+            log.warning(
+                "Twilio not configured (MDESK_TWILIO_ACCOUNT_SID, MDESK_TWILIO_AUTH_TOKEN): SMS go to the console; "
+                "webhooks are checked against the development token %s (in %s)",
+                webhook_token(self.settings),
+                dev_token_path(self.settings),
+            )
+        for job_id, job, seconds in jobs:
+            scheduler.add_job(
+                self._guarded_job, "interval", seconds=seconds, args=(job_id, job), id=job_id, max_instances=1,
+                coalesce=True, next_run_time=utcnow(),
+            )  # fmt: skip
+
+    def _guarded_job(self, job_id: str, job: Callable[[], object]) -> None:
+        if not self._same_database():
+            return
+        try:
+            job()
+        except Exception as exc:  # the job's boundary: tried again on its next tick
+            log.error("%s failed: %s\n%s", job_id, type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
 
     def _dispatch(self, dispatcher: Dispatcher) -> None:
         if not self._same_database():  # a deleted database's outbox would be sent again after a restart
@@ -241,7 +285,7 @@ class Daemon:
 
     def _web_server(self) -> uvicorn.Server:
         config = uvicorn.Config(
-            create_app(self.engine, self.health),
+            create_app(self.engine, self.health, self.settings),
             host=self.settings.http_host,
             port=self.settings.http_port,
             log_level="warning",
@@ -267,9 +311,10 @@ def skipped_files(source: MailSource) -> dict[str, object]:
     return {"skipped_files": len(names), "skipped_file_names": list(names[:SKIPPED_SHOWN])}
 
 
-def channels_from_settings(settings: Settings) -> dict[str, Channel]:
-    """The outbox's channels, by name: the one place a new channel (SMS) is added."""
-    channels: list[Channel] = [EmailChannel.from_settings(settings)]
+def channels_from_settings(settings: Settings, engine: Engine | None = None) -> dict[str, Channel]:
+    """The outbox's channels, by name: the one place a new channel is added. `engine`: where the SMS
+    channel keeps what it sent (by MessageSid) for the status callbacks."""
+    channels: list[Channel] = [EmailChannel.from_settings(settings), SmsChannel.from_settings(settings, engine)]
     return {channel.name: channel for channel in channels}
 
 
@@ -277,7 +322,7 @@ def dispatcher_from_settings(engine: Engine, settings: Settings) -> Dispatcher:
     return Dispatcher(
         engine,
         settings,
-        channels_from_settings(settings),
+        channels_from_settings(settings, engine),
         worker=f"{socket.gethostname()}:{os.getpid()}:{threading.get_native_id()}",
         lease=timedelta(seconds=settings.outbox_lease_seconds),
     )

@@ -1,4 +1,5 @@
-"""The FastAPI app. For now: /healthz (database, mailbox, each outbox channel) and /metrics (Prometheus)."""
+"""The FastAPI app: /healthz (database, mailbox, each outbox channel), /metrics (Prometheus), and
+telephony's Twilio webhooks under /twilio (signature-checked, outside sign-in) when given settings."""
 
 from __future__ import annotations
 
@@ -17,14 +18,27 @@ from sqlmodel import select
 from models.db import read_scope
 from models.metrics import OUTBOX_LAG, REGISTRY
 from models.outbox import PENDING, OutboxMessage
+from models.settings import Settings
 from models.types import utcnow
+from telephony.routes import TwilioWebhooks
 from web.health import DatabaseProbe, Health
 
 log = logging.getLogger("mdesk.web")
 
 
-def create_app(engine: Engine, health: Health | None = None) -> FastAPI:
+def create_app(
+    engine: Engine,
+    health: Health | None = None,
+    settings: Settings | None = None,
+    *,
+    twilio: TwilioWebhooks | None = None,
+) -> FastAPI:
+    """`settings` (or `twilio`, the webhooks built by the caller, a test with its own clock) mounts /twilio."""
     app = FastAPI(title="Mediation Desk", docs_url=None, redoc_url=None, openapi_url=None)
+    if twilio is None and settings is not None:
+        twilio = TwilioWebhooks(engine, settings)
+    if twilio is not None:
+        app.include_router(twilio.router())
     health = health or Health()
     probe = DatabaseProbe(engine)
 

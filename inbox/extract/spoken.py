@@ -1,0 +1,278 @@
+"""Machine speech-to-text made readable to the referral extractor, which reads text as people type it.
+
+A voicemail transcript is lower case with little punctuation; numbers come spoken ("oh seven seven
+double oh nine...") or as digits; council names are split or misheard ("wolver hampton"); names and
+months are not capitalised. `from_speech` rewrites only those things, each by a small named rule, and
+leaves every other word where it was, so the evidence quoted from the result still reads as the caller
+said it. An SMS typed in lower case benefits from the same rules (an SMS typed properly is unchanged by
+them: the rules only capitalise, join and turn spoken numbers into digits).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from itertools import pairwise
+
+from inbox.extract.evidence import word_set
+from models.la_directory import Directory
+
+_DIGITS = {
+    "oh": "0", "o": "0", "zero": "0", "nought": "0", "nil": "0", "one": "1", "two": "2", "three": "3",
+    "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}  # fmt: skip
+_REPEAT = {"double": 2, "triple": 3, "treble": 3}
+_NUMBER_WORD = r"\b(?:double|triple|treble|nought|three|seven|eight|zero|four|five|nine|one|two|six|nil|oh|o|\d+)\b"
+# A run of spoken digits (and digit groups), with the pauses a transcriber writes between them.
+_NUMBER_RUN = re.compile(rf"(?<![\w+])(?:plus\s+)?{_NUMBER_WORD}(?:[\s,.\-]+{_NUMBER_WORD})+(?![\w])", re.IGNORECASE)
+_MIN_PHONE_DIGITS = 9
+
+_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
+    "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19, "twentieth": 20,
+    "thirtieth": 30,
+}  # fmt: skip
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+_TEENS = {
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")  # fmt: skip
+_ORDINAL = (
+    r"(?:(?:twenty|thirty)[\s-]+(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)|"
+    + "|".join(sorted(_ORDINALS, key=len, reverse=True))
+    + r"|\d{1,2}(?:st|nd|rd|th)?)"
+)
+_YEAR = (
+    r"(?:(?:twenty|two\s+thousand(?:\s+and)?)\s+(?:(?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen"
+    r"|seventeen|eighteen|nineteen|twenty(?:[\s-]+(?:one|two|three|four|five|six|seven|eight|nine))?)"
+    r"|(?:oh\s+)?(?:one|two|three|four|five|six|seven|eight|nine))|(?:19|20)\d\d)"
+)
+_MONTH = r"(?:" + "|".join(_MONTHS) + r")"
+_DATE_DMY = re.compile(
+    rf"\b(?:the\s+)?(?P<day>{_ORDINAL})\s+(?:of\s+)?(?P<month>{_MONTH})(?:\s+(?P<year>{_YEAR}))?\b", re.IGNORECASE
+)
+_DATE_MDY = re.compile(
+    rf"\b(?P<month>{_MONTH})\s+(?:the\s+)?(?P<day>{_ORDINAL})(?:\s+(?P<year>{_YEAR}))?\b", re.IGNORECASE
+)
+
+# Words that name a child, or the caller, just after them.
+_CHILD_CUE = re.compile(
+    r"(?:\b(?:my|our|her|his|their)\s+(?:(?:little|eldest|oldest|youngest|younger|older|foster|step|grand)\s*)?"
+    r"(?:son|daughter|child|boy|girl|lad|kid|grandson|granddaughter|grandaughter|nephew|niece|stepson"
+    r"|stepdaughter)(?:'s\s+name\s+is|\s+is\s+called|\s+called|\s+named|\s+is|,)?"
+    r"|\b(?:mum|mom|dad|mother|father|parent|carer|guardian)\s+(?:of|to)"
+    r"|\b(?:son|daughter|child|grandson|granddaughter)\s+is(?:\s+called)?)\s+(?P<name>[a-z][a-z'\-]+)",
+    re.IGNORECASE,
+)
+_SELF_CUE = re.compile(
+    r"\b(?:my\s+name\s+is|my\s+name's|this\s+is|it's|its|it\s+is|i\s+am|i'm|im|(?:his|her|their)\s+name\s+is"
+    r"|(?:he|she)'s\s+called|(?:he|she)\s+is\s+called|called|named)\s+(?P<name>[a-z][a-z'\-]+)"
+    r"(?=\s+(?P<second>[a-z][a-z'\-]+))?",
+    re.IGNORECASE,
+)
+# Words that follow those cues but are no names (a name is never one of these).
+_NOT_A_NAME = word_set(
+    """
+    a an the and or but so is was are has have had he she they it his her their him them who which that
+    this what when where why how i im i'm we you your my our me us be been being do does did not no yes
+    just only also still very really about from with at in on of for to by as if then than because
+    calling ringing phoning trying looking wanting hoping wondering leaving getting going coming needing
+    after before since until aged age years year old autistic diagnosed currently now here there home
+    at school college nursery in year reception mum dad mother father parent carer grandparent
+    nan gran grandma grandad teacher senco worker officer social from council phoning regarding ringing
+    call calls called ring rang phone phoned message left want wants need needs needed would could should
+    can will may might must shall please thanks thank hello hi morning afternoon evening sorry okay ok
+    um er erm uh ah oh well yeah yes right sure about regarding re concerning
+    twenty nineteen eighteen seventeen sixteen fifteen fourteen thirteen twelve eleven ten nine eight seven six
+    five four three two one hes shes theyre goes went lives lived attends attended born diagnosed aged years
+    months just being getting got gets who's whos
+    with has who me back again today tomorrow yesterday
+    """
+)
+_UPPER_WORDS = {
+    "ehcp": "EHCP", "ehc": "EHC", "ehcna": "EHCNA", "senco": "SENCO", "sendco": "SENDCO", "sendiass": "SENDIASS",
+    "iass": "IASS", "camhs": "CAMHS", "sen": "SEN", "la": "LA", "adhd": "ADHD", "asd": "ASD", "i": "I",
+    "i'm": "I'm", "im": "I'm", "i've": "I've", "i'll": "I'll", "i'd": "I'd",
+}  # fmt: skip
+# One-word council names that are also ordinary words: only with a council word next to them.
+_COMMON_WORD_COUNCILS = frozenset({"reading", "bury", "stoke", "bucks", "wilts", "bath", "derby", "halton", "poole"})
+_COUNCIL_NEAR = re.compile(r"^\s+(?:city\s+|county\s+|borough\s+)*(?:council|borough|la\b|local\s+authority)", re.I)
+_PLACE_BEFORE = re.compile(r"\b(?:in|from|at|of|live|living|lives|near)\s+(?:the\s+)?$", re.IGNORECASE)
+
+
+def from_speech(text: str, directory: Directory) -> str:
+    """`text` with spoken numbers as digits, dates as "3 March 2015", councils and names capitalised."""
+    for rule in RULES:
+        text = rule(text, directory)
+    return text
+
+
+def _spoken_numbers(text: str, _directory: Directory) -> str:
+    def digits(match: re.Match[str]) -> str:
+        words = re.findall(rf"plus|{_NUMBER_WORD}", match.group(0), re.IGNORECASE)
+        out, repeat = [], 1
+        for word in (w.lower() for w in words):
+            if word == "plus":
+                out.append("+")
+            elif word in _REPEAT:
+                repeat = _REPEAT[word]
+            else:
+                out.append((_DIGITS.get(word) or word) * repeat)
+                repeat = 1
+        number = "".join(out)
+        # Only a phone number's worth of digits: "my son is eight" and "year two" stay as said.
+        return number if sum(ch.isdigit() for ch in number) >= _MIN_PHONE_DIGITS else match.group(0)
+
+    return _NUMBER_RUN.sub(digits, text)
+
+
+def _spoken_dates(text: str, _directory: Directory) -> str:
+    def date(match: re.Match[str]) -> str:
+        day = _day(match.group("day"))
+        if day is None or not 1 <= day <= 31:
+            return match.group(0)
+        year = _year(match.group("year")) if match.group("year") else None
+        month = match.group("month").capitalize()
+        return f"{day} {month} {year}" if year else f"{day} {month}"
+
+    return _DATE_MDY.sub(date, _DATE_DMY.sub(date, text))
+
+
+def _day(word: str) -> int | None:
+    word = word.lower().replace("-", " ")
+    digits = re.match(r"\d+", word)
+    if digits:
+        return int(digits.group(0))
+    parts = word.split()
+    if len(parts) == 2:
+        return {"twenty": 20, "thirty": 30}[parts[0]] + _ORDINALS[parts[1]]
+    return _ORDINALS.get(word)
+
+
+def _year(words: str) -> int | None:
+    words = re.sub(r"[\s-]+", " ", words.lower()).replace(" and ", " ")
+    if words.isdigit():
+        return int(words)
+    parts = words.split()
+    if parts[:2] == ["two", "thousand"]:
+        rest = parts[2:]
+    elif parts[0] == "twenty":
+        rest = parts[1:]
+    else:
+        return None
+    if rest and rest[0] == "oh":
+        rest = rest[1:]
+    if not rest:
+        return None
+    if rest[0] in _TEENS:
+        return 2000 + _TEENS[rest[0]]
+    if rest[0] == "twenty":
+        return 2020 + (_UNITS.get(rest[1], 0) if len(rest) > 1 else 0)
+    return 2000 + _UNITS[rest[0]] if rest[0] in _UNITS else None
+
+
+@cache
+def _council_words(directory: Directory) -> dict[str, str]:
+    """Every council name and alias with its letters only ("wolverhampton" -> "Wolverhampton")."""
+    names: dict[str, str] = {}
+    for la in directory.authorities:
+        for alias in (la.name, *la.aliases):
+            key = re.sub(r"[^a-z]", "", alias.casefold())
+            if len(key) >= 4 and not alias.isupper():
+                names.setdefault(key, alias if alias[0].isupper() else la.name)
+    return names
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+
+
+def _councils(text: str, directory: Directory) -> str:
+    """Council names split or in lower case ("wolver hampton", "stoke on trent") written as councils are."""
+    names = _council_words(directory)
+    words = list(_WORD.finditer(text))
+    out, last, i = [], 0, 0
+    while i < len(words):
+        for width in (4, 3, 2, 1):
+            window = words[i : i + width]
+            if len(window) < width or any(text[a.end() : b.start()].strip(" -") for a, b in pairwise(window)):
+                continue
+            key = re.sub(r"[^a-z]", "", "".join(w.group(0) for w in window).casefold())
+            name = names.get(key)
+            if name is None:
+                continue
+            start, end = window[0].start(), window[-1].end()
+            if (
+                width == 1
+                and key in _COMMON_WORD_COUNCILS
+                and not (_COUNCIL_NEAR.match(text[end:]) or _PLACE_BEFORE.search(text[max(0, start - 20) : start]))
+            ):
+                continue
+            if width == 1 and text[start:end] == text[start:end].lower() and key in _NOT_A_NAME:
+                continue
+            out.append(text[last:start] + name)
+            last = end
+            i += width
+            break
+        else:
+            i += 1
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _names(text: str, _directory: Directory) -> str:
+    """A name after "my son", "my name is", "called": capitalised, the way the extractor expects one."""
+
+    def capitalise(match: re.Match[str]) -> str:
+        name = match.group("name")
+        if name.lower() in _NOT_A_NAME or name.lower() in _MONTHS_SET:
+            return match.group(0)
+        said = match.group(0)[: match.start("name") - match.start(0)] + name[:1].upper() + name[1:]
+        return said
+
+    def capitalise_full(match: re.Match[str]) -> str:
+        """A caller's own name may come with a surname: "my name is sarah jones"."""
+        said = capitalise(match)
+        second = match.groupdict().get("second")
+        if said == match.group(0) or not second or second.lower() in _NOT_A_NAME or second.lower() in _MONTHS_SET:
+            return said
+        return said + " " + second[:1].upper() + second[1:] + "\x00"  # the marker drops the lower-case copy
+
+    text = _CHILD_CUE.sub(capitalise, text)
+    return re.sub(r"\x00\s+[a-z][a-z'\-]+", "", _SELF_CUE.sub(capitalise_full, text))
+
+
+_MONTHS_SET = frozenset(_MONTHS)
+
+
+_TEAM_WORDS = re.compile(r"\b(?:send|sen)\s+(?=(?:team|service|officer|department|caseworker|case\s+worker)s?\b)", re.I)
+_TEXTSPEAK = {
+    "grandaughter": "granddaughter",
+    "cert": "certificate",
+    "certs": "certificates",
+    "pls": "please",
+    "plz": "please",
+    "asap": "as soon as possible",
+}
+
+
+def _acronyms(text: str, _directory: Directory) -> str:
+    text = _TEAM_WORDS.sub(lambda m: m.group(0).upper(), text)
+    text = re.sub(
+        r"(?<![\w'])(" + "|".join(_TEXTSPEAK) + r")(?![\w'])",
+        lambda m: _TEXTSPEAK[m.group(1).lower()],
+        text,
+        flags=re.I,
+    )
+    return re.sub(
+        r"(?<![\w'])(" + "|".join(map(re.escape, _UPPER_WORDS)) + r")(?![\w'])",
+        lambda m: _UPPER_WORDS[m.group(1).lower()] if m.group(1).islower() else m.group(1),
+        text,
+        flags=re.IGNORECASE,
+    )
+
+
+RULES: tuple[Callable[[str, Directory], str], ...] = (_spoken_numbers, _spoken_dates, _councils, _acronyms, _names)
