@@ -4,18 +4,24 @@ from models.cases import Case, InboxItem, TimelineEvent
 from models.contacts import Contact, ContactPoint, Party
 from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
 from models.outbox import OutboxMessage, Suppression
+from models.sessions import CaseEvent, MediationSession, Mediator, SessionAttendee, SessionMediator
 from models.staff import AuditEvent, StaffUser
 
 __all__ = [
     "AuditEvent",
     "Case",
+    "CaseEvent",
     "Contact",
     "ContactPoint",
     "InboundMessage",
     "InboxItem",
+    "MediationSession",
+    "Mediator",
     "OutboxMessage",
     "Party",
     "QuarantineEntry",
+    "SessionAttendee",
+    "SessionMediator",
     "StaffUser",
     "StoredAttachment",
     "Suppression",

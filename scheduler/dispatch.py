@@ -4,6 +4,7 @@ It holds a mapping name -> Channel (models.outbox_channel) and knows no channel'
 email channel lives in `inbox/`, the SMS one in `telephony/`. One `run_once` is one pass: claim a
 batch of rows of the channels it has (committed), then for each row in turn:
 
+    past its expires_at -> record_missed               (a reminder found after downtime: no use now)
     suppressed address  -> record_suppressed           (nothing sent)
     TransportUnavailable -> record_retry, never failed, every 15 s up to 5 min (our relay is down or
                            refuses our login: the message is not at fault; `unavailable` says so for
@@ -47,7 +48,9 @@ from models.outbox_claims import (
     TransientSendError,
     TransportUnavailable,
     claim_due,
+    expired,
     record_failed,
+    record_missed,
     record_retry,
     record_sent,
     record_suppressed,
@@ -61,7 +64,7 @@ log = logging.getLogger(__name__)
 
 
 # Each outcome names a counter on DispatchStats and on the Dispatcher.
-Outcome = Literal["sent", "failed", "retried", "suppressed", "skipped"]
+Outcome = Literal["sent", "failed", "retried", "suppressed", "skipped", "missed"]
 
 
 @dataclass(slots=True)
@@ -72,6 +75,7 @@ class DispatchStats:
     retried: int = 0
     suppressed: int = 0
     skipped: int = 0  # claimed, but the claim ran out or passed to another worker before sending
+    missed: int = 0  # found past its expires_at (a reminder after downtime): not sent
 
 
 class Dispatcher:
@@ -96,7 +100,7 @@ class Dispatcher:
         self.channels = dict(channels)
         self.worker = worker
         self.lease = lease
-        self.sent = self.failed = self.retried = self.suppressed = self.skipped = 0
+        self.sent = self.failed = self.retried = self.suppressed = self.skipped = self.missed = 0
         # channel -> why it cannot send now (redacted); gone once a send on it works again.
         self.unavailable: dict[str, str] = {}  # our outage (TransportUnavailable)
         self.errors: dict[str, str] = {}  # a bug of ours (anything else a channel raised)
@@ -152,6 +156,10 @@ class Dispatcher:
         if loaded is None:
             return "skipped"
         row, suppressed = loaded
+        if expired(row, now):
+            with session_scope(self.engine) as session:
+                record_missed(session, row_id, now)
+            return "missed"
         if suppressed:
             with session_scope(self.engine) as session:
                 record_suppressed(session, row_id, f"{row.channel} address is on the suppression list", now)
