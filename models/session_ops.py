@@ -520,3 +520,22 @@ def _is_mobile(number: str) -> bool:
         return True
     kind = phonenumbers.number_type(parsed)
     return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def plan_upcoming_reminders(
+    db: Session, settings: Settings, calendar: WorkingDayCalendar, *, now: datetime | None = None
+) -> int:
+    """Every scheduled session ahead gets the reminders its offsets give (the scheduler's planning job):
+    what booking planned is found by its key and left alone; an offset added to MDESK_REMINDER_OFFSETS
+    since, or a recipient added, gets its rows. Rows written; 0 when nothing was missing."""
+    now = now or utcnow()
+    before = db.exec(select(OutboxMessage.id).where(OutboxMessage.template == "session_reminder")).all()
+    items = db.exec(
+        select(MediationSession).where(MediationSession.status == SCHEDULED, col(MediationSession.start_at) > now)
+    ).all()
+    for item in items:
+        case = db.get(Case, item.case_id)
+        assert case is not None
+        _plan(db, item, case, settings, calendar, now, Outcome(item))
+    after = db.exec(select(OutboxMessage.id).where(OutboxMessage.template == "session_reminder")).all()
+    return len(after) - len(before)

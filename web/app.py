@@ -16,13 +16,15 @@ from sqlmodel import Session, select
 
 from models.metrics import OUTBOX_LAG, REGISTRY
 from models.outbox import PENDING, OutboxMessage
+from models.settings import Settings
 from models.types import utcnow
+from web.api_sessions import mount as mount_sessions
 from web.health import DatabaseProbe, Health
 
 log = logging.getLogger("mdesk.web")
 
 
-def create_app(engine: Engine, health: Health | None = None) -> FastAPI:
+def create_app(engine: Engine, health: Health | None = None, settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Mediation Desk", docs_url=None, redoc_url=None, openapi_url=None)
     health = health or Health()
     probe = DatabaseProbe(engine)
@@ -44,6 +46,8 @@ def create_app(engine: Engine, health: Health | None = None) -> FastAPI:
         _update_outbox_lag(engine)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
+    if settings is not None:  # sessions' JSON API and the mediators' calendar feeds
+        mount_sessions(app, engine, settings)
     return app
 
 
