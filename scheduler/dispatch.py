@@ -4,6 +4,8 @@ It holds a mapping name -> Channel (models.outbox_channel) and knows no channel'
 email channel lives in `inbox/`, the SMS one in `telephony/`. One `run_once` is one pass: claim a
 batch of rows of the channels it has (committed), then for each row in turn:
 
+    claimed again after a lapsed claim, and the channel's provider already has it (find_sent)
+                        -> record_sent, not sent again
     past its expires_at -> record_missed               (a reminder found after downtime: no use now)
     suppressed address  -> record_suppressed           (nothing sent)
     TransportUnavailable -> record_retry, never failed, every 15 s up to 5 min (our relay is down or
@@ -176,7 +178,9 @@ class Dispatcher:
         channel = self.channels[row.channel]
         try:
             self._prepare(channel, row)
-            provider_id = channel.send(row)
+            # Claimed before with no result recorded: its worker died mid-send; the provider may have it.
+            earlier = channel.find_sent(row) if row.attempts > 1 and row.last_error is None else None
+            provider_id = earlier or channel.send(row)
         except PermanentSendError as exc:
             with session_scope(self.engine) as session:
                 record_failed(session, row.id, str(exc), now)
