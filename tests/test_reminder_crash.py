@@ -61,8 +61,14 @@ def seed(engine: Engine, count: int) -> set[str]:
 
 
 def _daemon(var_dir: str, url: str, sink_url: str) -> None:
+    # A short lease, so a killed daemon's claims pass on soon; no mail-reading processes (no mail here).
     settings = Settings(
-        _env_file=None, var_dir=Path(var_dir), database_url=url, outbox_lease_seconds=2, outbox_batch=10
+        _env_file=None,
+        var_dir=Path(var_dir),
+        database_url=url,
+        outbox_lease_seconds=2,
+        outbox_batch=10,
+        read_timeout_seconds=0,
     )
     from scheduler.daemon import Daemon
 
