@@ -431,6 +431,8 @@ def outbox_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)]
                 "sent_at": sent_at,
                 "attempts": message.attempts,
                 "last_error": message.last_error,
+                "due_at": message.due_at.isoformat(),
+                "idempotency_key": message.idempotency_key,
             }
             if as_json:
                 _print_json(row)
@@ -547,6 +549,12 @@ def workdays_between(
         _print_json({"start": first.isoformat(), "end": last.isoformat(), "working_days": count, "skipped": skipped})
     else:
         typer.echo(str(count))
+
+
+# Sessions, mediators, deadlines and certificates (issue 11) live in their own module.
+from cli_sessions import register as _register_sessions  # noqa: E402
+
+_register_sessions(app, engine=lambda: _engine(), print_json=_print_json, print_table=_print_table)
 
 
 def main() -> None:

@@ -8,6 +8,9 @@ is an error rather than a blank: better a failed row on the case timeline than "
 Every failure to render, whatever its cause, surfaces as `TemplateError`, which the email channel
 (inbox.email_channel) turns into a permanent failure with the reason.
 
+A row's context may carry `attachments` (see `_attach`): written with the row, so every retry sends the
+same file.
+
 Message-ID, In-Reply-To and References go out exactly as written, folded only between IDs
 (`ID_POLICY`): the stdlib folds a header longer than 78 characters and, when one ID alone is longer
 (Outlook and Exchange IDs often are), RFC 2047-encodes it, and no mail program threads on that.
@@ -15,6 +18,7 @@ Message-ID, In-Reply-To and References go out exactly as written, folded only be
 
 from __future__ import annotations
 
+import base64
 import re
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -107,7 +111,22 @@ def render_email(row: OutboxMessage, *, settings: Settings, templates_dir: Path 
             # add_alternative builds the part as a whole message, with its own MIME-Version:
             # RFC 2045 puts that header on the message only.
             del part["MIME-Version"]
+    _attach(msg, row.context.get("attachments") or [])
     return msg
+
+
+def _attach(msg: EmailMessage, attachments: list[dict[str, Any]]) -> None:
+    """Files written with the row (a session's .ics, a certificate's PDF): `text` for a text file, or
+    `base64` for bytes, with `filename` and `content_type` ("text/calendar; method=REQUEST")."""
+    for item in attachments:
+        maintype, _, rest = str(item["content_type"]).partition("/")
+        subtype, *param_texts = (p.strip() for p in rest.split(";"))
+        params = dict(p.split("=", 1) for p in param_texts if "=" in p)
+        if "text" in item:
+            msg.add_attachment(str(item["text"]), subtype=subtype, filename=item["filename"], params=params)
+        else:
+            data = base64.b64decode(item["base64"])
+            msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=item["filename"], params=params)
 
 
 def _set_headers(msg: EmailMessage, row: OutboxMessage, *, settings: Settings, subject: str) -> None:

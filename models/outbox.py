@@ -16,6 +16,9 @@ from sqlmodel import Field, SQLModel
 from models.types import UTCDateTime, utcnow
 
 PENDING, SENDING, SENT, FAILED, SUPPRESSED = "pending", "sending", "sent", "failed", "suppressed"
+# Not sent, by design: withdrawn by its cause (a session moved or cancelled), or missed (found past the
+# `expires_at` its context carries, after downtime: sending it then would be no use).
+WITHDRAWN, MISSED = "withdrawn", "missed"
 _CHANNEL_LABELS = {"email": "Email", "sms": "SMS"}
 
 

@@ -53,6 +53,13 @@ class Channel(Protocol):
         retry reuses them): email's Message-ID, which replies and bounces find the row by."""
         return {}
 
+    def find_sent(self, row: OutboxMessage) -> str | None:
+        """The provider's id for this row if the provider already has it, else None. Asked before sending
+        again a row whose earlier claim lapsed with no result recorded (its worker died, perhaps after the
+        provider accepted it and before `record_sent`): a channel whose provider can say (an SMS API
+        listing what it accepted) makes that crash cost no second message. Default: cannot tell."""
+        return None
+
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Around one dispatch round's sends (SMTP keeps one connection open for all of them)."""

@@ -36,7 +36,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from models.case_ops import add_timeline
-from models.outbox import FAILED, PENDING, SENDING, SENT, SUPPRESSED, OutboxMessage, channel_label
+from models.outbox import FAILED, MISSED, PENDING, SENDING, SENT, SUPPRESSED, OutboxMessage, channel_label
 from models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -328,6 +328,25 @@ def record_suppressed(session: Session, row_id: int, reason: str, now: datetime 
     if _already_sent(row):
         return
     _close(session, row, now, SUPPRESSED, reason, logging.INFO, "not sent", data={"reason": reason})
+
+
+def expired(row: OutboxMessage, now: datetime) -> bool:
+    """Whether the row is past the `expires_at` its context carries (a reminder whose session has begun,
+    or whose next, closer reminder is due): sending it now would be no use."""
+    value = (row.context or {}).get("expires_at")
+    if not value:
+        return False
+    return now >= datetime.fromisoformat(value)
+
+
+def record_missed(session: Session, row_id: int, now: datetime | None = None) -> None:
+    """Found past its `expires_at` (the daemon was down when it fell due): not sent, and said so."""
+    now = now or utcnow()
+    row = _row(session, row_id)
+    if _already_sent(row):
+        return
+    why = "no longer useful when it could be sent (the daemon was down when it fell due)"
+    _close(session, row, now, MISSED, why, logging.WARNING, "missed", data={"due_at": row.due_at.isoformat()})
 
 
 def _fail(session: Session, row: OutboxMessage, error: str, now: datetime) -> None:

@@ -8,14 +8,18 @@ SQLite under ./var/, a Maildir drop folder under ./var/, console transports.
 from __future__ import annotations
 
 import re
+from datetime import time
 from email.errors import HeaderParseError
 from email.headerregistry import HeaderRegistry
 from functools import cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.reminder_plan import Offset, QuietHours, parse_offsets, parse_quiet_hours, parse_time_of_day
 
 Security = Literal["ssl", "starttls", "none"]
 _PORT_EXAMPLES = {
@@ -111,6 +115,18 @@ class Settings(BaseSettings):
         120, description="A row claimed by a dispatcher that died is taken over after this long."
     )
 
+    # Sessions, reminders and the statutory clock (issue 11).
+    timezone: str = Field("Europe/London", description="Where the service works: session times and working days.")
+    reminder_offsets: str = Field(
+        "2wd@10:00,2h",
+        description="When session reminders go by SMS: Nwd@HH:MM (N working days before, at that time), "
+        "Nd@HH:MM, Nh, Nm; comma-separated.",
+    )
+    sms_quiet_hours: str = Field(
+        "21:00-08:00", description="No reminder SMS in this window (moved to its edge); empty: none."
+    )
+    digest_time: str = Field("08:00", description="When each office's deadline digest email goes (local time).")
+
     # Web.
     http_host: str = "127.0.0.1"
     http_port: int = 8000
@@ -153,6 +169,49 @@ class Settings(BaseSettings):
     def own_addresses(self) -> tuple[str, ...]:
         """The addresses that are us (mail from them is our own)."""
         return (self.mail_from_address,)
+
+    @field_validator("timezone", mode="after")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected a time zone name such as Europe/London") from None
+        return value
+
+    @field_validator("reminder_offsets", mode="after")
+    @classmethod
+    def _offsets(cls, value: str) -> str:
+        parse_offsets(value)  # a ValueError here names the setting
+        return value
+
+    @field_validator("sms_quiet_hours", mode="after")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        parse_quiet_hours(value)
+        return value
+
+    @field_validator("digest_time", mode="after")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        parse_time_of_day(value)
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def offsets(self) -> tuple[Offset, ...]:
+        return parse_offsets(self.reminder_offsets)
+
+    @property
+    def quiet_hours(self) -> QuietHours | None:
+        return parse_quiet_hours(self.sms_quiet_hours)
+
+    @property
+    def digest_at(self) -> time:
+        return parse_time_of_day(self.digest_time)
 
     @field_validator("var_dir", mode="after")
     @classmethod

@@ -4,6 +4,7 @@ from models.cases import Case, InboxItem, TimelineEvent
 from models.contacts import Contact, ContactPoint, Party
 from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
 from models.outbox import OutboxMessage, Suppression
+from models.sessions import CaseEvent, MediationSession, Mediator, SessionAttendee, SessionMediator
 from models.staff import AuditEvent, StaffUser
 from models.telephony import Call, CallbackTask, SmsMessage
 
@@ -12,13 +13,18 @@ __all__ = [
     "Call",
     "CallbackTask",
     "Case",
+    "CaseEvent",
     "Contact",
     "ContactPoint",
     "InboundMessage",
     "InboxItem",
+    "MediationSession",
+    "Mediator",
     "OutboxMessage",
     "Party",
     "QuarantineEntry",
+    "SessionAttendee",
+    "SessionMediator",
     "SmsMessage",
     "StaffUser",
     "StoredAttachment",

@@ -49,6 +49,8 @@ from telephony.readings import read_waiting_texts
 from telephony.recordings import RecordingStore
 from telephony.sms_channel import SmsChannel
 from telephony.webhook_auth import dev_token_path, webhook_token
+from scheduler.jobs import add_jobs
+from scheduler.leadership import Leadership
 from web.app import create_app
 from web.health import Health
 
@@ -81,6 +83,9 @@ class Daemon:
     stop: threading.Event = field(default_factory=threading.Event)
     failure: str | None = field(default=None, init=False)  # why a part stopped the daemon
     web_server: uvicorn.Server | None = field(default=None, init=False)
+    # The outbox's channels by name; None: from the settings (channels_from_settings). Tests and the
+    # reminder benchmark give an SMS channel of their own here.
+    channels: dict[str, Channel] | None = None
 
     def __post_init__(self) -> None:
         # The daemon writes: its SQLite file may be created, a missing folder only inside var_dir.
@@ -106,7 +111,8 @@ class Daemon:
         watcher = MailboxWatcher(source_from_settings(self.settings))
         intake = Intake(self.engine, self.settings)
         intake.start_workers()  # settings.intake_workers reading processes, if any
-        dispatcher = dispatcher_from_settings(self.engine, self.settings)
+        dispatcher = dispatcher_from_settings(self.engine, self.settings, self.channels)
+        leadership = Leadership(self.engine)
         for name in dispatcher.channels:  # listed on /healthz from the start, "unknown" until a round ran
             self.health.channel(name)
         watch_thread = self._part(
@@ -125,9 +131,11 @@ class Daemon:
             id="outbox-dispatch",
             max_instances=1,
             coalesce=True,
+            misfire_grace_time=None,  # a late round still sends what is due
             next_run_time=utcnow(),
         )
         self._telephony_jobs(scheduler)
+        add_jobs(scheduler, engine=self.engine, settings=self.settings, leadership=leadership, guard=self._guarded)
         server = self.web_server = self._web_server() if listener else None
         web_thread = self._part("web app", server.run, sockets=[listener]) if server else None
 
@@ -154,6 +162,7 @@ class Daemon:
             watch_thread.join(timeout=60)
             intake.close()  # its reading workers (settings.intake_workers), if any
             scheduler.shutdown(wait=True)
+            leadership.release()
             if server:
                 server.should_exit = True
             if web_thread:
@@ -212,6 +221,16 @@ class Daemon:
             # Sends failing at our end (relay down, login refused, a bug) are a failing channel, not "ok".
             problem = dispatcher.unavailable.get(name) or dispatcher.errors.get(name)
             self.health.channel(name).update("failing" if problem else "ok", problem or channel.transport)
+
+    def _guarded(self, name: str, job: Callable[[], object]) -> None:
+        """A periodic job at the daemon's boundary: a failure is logged and the next run tries again."""
+        if not self._same_database():
+            return
+        try:
+            job()
+        except Exception as exc:
+            log.error("%s failed: %s: %s", name, type(exc).__name__, redact(str(exc)))
+            log.debug("%s traceback", name, exc_info=True)
 
     def _refresh_mailbox_health(self, watcher: MailboxWatcher) -> None:
         mailbox = self.health.mailbox
@@ -318,11 +337,13 @@ def channels_from_settings(settings: Settings, engine: Engine | None = None) -> 
     return {channel.name: channel for channel in channels}
 
 
-def dispatcher_from_settings(engine: Engine, settings: Settings) -> Dispatcher:
+def dispatcher_from_settings(
+    engine: Engine, settings: Settings, channels: dict[str, Channel] | None = None
+) -> Dispatcher:
     return Dispatcher(
         engine,
         settings,
-        channels_from_settings(settings, engine),
+        channels if channels is not None else channels_from_settings(settings, engine),
         worker=f"{socket.gethostname()}:{os.getpid()}:{threading.get_native_id()}",
         lease=timedelta(seconds=settings.outbox_lease_seconds),
     )

@@ -4,6 +4,9 @@ It holds a mapping name -> Channel (models.outbox_channel) and knows no channel'
 email channel lives in `inbox/`, the SMS one in `telephony/`. One `run_once` is one pass: claim a
 batch of rows of the channels it has (committed), then for each row in turn:
 
+    claimed again after a lapsed claim, and the channel's provider already has it (find_sent)
+                        -> record_sent, not sent again
+    past its expires_at -> record_missed               (a reminder found after downtime: no use now)
     suppressed address  -> record_suppressed           (nothing sent)
     TransportUnavailable -> record_retry, never failed, every 15 s up to 5 min (our relay is down or
                            refuses our login: the message is not at fault; `unavailable` says so for
@@ -47,7 +50,9 @@ from models.outbox_claims import (
     TransientSendError,
     TransportUnavailable,
     claim_due,
+    expired,
     record_failed,
+    record_missed,
     record_retry,
     record_sent,
     record_suppressed,
@@ -61,7 +66,7 @@ log = logging.getLogger(__name__)
 
 
 # Each outcome names a counter on DispatchStats and on the Dispatcher.
-Outcome = Literal["sent", "failed", "retried", "suppressed", "skipped"]
+Outcome = Literal["sent", "failed", "retried", "suppressed", "skipped", "missed"]
 
 
 @dataclass(slots=True)
@@ -72,6 +77,7 @@ class DispatchStats:
     retried: int = 0
     suppressed: int = 0
     skipped: int = 0  # claimed, but the claim ran out or passed to another worker before sending
+    missed: int = 0  # found past its expires_at (a reminder after downtime): not sent
 
 
 class Dispatcher:
@@ -96,7 +102,7 @@ class Dispatcher:
         self.channels = dict(channels)
         self.worker = worker
         self.lease = lease
-        self.sent = self.failed = self.retried = self.suppressed = self.skipped = 0
+        self.sent = self.failed = self.retried = self.suppressed = self.skipped = self.missed = 0
         # channel -> why it cannot send now (redacted); gone once a send on it works again.
         self.unavailable: dict[str, str] = {}  # our outage (TransportUnavailable)
         self.errors: dict[str, str] = {}  # a bug of ours (anything else a channel raised)
@@ -152,6 +158,10 @@ class Dispatcher:
         if loaded is None:
             return "skipped"
         row, suppressed = loaded
+        if expired(row, now):
+            with session_scope(self.engine) as session:
+                record_missed(session, row_id, now)
+            return "missed"
         if suppressed:
             with session_scope(self.engine) as session:
                 record_suppressed(session, row_id, f"{row.channel} address is on the suppression list", now)
@@ -168,7 +178,9 @@ class Dispatcher:
         channel = self.channels[row.channel]
         try:
             self._prepare(channel, row)
-            provider_id = channel.send(row)
+            # Claimed before with no result recorded: its worker died mid-send; the provider may have it.
+            earlier = channel.find_sent(row) if row.attempts > 1 and row.last_error is None else None
+            provider_id = earlier or channel.send(row)
         except PermanentSendError as exc:
             with session_scope(self.engine) as session:
                 record_failed(session, row.id, str(exc), now)

@@ -21,6 +21,7 @@ from models.outbox import PENDING, OutboxMessage
 from models.settings import Settings
 from models.types import utcnow
 from telephony.routes import TwilioWebhooks
+from web.api_sessions import mount as mount_sessions
 from web.health import DatabaseProbe, Health
 
 log = logging.getLogger("mdesk.web")
@@ -59,6 +60,8 @@ def create_app(
         _update_outbox_lag(engine)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
+    if settings is not None:  # sessions' JSON API and the mediators' calendar feeds
+        mount_sessions(app, engine, settings)
     return app
 
 
