@@ -2,6 +2,7 @@
 
 from models.cases import Case, InboxItem, TimelineEvent
 from models.contacts import Contact, ContactPoint, Party
+from models.desk import CaseAttention, LoginAttempt, StaffSession
 from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
 from models.outbox import OutboxMessage, Suppression
 from models.staff import AuditEvent, StaffUser
@@ -9,13 +10,16 @@ from models.staff import AuditEvent, StaffUser
 __all__ = [
     "AuditEvent",
     "Case",
+    "CaseAttention",
     "Contact",
     "ContactPoint",
     "InboundMessage",
     "InboxItem",
+    "LoginAttempt",
     "OutboxMessage",
     "Party",
     "QuarantineEntry",
+    "StaffSession",
     "StaffUser",
     "StoredAttachment",
     "Suppression",

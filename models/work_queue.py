@@ -1,0 +1,337 @@
+"""The coordinators' inbox: one list of what needs a human, most urgent first.
+
+Each source is one SELECT giving the same columns (kind, rank, at, case, inbox item, message, summary);
+the list is their UNION ALL, joined to its case for the filters, sorted by rank then by how long it has
+waited. A channel that makes new work (calls, SMS, deadlines) adds a source here or writes an
+`InboxItem` / a `CaseAttention`; the page needs no change.
+
+| kind | what | rank |
+|---|---|---|
+| callback | an InboxItem: a missed call or voicemail to return | 1 |
+| reply, call, sms | a CaseAttention: news on a case nobody has looked at | 2 |
+| new_case | a case still in status "new" | 3 |
+| triage, unknown_caller | an InboxItem: mail or a caller no case owns yet | 4 |
+| fault | an InboxItem: our software could not check a message in full | 5 |
+| quarantine | a message that could not be processed | 6 |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlmodel import Session
+
+from models.case_status import NEW
+from models.cases import Case, InboxItem
+from models.contacts import Contact, ContactPoint, Party
+from models.desk import CaseAttention
+from models.la_directory import load_directory
+from models.mail import InboundMessage, QuarantineEntry
+from models.rows import run, table
+from models.types import utcnow
+from models.workdays import LONDON, WorkingDayCalendar, local_date
+
+CASE = table(Case)
+ITEM = table(InboxItem)
+ATTENTION = table(CaseAttention)
+QUARANTINE = table(QuarantineEntry)
+INBOUND = table(InboundMessage)
+CONTACT = table(Contact)
+POINT = table(ContactPoint)
+PARTY = table(Party)
+
+PAGE_SIZE = 50
+# The acknowledgement promises a coordinator's contact within 2 working days: waiting longer is overdue.
+OVERDUE_WORKING_DAYS = 2
+_ITEM_RANK = {"callback": 1, "triage": 4, "unknown_caller": 4, "fault": 5}
+KIND_LABELS = {
+    "callback": "Call back",
+    "reply": "New reply",
+    "call": "Call on a case",
+    "sms": "SMS on a case",
+    "new_case": "New case",
+    "triage": "Unplaced",
+    "unknown_caller": "Unknown caller",
+    "fault": "Check",
+    "quarantine": "Quarantined mail",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkFilters:
+    office: str | None = None  # london | national: the case's region, or the item's office
+    status: str | None = None  # the case's status
+    service: str | None = None
+    local_authority: str | None = None
+    mine: bool = False
+    overdue: bool = False
+    q: str = ""
+    page: int = 1
+
+    def as_query(self, **changes: Any) -> dict[str, str]:
+        """The filters as URL query parameters (empty ones left out), with `changes` applied."""
+        values = {
+            "office": self.office,
+            "status": self.status,
+            "service": self.service,
+            "la": self.local_authority,
+            "mine": "1" if self.mine else None,
+            "overdue": "1" if self.overdue else None,
+            "q": self.q or None,
+            "page": str(self.page) if self.page > 1 else None,
+        }
+        values.update(changes)
+        return {k: str(v) for k, v in values.items() if v not in (None, "")}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    kind: str
+    at: datetime
+    summary: str
+    case_id: int | None
+    item_id: int | None
+    inbound_id: int | None
+    reference: str | None
+    case_status: str | None
+    service: str | None
+    local_authority: str | None
+    region: str | None
+    coordinator_id: int | None
+    child_name: str | None
+    sender: str | None
+    subject: str | None
+    overdue: bool
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS.get(self.kind, self.kind.replace("_", " ").capitalize())
+
+
+@dataclass(slots=True)
+class WorkPage:
+    items: list[WorkItem]
+    total: int
+    page: int
+    pages: int
+    filters: WorkFilters
+    newest: str = field(default="")  # changes whenever the list does: the page's poll compares it
+
+
+def _sources() -> CompoundSelect:
+    item_rank = case(
+        *[(ITEM.c.kind == kind, rank) for kind, rank in _ITEM_RANK.items()],
+        else_=4,
+    )
+    new_cases = select(
+        literal("new_case").label("kind"),
+        literal(3).label("rank"),
+        CASE.c.created_at.label("at"),
+        CASE.c.id.label("case_id"),
+        cast(null(), Integer).label("item_id"),
+        cast(null(), Integer).label("inbound_id"),
+        literal("").label("summary"),
+        literal("").label("office"),
+    ).where(CASE.c.status == NEW)
+    attention = select(
+        ATTENTION.c.reason,
+        literal(2),
+        ATTENTION.c.since,
+        ATTENTION.c.case_id,
+        cast(null(), Integer),
+        cast(null(), Integer),
+        cast(ATTENTION.c.count, String),
+        literal(""),
+    )
+    items = select(
+        ITEM.c.kind,
+        item_rank,
+        ITEM.c.created_at,
+        ITEM.c.case_id,
+        ITEM.c.id,
+        ITEM.c.inbound_message_id,
+        ITEM.c.summary,
+        func.coalesce(ITEM.c.office, ""),
+    ).where(ITEM.c.status == "open")
+    quarantine = select(
+        literal("quarantine"),
+        literal(6),
+        QUARANTINE.c.created_at,
+        cast(null(), Integer),
+        QUARANTINE.c.id,
+        QUARANTINE.c.inbound_message_id,
+        QUARANTINE.c.reason,
+        literal(""),
+    ).where(QUARANTINE.c.resolved_at.is_(None))
+    return union_all(new_cases, attention, items, quarantine)
+
+
+def overdue_before(now: datetime, calendar: WorkingDayCalendar | None = None) -> datetime:
+    """Work that arrived before this instant has waited more than OVERDUE_WORKING_DAYS working days."""
+    calendar = calendar or WorkingDayCalendar()
+    day = calendar.subtract_working_days(local_date(now), OVERDUE_WORKING_DAYS)
+    return datetime.combine(day, time.min, tzinfo=LONDON).astimezone(UTC)
+
+
+def _case_search(q: str) -> Select:
+    """Ids of the cases a search matches: reference, LA, a party's name, email address or phone number."""
+    text = q.strip()
+    like = f"%{text.lower()}%"
+    conditions: list[Select] = [
+        select(CASE.c.id).where(func.lower(CASE.c.reference).like(f"{text.lower()}%")),
+        select(CASE.c.id).where(func.lower(CASE.c.local_authority).like(like)),
+        select(PARTY.c.case_id)
+        .join(CONTACT, CONTACT.c.id == PARTY.c.contact_id)
+        .where(func.lower(CONTACT.c.name).like(like)),
+    ]
+    points = [text.lower()] if "@" in text else []
+    phone = _e164(text)
+    if phone:
+        points.append(phone)
+    if points:
+        conditions.append(
+            select(PARTY.c.case_id)
+            .join(POINT, POINT.c.contact_id == PARTY.c.contact_id)
+            .where(POINT.c.value.in_(points))
+        )
+        conditions.append(select(CASE.c.id).where(CASE.c.referrer_email.in_(points)))
+    return union_all(*conditions)
+
+
+def _e164(text: str) -> str | None:
+    digits = sum(ch.isdigit() for ch in text)
+    if digits < 7:
+        return None
+    try:
+        number = phonenumbers.parse(text, "GB")
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _filtered(filters: WorkFilters, staff_id: int | None, now: datetime) -> Select:
+    work = _sources().subquery("work")
+    query = (
+        select(
+            work,
+            CASE.c.reference,
+            CASE.c.status.label("case_status"),
+            CASE.c.service,
+            CASE.c.local_authority,
+            CASE.c.region,
+            CASE.c.coordinator_id,
+            CASE.c.draft["child_name"].as_string().label("child_name"),
+            INBOUND.c.sender_email,
+            INBOUND.c.subject,
+        )
+        .select_from(work)
+        .join(CASE, CASE.c.id == work.c.case_id, isouter=True)
+        .join(INBOUND, INBOUND.c.id == work.c.inbound_id, isouter=True)
+    )
+    if filters.office:
+        query = query.where(or_(CASE.c.region == filters.office, work.c.office == filters.office))
+    if filters.status:
+        query = query.where(CASE.c.status == filters.status)
+    if filters.service:
+        query = query.where(CASE.c.service == filters.service)
+    if filters.local_authority:
+        query = query.where(CASE.c.local_authority == filters.local_authority)
+    if filters.mine:
+        query = query.where(CASE.c.coordinator_id == (staff_id or -1))
+    if filters.overdue:
+        query = query.where(work.c.at < overdue_before(now))
+    if filters.q.strip():
+        like = f"%{filters.q.strip().lower()}%"
+        query = query.where(
+            or_(
+                work.c.case_id.in_(_case_search(filters.q)),
+                and_(
+                    work.c.case_id.is_(None),
+                    or_(func.lower(INBOUND.c.sender_email).like(like), func.lower(INBOUND.c.subject).like(like)),
+                ),
+            )
+        )
+    return query
+
+
+def work_page(session: Session, filters: WorkFilters, *, staff_id: int | None, now: datetime | None = None) -> WorkPage:
+    """One page of the inbox under these filters, and how many items they match in all."""
+    now = now or utcnow()
+    query = _filtered(filters, staff_id, now).subquery("listed")
+    total, newest = run(session, select(func.count(), func.max(query.c.at))).one()
+    pages = max(1, -(-int(total) // PAGE_SIZE))
+    page = min(max(1, filters.page), pages)
+    rows = run(
+        session,
+        select(query)
+        .order_by(query.c.rank, query.c.at, query.c.case_id, query.c.item_id)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE),
+    )
+    cutoff = overdue_before(now)
+    items = [_item(row._mapping, cutoff) for row in rows]
+    return WorkPage(items, int(total), page, pages, filters, newest=f"{total}:{newest}")
+
+
+def _item(m: Any, cutoff: datetime) -> WorkItem:
+    at = m["at"]
+    if isinstance(at, str):  # a UNION's column has no type on SQLite: read back as text
+        at = datetime.fromisoformat(at)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    summary = m["summary"] or ""
+    if m["kind"] in ("reply", "call", "sms"):
+        summary = f"{summary} unseen" if summary not in ("", "1") else ""
+    return WorkItem(
+        kind=m["kind"],
+        at=at,
+        summary=summary,
+        case_id=m["case_id"],
+        item_id=m["item_id"],
+        inbound_id=m["inbound_id"],
+        reference=m["reference"],
+        case_status=m["case_status"],
+        service=m["service"],
+        local_authority=m["local_authority"],
+        region=m["region"],
+        coordinator_id=m["coordinator_id"],
+        child_name=m["child_name"],
+        sender=m["sender_email"],
+        subject=m["subject"],
+        overdue=at < cutoff,
+    )
+
+
+def local_authority_choices() -> list[str]:
+    """The LAs the service covers, for the filter's choices (the directory's names, as cases store them)."""
+    return sorted(la.name for la in load_directory().served())
+
+
+def since_text(at: datetime, now: datetime | None = None) -> str:
+    """How long ago, as a coordinator reads it at a glance."""
+    delta = (now or utcnow()) - at
+    if delta < timedelta(minutes=1):
+        return "just now"
+    if delta < timedelta(hours=1):
+        return f"{int(delta.total_seconds() // 60)} min ago"
+    if delta < timedelta(days=1):
+        return f"{int(delta.total_seconds() // 3600)} h ago"
+    return f"{delta.days} d ago"
