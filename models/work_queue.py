@@ -322,7 +322,7 @@ def _item(m: Any, cutoff: datetime) -> WorkItem:
 
 def local_authority_choices() -> list[str]:
     """The LAs the service covers, for the filter's choices (the directory's names, as cases store them)."""
-    return sorted(la.name for la in load_directory().served())
+    return sorted(la.name for la in load_directory().served)
 
 
 def since_text(at: datetime, now: datetime | None = None) -> str:

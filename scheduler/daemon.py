@@ -241,7 +241,7 @@ class Daemon:
 
     def _web_server(self) -> uvicorn.Server:
         config = uvicorn.Config(
-            create_app(self.engine, self.health),
+            create_app(self.engine, self.health, self.settings),
             host=self.settings.http_host,
             port=self.settings.http_port,
             log_level="warning",

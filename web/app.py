@@ -1,4 +1,5 @@
-"""The FastAPI app. For now: /healthz (database, mailbox, each outbox channel) and /metrics (Prometheus)."""
+"""The FastAPI app: /healthz (database, mailbox, each outbox channel), /metrics (Prometheus), and the
+coordinators' desk (web/desk.py: sign-in, the inbox, case pages), all behind web/guard.py."""
 
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ from sqlmodel import Session, select
 
 from models.metrics import OUTBOX_LAG, REGISTRY
 from models.outbox import PENDING, OutboxMessage
+from models.settings import Settings, get_settings
 from models.types import utcnow
+from web.desk import install_desk
 from web.health import DatabaseProbe, Health
 
 log = logging.getLogger("mdesk.web")
 
 
-def create_app(engine: Engine, health: Health | None = None) -> FastAPI:
+def create_app(engine: Engine, health: Health | None = None, settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Mediation Desk", docs_url=None, redoc_url=None, openapi_url=None)
+    install_desk(app, engine, settings or get_settings())
     health = health or Health()
     probe = DatabaseProbe(engine)
 
