@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from models.case_ops import add_timeline, audit, touch_case
-from models.case_status import CLOSED, IN_PROGRESS, NEW, TRANSITIONS, can_move
+from models.case_status import CLOSED, IN_PROGRESS, TRANSITIONS, can_move
 from models.cases import Case, InboxItem
 from models.desk import CaseAttention
 from models.mail import InboundMessage
@@ -76,8 +76,6 @@ def change_status(session: Session, case_id: int, actor: str, target: str) -> No
         before=current,
         after=target,
     )
-    if current == NEW:  # triaged: the "new case" item leaves the inbox by itself
-        mark_seen(session, case_id, actor, audited=False)
 
 
 def assign(session: Session, case_id: int, actor: str, coordinator_id: int | None) -> None:

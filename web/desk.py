@@ -17,8 +17,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def install_desk(app: FastAPI, engine: Engine, settings: Settings) -> None:
-    app.include_router(sign_in.router(engine, settings))
-    app.include_router(pages.router(engine, settings))
-    app.include_router(case_pages.router(engine, settings))
+    routers = [sign_in.router(engine, settings), pages.router(engine, settings), case_pages.router(engine, settings)]
+    for router in routers:
+        app.include_router(router)
+    app.state.desk_routes = [route for router in routers for route in router.routes]  # what tests walk
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(DeskGuard, engine=engine, idle=timedelta(minutes=settings.session_idle_minutes))

@@ -13,6 +13,8 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from inbox.acknowledge import acknowledge
+from inbox.extract import extract_referral
+from inbox.parse import parse_message
 from inbox.understand import understand
 from models.case_ops import NewCase, add_parties_to_new_case, add_timeline, audit, ensure_contact, open_case
 from models.cases import InboxItem
@@ -38,8 +40,12 @@ def open_case_from_message(session: Session, settings: Settings, inbound_id: int
         raise CannotPromote("No such message.")
     if row.outcome == "new_case" and row.case_id is not None:
         raise CannotPromote("This message already opened a case.")
-    reading = understand(bytes(row.raw), own_addresses=settings.own_addresses)
+    raw = bytes(row.raw)
+    reading = understand(raw, own_addresses=settings.own_addresses)
     parsed, referral = reading.parsed, reading.referral
+    if referral is None:  # read as machine mail: extracted now, as it would have been for a person's
+        parsed = parse_message(raw)
+        referral = extract_referral(parsed, own_addresses=settings.own_addresses)
     sender = parsed.sender
     if sender is None or "@" not in sender.email:
         raise CannotPromote("The message has no sender address: there is nobody to open a case for.")
