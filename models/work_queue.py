@@ -191,7 +191,7 @@ def overdue_before(now: datetime, calendar: WorkingDayCalendar | None = None) ->
     return datetime.combine(day, time.min, tzinfo=LONDON).astimezone(UTC)
 
 
-def _case_search(q: str) -> Select:
+def _case_search(q: str) -> CompoundSelect:
     """Ids of the cases a search matches: reference, LA, a party's name, email address or phone number."""
     text = q.strip()
     like = f"%{text.lower()}%"

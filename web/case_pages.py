@@ -67,6 +67,11 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
                 for e in view.timeline
                 if e.inbound_id is not None and (raw := raw_message(session, e.inbound_id)) is not None
             }
+            # Each email's body once, with the event that brought it in (not our answer that names it).
+            body_events: dict[int, int] = {}
+            for e in reversed(view.timeline):
+                if e.inbound_id is not None and e.kind != "message_out":
+                    body_events.setdefault(e.inbound_id, e.id)
             audit(session, actor=staff.email, action="case.viewed", entity="case", entity_id=view.id)
             coordinators = staff_names(session)
         allowed = sorted(TRANSITIONS.get(view.status, ()))
@@ -82,6 +87,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             status_code=status_code,
             case=view,
             bodies=bodies,
+            body_events=set(body_events.values()),
             error=error,
             allowed=allowed,
             coordinators=coordinators,

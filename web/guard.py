@@ -27,7 +27,7 @@ from models.staff_ops import Staff, staff_for_token
 
 SESSION_COOKIE = "mdesk_session"
 LOGIN_CSRF_COOKIE = "mdesk_login_csrf"
-OPEN_EXACT = frozenset({"/healthz", "/metrics", "/login"})
+OPEN_EXACT = frozenset({"/healthz", "/metrics", "/login", "/favicon.ico"})
 OPEN_PREFIXES = ("/static/", "/twilio/", "/calendar/")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_FORM_BYTES = 1024 * 1024

@@ -28,7 +28,9 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
     r = APIRouter()
 
     def login_page(request: Request, *, error: str = "", status_code: int = 200, email: str = "") -> HTMLResponse:
-        token = secrets.token_urlsafe(32)
+        # One token per browser until it signs in: a second tab (or the favicon's redirect here) must
+        # not invalidate the form already open.
+        token = cookie_value(request.scope, LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
         response = page(
             request,
             "login.html",
@@ -42,6 +44,10 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             LOGIN_CSRF_COOKIE, token, httponly=True, secure=settings.cookie_secure, samesite="strict", path="/login"
         )
         return response
+
+    @r.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status_code=204)
 
     @r.get("/login")
     def login_form(request: Request) -> HTMLResponse:
