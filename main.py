@@ -53,6 +53,10 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(quarantine_app, name="quarantine")
 user_app = typer.Typer(help="Staff accounts for the web inbox.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+person_app = typer.Typer(help="What we hold about a person (data protection).", no_args_is_help=True)
+app.add_typer(person_app, name="person")
+retention_app = typer.Typer(help="Anonymise closed cases after MDESK_RETENTION_YEARS.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
 workdays_app = typer.Typer(
     help="England's working days: not weekends, bank holidays (England and Wales), Christmas Day, Good Friday.",
     no_args_is_help=True,
@@ -435,6 +439,55 @@ def user_add(
         sys.stderr.write(f"{exc}\n")
         raise typer.Exit(2) from None
     console.print(f"{role} {email.strip().lower()} added", highlight=False)
+
+
+# ---- data protection -----------------------------------------------------------------------------------
+
+
+@person_app.command("export")
+def person_export(email: Annotated[str, typer.Argument(help="Their email address.")]) -> None:
+    """Everything held about the person with this address, as one JSON document (a subject access request)."""
+    from models.privacy import PrivacyRefused
+    from models.privacy import person_export as export
+
+    with Session(_engine()) as session:
+        try:
+            document = export(session, email=email)
+        except PrivacyRefused as exc:
+            sys.stderr.write(f"{exc}\n")
+            raise typer.Exit(1) from None
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@cases_app.command("anonymise")
+def cases_anonymise(reference: Annotated[str, typer.Argument(help="The closed case's reference.")]) -> None:
+    """Remove a closed case's personal data; what the reports count stays."""
+    from models.case_queries import case_id_for_reference
+    from models.db import session_scope
+    from models.privacy import PrivacyRefused, anonymise_case
+
+    with session_scope(_engine()) as session:
+        case_id = case_id_for_reference(session, reference)
+        if case_id is None:
+            sys.stderr.write(f"no case {reference}\n")
+            raise typer.Exit(1)
+        try:
+            anonymise_case(session, case_id, actor="cli")
+        except PrivacyRefused as exc:
+            sys.stderr.write(f"{reference}: {exc}\n")
+            raise typer.Exit(1) from None
+    console.print(f"{reference.upper()} anonymised", highlight=False)
+
+
+@retention_app.command("run")
+def retention_run() -> None:
+    """Anonymise closed cases older than MDESK_RETENTION_YEARS (the daemon also runs this daily)."""
+    from models.db import session_scope
+    from models.privacy import run_retention
+
+    with session_scope(_engine()) as session:
+        count = run_retention(session, years=get_settings().retention_years)
+    console.print(f"{count} closed case(s) anonymised", highlight=False)
 
 
 # ---- the working-day calendar -------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from datetime import timedelta
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from inbox.email_channel import EmailChannel
 from inbox.intake import Intake
@@ -118,6 +119,7 @@ class Daemon:
             coalesce=True,
             next_run_time=utcnow(),
         )
+        scheduler.add_job(self._retention, "interval", hours=24, id="retention", max_instances=1, coalesce=True)
         server = self.web_server = self._web_server() if listener else None
         web_thread = self._part("web app", server.run, sockets=[listener]) if server else None
 
@@ -150,6 +152,19 @@ class Daemon:
                 web_thread.join(timeout=15)
             self.engine.dispose()
             log.info("stopped")
+
+    def _retention(self) -> None:
+        """Closed cases past MDESK_RETENTION_YEARS anonymised (models/privacy.py); a failure waits a day."""
+        from models.privacy import run_retention
+
+        try:
+            with db.session_scope(self.engine) as session:
+                count = run_retention(session, years=self.settings.retention_years)
+        except SQLAlchemyError as exc:
+            log.error("retention: not run: %s", type(exc).__name__)
+            return
+        if count:
+            log.info("retention: %d closed case(s) anonymised", count)
 
     def _dispatch(self, dispatcher: Dispatcher) -> None:
         if not self._same_database():  # a deleted database's outbox would be sent again after a restart

@@ -3,6 +3,7 @@ change goes through models/case_actions.py and redirects back (a reload never re
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -21,8 +22,9 @@ from models.case_queries import CaseView, attachment_of_case, case_id_for_refere
 from models.case_status import CLOSED, IN_PROGRESS, TRANSITIONS
 from models.db import session_scope
 from models.outbox import OutboxMessage
+from models.privacy import PrivacyRefused, anonymise_case, person_export
 from models.settings import Settings
-from models.staff_ops import staff_names
+from models.staff_ops import Staff, staff_names
 from web.email_html import sanitise
 from web.render import page, staff_of
 
@@ -180,6 +182,35 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             ),
             "#timeline",
         )
+
+    @r.get("/people/{contact_id}/export")
+    def export_person(request: Request, contact_id: int) -> Response:
+        """Everything held about one person, as a JSON download (admins: a subject access request)."""
+        staff = staff_of(request)
+        if not staff.is_admin:
+            raise HTTPException(403, "Exports are for admins.")
+        with session_scope(engine) as session:
+            try:
+                document = person_export(session, contact_id=contact_id)
+            except PrivacyRefused as exc:
+                raise HTTPException(404, str(exc)) from None
+            audit(session, actor=staff.email, action="person.exported", entity="contact", entity_id=contact_id)
+        body = json.dumps(document, ensure_ascii=False, indent=2, default=str)
+        headers = {"Content-Disposition": f'attachment; filename="person-{contact_id}.json"'}
+        return Response(body, media_type="application/json", headers=headers)
+
+    @r.post("/cases/{reference}/anonymise")
+    def anonymise(request: Request, reference: str) -> Response:
+        if not staff_of(request).is_admin:
+            raise HTTPException(403, "Only an admin can anonymise a case.")
+
+        def do(session: Session, case_id: int, staff: Staff) -> None:
+            try:
+                anonymise_case(session, case_id, actor=staff.email)
+            except PrivacyRefused as exc:
+                raise actions.ActionRefused(str(exc)) from None
+
+        return act(request, reference, do)
 
     @r.get("/cases/{reference}/attachments/{attachment_id}")
     def attachment(request: Request, reference: str, attachment_id: int) -> Response:
