@@ -18,8 +18,8 @@ waited. A channel that makes new work (calls, SMS, deadlines) adds a source here
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from datetime import UTC, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 import phonenumbers
