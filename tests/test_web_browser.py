@@ -181,6 +181,12 @@ def test_a_referral_appears_without_reload_and_its_case_can_be_worked(desk, brow
     page.get_by_text("Spoke to Joanne; she prefers afternoons.").wait_for()
     assert serious_violations(page) == []
     shoot(page, "case")
+
+    page.get_by_role("link", name="Reports").click()
+    page.get_by_role("heading", name="Referrals per month").wait_for()
+    assert "Islington" in page.content()  # the corrected LA is what the report counts
+    assert serious_violations(page) == []
+    shoot(page, "reports")
     assert w.outside() == [] and w.dialogs == [] and w.errors == []
 
 

@@ -338,3 +338,21 @@ def test_user_add_from_the_command_line(tmp_path):
         input_text="short\n",
     )
     assert short.returncode == 2 and "role must be one of coordinator, admin" in short.stderr
+
+
+def test_the_report_counts_referrals_per_la_and_month_and_downloads_as_csv(engine, base, intake):
+    deliver(intake, mailfactory.referral())
+    deliver(intake, mailfactory.referral(sender="Other Parent <other@example.com>", subject="Certificate please",
+                                         body="I need a mediation certificate. Camden is our council.\n"))  # fmt: skip
+    client, _ = sign_in(base)
+    page = client.get("/reports").text
+    month = utcnow().strftime("%Y-%m")
+    assert month in page and "Camden" in page
+    csv_text = client.get("/reports", params={"format": "csv"}).text
+    header, *lines = csv_text.strip().splitlines()
+    assert header.startswith("month,local_authority,mediation,certificate")
+    [camden] = [line for line in lines if ",Camden," in line]
+    cells = dict(zip(header.split(","), camden.split(","), strict=True))
+    assert (
+        cells["month"] == month and cells["total"] == "2" and cells["mediation"] == "1" and cells["certificate"] == "1"
+    )

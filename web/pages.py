@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from datetime import date
+
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -11,11 +13,21 @@ from inbox.intake.promote import CannotPromote, open_case_from_message
 from models.case_actions import close_item
 from models.case_queries import audit_rows, filtered_mail
 from models.db import session_scope
+from models.reports import SERVICES as SERVICES_REPORTED
+from models.reports import as_csv, monthly_totals, referrals_report
 from models.settings import Settings
+from models.types import utcnow
 from models.work_queue import WorkFilters, local_authority_choices, work_page
 from web.render import page, staff_of
 
 SERVICES = ("mediation", "certificate", "disagreement_resolution", "facilitation")
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 def filters_from(request: Request) -> WorkFilters:
@@ -111,6 +123,32 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             )
         return RedirectResponse(f"/cases/{case.reference}", status_code=303)
 
+    @r.get("/reports")
+    def reports(request: Request) -> Response:
+        today = utcnow().date()
+        start = _date(request.query_params.get("from")) or date(today.year - 1, today.month, 1)
+        end = _date(request.query_params.get("to")) or today
+        la = request.query_params.get("la") or None
+        with Session(engine) as session:
+            rows = referrals_report(session, start, end, local_authority=la)
+        if request.query_params.get("format") == "csv":
+            headers = {"Content-Disposition": f'attachment; filename="referrals-{start}-{end}.csv"'}
+            return Response(as_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+        totals = monthly_totals(rows)
+        peak = max((n for _, n in totals), default=0)
+        return page(
+            request,
+            "reports.html",
+            rows=rows,
+            totals=totals,
+            peak=peak,
+            start=start,
+            end=end,
+            la=la or "",
+            authorities=local_authority_choices(),
+            services=SERVICES_REPORTED,
+        )
+
     @r.get("/admin/audit")
     def audit_log(request: Request) -> HTMLResponse:
         staff = staff_of(request)
@@ -123,6 +161,3 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
         return page(request, "audit.html", rows=rows, entity=entity or "", entity_id=entity_id or "")
 
     return r
-
-
-__all__ = ["Form", "router"]
