@@ -34,6 +34,15 @@ EDITABLE_FIELDS: dict[str, str | None] = {
     "school": None,
     "ehcp_stage": None,
 }
+FIELD_LABELS = {
+    "service": "Service",
+    "local_authority": "Local authority",
+    "child_name": "Child's name",
+    "referrer_name": "Referrer's name",
+    "contact_phone": "Contact phone",
+    "school": "School",
+    "ehcp_stage": "EHC plan stage",
+}
 REPLY_TEMPLATES = {"coordinator_reply": "Reply", "request_details": "Ask for missing details"}
 
 
@@ -122,12 +131,12 @@ def edit_field(session: Session, case_id: int, actor: str, name: str, value: str
     if column:
         values[column] = value or None
     run(session, update(CASE).where(CASE.c.id == case_id).values(**values))
-    label = name.replace("_", " ")
+    label = FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
     add_timeline(
         session,
         case_id,
         "field",
-        f"{label.capitalize()} set to {value or '(empty)'}",
+        f"{label} set to {value or '(empty)'}",
         actor=actor,
         data={"field": name},
     )

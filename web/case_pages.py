@@ -93,7 +93,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             error=error,
             allowed=allowed,
             coordinators=coordinators,
-            fields=actions.EDITABLE_FIELDS,
+            fields=actions.FIELD_LABELS,
             templates=actions.REPLY_TEMPLATES,
             recipients=recipients,
             nonce=secrets.token_urlsafe(16),
