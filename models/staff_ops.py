@@ -147,9 +147,18 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def staff_for_token(session: Session, token: str, *, idle: timedelta) -> Staff | None:
-    """Who this cookie signs in, and their session kept alive; None (and the session ended) when it is
-    unknown, idle too long, too old, or its account was deactivated."""
+@dataclass(frozen=True, slots=True)
+class SessionCheck:
+    """What a cookie's session is now: who (None: nobody), and what to write (touch or end it)."""
+
+    staff: Staff | None
+    session_id: int | None = None
+    write: str | None = None  # "touch" | "end"
+
+
+def check_token(session: Session, token: str, *, idle: timedelta) -> SessionCheck:
+    """Who this cookie signs in; reads only. Unknown, idle too long, too old, or a deactivated account:
+    nobody (and the session is to be ended)."""
     row = run(
         session,
         select(
@@ -168,15 +177,28 @@ def staff_for_token(session: Session, token: str, *, idle: timedelta) -> Staff |
         .where(SESSION.c.token_hash == _digest(token)),
     ).first()
     if row is None:
-        return None
+        return SessionCheck(None)
     now = utcnow()
     m = row._mapping
     if now - m["last_seen_at"] > idle or now - m["created_at"] > SESSION_MAX_AGE or not m["active"]:
-        run(session, delete(SESSION).where(SESSION.c.id == m["id"]))
-        return None
-    if now - m["last_seen_at"] > _TOUCH_EVERY:
-        run(session, update(SESSION).where(SESSION.c.id == m["id"]).values(last_seen_at=now))
-    return Staff(m["staff_id"], m["email"], m["name"], m["role"], m["office"], m["csrf_token"], m["id"])
+        return SessionCheck(None, m["id"], "end")
+    staff = Staff(m["staff_id"], m["email"], m["name"], m["role"], m["office"], m["csrf_token"], m["id"])
+    return SessionCheck(staff, m["id"], "touch" if now - m["last_seen_at"] > _TOUCH_EVERY else None)
+
+
+def record_check(session: Session, check: SessionCheck) -> None:
+    """The write a check asked for: the session kept alive, or ended."""
+    if check.write == "touch":
+        run(session, update(SESSION).where(SESSION.c.id == check.session_id).values(last_seen_at=utcnow()))
+    elif check.write == "end":
+        run(session, delete(SESSION).where(SESSION.c.id == check.session_id))
+
+
+def staff_for_token(session: Session, token: str, *, idle: timedelta) -> Staff | None:
+    """`check_token` and its write in one transaction (for callers that have one open)."""
+    check = check_token(session, token, idle=idle)
+    record_check(session, check)
+    return check.staff
 
 
 def sign_out(session: Session, staff: Staff) -> None:

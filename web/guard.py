@@ -20,10 +20,11 @@ from urllib.parse import parse_qs, quote
 
 from anyio import to_thread
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.db import session_scope
-from models.staff_ops import Staff, staff_for_token
+from models.staff_ops import Staff, check_token, record_check
 
 SESSION_COOKIE = "mdesk_session"
 LOGIN_CSRF_COOKIE = "mdesk_login_csrf"
@@ -105,8 +106,13 @@ class DeskGuard:
         await self.app(scope, receive, send)
 
     def _staff(self, token: str) -> Staff | None:
-        with session_scope(self.engine) as session:
-            return staff_for_token(session, token, idle=self.idle)
+        # Read without the write lock; write (at most every 30 s a session, or to end it) only if asked.
+        with Session(self.engine.execution_options(sqlite_begin="DEFERRED")) as session:
+            check = check_token(session, token, idle=self.idle)
+        if check.write:
+            with session_scope(self.engine) as session:
+                record_check(session, check)
+        return check.staff
 
 
 def form_token(body: bytes) -> str | None:

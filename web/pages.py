@@ -7,7 +7,6 @@ from datetime import date
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from inbox.intake.promote import CannotPromote, open_case_from_message
 from models.case_actions import close_item
@@ -18,7 +17,7 @@ from models.reports import as_csv, monthly_totals, referrals_report
 from models.settings import Settings
 from models.types import utcnow
 from models.work_queue import WorkFilters, local_authority_choices, work_page
-from web.render import page, staff_of
+from web.render import page, reading, staff_of
 
 SERVICES = ("mediation", "certificate", "disagreement_resolution", "facilitation")
 
@@ -59,7 +58,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
     def inbox(request: Request) -> HTMLResponse:
         staff = staff_of(request)
         filters = filters_from(request)
-        with Session(engine) as session:
+        with reading(engine) as session:
             work = work_page(session, filters, staff_id=staff.id)
         template = "inbox_list.html" if request.query_params.get("fragment") == "1" else "inbox.html"
         return page(
@@ -76,7 +75,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
     @r.get("/api/inbox")
     def api_inbox(request: Request) -> JSONResponse:
         staff = staff_of(request)
-        with Session(engine) as session:
+        with reading(engine) as session:
             work = work_page(session, filters_from(request), staff_id=staff.id)
         items = [
             {
@@ -98,7 +97,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             page_number = max(1, int(request.query_params.get("page") or 1))
         except ValueError:
             page_number = 1
-        with Session(engine) as session:
+        with reading(engine) as session:
             messages, total = filtered_mail(session, q=q, page=page_number)
         return page(request, "filtered.html", messages=messages, total=total, q=q, page_number=page_number)
 
@@ -109,7 +108,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             with session_scope(engine) as session:
                 case = open_case_from_message(session, settings, inbound_id, actor=staff.email)
         except CannotPromote as exc:
-            with Session(engine) as session:
+            with reading(engine) as session:
                 messages, total = filtered_mail(session)
             return page(
                 request,
@@ -129,7 +128,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
         start = _date(request.query_params.get("from")) or date(today.year - 1, today.month, 1)
         end = _date(request.query_params.get("to")) or today
         la = request.query_params.get("la") or None
-        with Session(engine) as session:
+        with reading(engine) as session:
             rows = referrals_report(session, start, end, local_authority=la)
         if request.query_params.get("format") == "csv":
             headers = {"Content-Disposition": f'attachment; filename="referrals-{start}-{end}.csv"'}

@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 import jinja2
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from models.case_status import TRANSITIONS
 from models.staff_ops import Staff
@@ -48,6 +50,12 @@ def _filesize(size: int) -> str:
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size = size / 1024  # type: ignore[assignment]
     return str(size)
+
+
+def reading(engine: Engine) -> Session:
+    """A session for a page that only reads: on SQLite a deferred transaction, so a page never waits
+    for (or holds up) intake's write lock (models/db.py begins IMMEDIATE by default)."""
+    return Session(engine.execution_options(sqlite_begin="DEFERRED"))
 
 
 def staff_of(request: Request) -> Staff:
