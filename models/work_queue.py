@@ -25,7 +25,6 @@ from typing import Any
 
 import phonenumbers
 from sqlalchemy import (
-    CompoundSelect,
     Integer,
     Select,
     String,
@@ -151,54 +150,6 @@ class WorkPage:
     newest: str = field(default="")  # changes whenever the list does: the page's poll compares it
 
 
-def _sources() -> CompoundSelect:
-    item_rank = case(
-        *[(ITEM.c.kind == kind, rank) for kind, rank in _ITEM_RANK.items()],
-        else_=4,
-    )
-    new_cases = select(
-        literal("new_case").label("kind"),
-        literal(3).label("rank"),
-        CASE.c.created_at.label("at"),
-        CASE.c.id.label("case_id"),
-        cast(null(), Integer).label("item_id"),
-        cast(null(), Integer).label("inbound_id"),
-        literal("").label("summary"),
-        literal("").label("office"),
-    ).where(CASE.c.status == NEW)
-    attention = select(
-        ATTENTION.c.reason,
-        literal(2),
-        ATTENTION.c.since,
-        ATTENTION.c.case_id,
-        cast(null(), Integer),
-        cast(null(), Integer),
-        cast(ATTENTION.c.count, String),
-        literal(""),
-    )
-    items = select(
-        ITEM.c.kind,
-        item_rank,
-        ITEM.c.created_at,
-        ITEM.c.case_id,
-        ITEM.c.id,
-        ITEM.c.inbound_message_id,
-        ITEM.c.summary,
-        func.coalesce(ITEM.c.office, ""),
-    ).where(ITEM.c.status == "open")
-    quarantine = select(
-        literal("quarantine"),
-        literal(6),
-        QUARANTINE.c.created_at,
-        cast(null(), Integer),
-        QUARANTINE.c.id,
-        QUARANTINE.c.inbound_message_id,
-        QUARANTINE.c.reason,
-        literal(""),
-    ).where(QUARANTINE.c.resolved_at.is_(None))
-    return union_all(new_cases, attention, items, quarantine)
-
-
 @cache
 def _calendar() -> WorkingDayCalendar:
     return WorkingDayCalendar()  # building one loads the bank holidays: ~2 ms, once
@@ -259,41 +210,115 @@ def _e164(text: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _filtered(filters: WorkFilters, staff_id: int | None, now: datetime, dialect: str) -> Select:
-    """The work rows these filters keep: only the union's own columns (the page's 50 rows get their
-    details afterwards), joined to their case and message only where a filter reads them."""
-    work = _sources().subquery("work")
-    query = select(work).select_from(work)
-    needs_case = filters.office or filters.status or filters.service or filters.local_authority or filters.mine
-    searching = bool(filters.q.strip())
-    if needs_case or searching:
-        query = query.join(CASE, CASE.c.id == work.c.case_id, isouter=True)
-    if searching:
-        query = query.join(INBOUND, INBOUND.c.id == work.c.inbound_id, isouter=True)
+def _case_conditions(filters: WorkFilters, staff_id: int | None, *, office_of_item: Any = None) -> list[Any]:
+    """The filters and the search, on the case a source row belongs to (joined in that source)."""
+    conditions: list[Any] = []
     if filters.office:
-        query = query.where(or_(CASE.c.region == filters.office, work.c.office == filters.office))
+        region = CASE.c.region if office_of_item is None else func.coalesce(CASE.c.region, office_of_item)
+        conditions.append(region == filters.office)
     if filters.status:
-        query = query.where(CASE.c.status == filters.status)
+        conditions.append(CASE.c.status == filters.status)
     if filters.service:
-        query = query.where(CASE.c.service == filters.service)
+        conditions.append(CASE.c.service == filters.service)
     if filters.local_authority:
-        query = query.where(CASE.c.local_authority == filters.local_authority)
+        conditions.append(CASE.c.local_authority == filters.local_authority)
     if filters.mine:
-        query = query.where(CASE.c.coordinator_id == (staff_id or -1))
-    if filters.overdue:
-        query = query.where(work.c.at < overdue_before(now))
-    if searching:
-        text = filters.q.strip()
-        query = query.where(
-            or_(
-                and_(work.c.case_id.is_not(None), _search(text, work.c.case_id, dialect)),
-                and_(
-                    work.c.case_id.is_(None),
-                    or_(_contains(INBOUND.c.sender_email, text, dialect), _contains(INBOUND.c.subject, text, dialect)),
-                ),
+        conditions.append(CASE.c.coordinator_id == (staff_id or -1))
+    return conditions
+
+
+def _filtered(filters: WorkFilters, staff_id: int | None, now: datetime, dialect: str) -> Select:
+    """The work rows these filters keep: each source filtered where it reads its rows (a UNION's
+    outer WHERE is not pushed into its parts), only the union's own columns (the page's rows get their
+    details afterwards)."""
+    text = filters.q.strip()
+    cutoff = overdue_before(now) if filters.overdue else None
+    by_case = filters.status or filters.service or filters.local_authority or filters.mine
+
+    def waited(column: Any) -> list[Any]:
+        return [column < cutoff] if cutoff is not None else []
+
+    def message_search(inbound_id: Any) -> Any:
+        return (
+            select(INBOUND.c.id)
+            .where(
+                INBOUND.c.id == inbound_id,
+                or_(_contains(INBOUND.c.sender_email, text, dialect), _contains(INBOUND.c.subject, text, dialect)),
             )
+            .exists()
         )
-    return query
+
+    case_conditions = _case_conditions(filters, staff_id)
+    case_search = [_search(text, CASE.c.id, dialect)] if text else []
+    new_cases = select(
+        literal("new_case").label("kind"),
+        literal(3).label("rank"),
+        CASE.c.created_at.label("at"),
+        CASE.c.id.label("case_id"),
+        cast(null(), Integer).label("item_id"),
+        cast(null(), Integer).label("inbound_id"),
+        literal("").label("summary"),
+    ).where(CASE.c.status == NEW, *case_conditions, *case_search, *waited(CASE.c.created_at))
+    attention = (
+        select(
+            ATTENTION.c.reason,
+            literal(2),
+            ATTENTION.c.since,
+            ATTENTION.c.case_id,
+            cast(null(), Integer),
+            cast(null(), Integer),
+            cast(ATTENTION.c.count, String),
+        )
+        .join(CASE, CASE.c.id == ATTENTION.c.case_id)
+        .where(*case_conditions, *case_search, *waited(ATTENTION.c.since))
+    )
+    item_rank = case(*[(ITEM.c.kind == kind, rank) for kind, rank in _ITEM_RANK.items()], else_=4)
+    item_search = (
+        [
+            or_(
+                and_(ITEM.c.case_id.is_not(None), _search(text, ITEM.c.case_id, dialect)),
+                and_(ITEM.c.case_id.is_(None), message_search(ITEM.c.inbound_message_id)),
+            )
+        ]
+        if text
+        else []
+    )
+    items = (
+        select(
+            ITEM.c.kind,
+            item_rank,
+            ITEM.c.created_at,
+            ITEM.c.case_id,
+            ITEM.c.id,
+            ITEM.c.inbound_message_id,
+            ITEM.c.summary,
+        )
+        .join(CASE, CASE.c.id == ITEM.c.case_id, isouter=True)
+        .where(
+            ITEM.c.status == "open",
+            *_case_conditions(filters, staff_id, office_of_item=ITEM.c.office),
+            *item_search,
+            *waited(ITEM.c.created_at),
+        )
+    )
+    parts = [new_cases, attention, items]
+    if not (by_case or filters.office):  # quarantined mail has no case, no office: any case filter drops it
+        quarantine = select(
+            literal("quarantine"),
+            literal(6),
+            QUARANTINE.c.created_at,
+            cast(null(), Integer),
+            QUARANTINE.c.id,
+            QUARANTINE.c.inbound_message_id,
+            QUARANTINE.c.reason,
+        ).where(
+            QUARANTINE.c.resolved_at.is_(None),
+            *([message_search(QUARANTINE.c.inbound_message_id)] if text else []),
+            *waited(QUARANTINE.c.created_at),
+        )
+        parts.append(quarantine)
+    work = union_all(*parts).subquery("work")
+    return select(work)
 
 
 _CASE_DETAILS = select(

@@ -57,13 +57,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_caseattention_since", "caseattention", ["since"])
     op.create_index("ix_inboxitem_status_created", "inboxitem", ["status", "created_at"])
-    op.create_index("ix_case_status_created", "case", ["status", "created_at"])
+    op.create_index(
+        "ix_case_inbox", "case", ["status", "region", "local_authority", "service", "coordinator_id", "created_at"]
+    )
     op.create_index("ix_auditevent_entity", "auditevent", ["entity", "entity_id", "at"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_auditevent_entity", table_name="auditevent")
-    op.drop_index("ix_case_status_created", table_name="case")
+    op.drop_index("ix_case_inbox", table_name="case")
     op.drop_index("ix_inboxitem_status_created", table_name="inboxitem")
     op.drop_table("caseattention")
     op.drop_table("loginattempt")
