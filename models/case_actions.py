@@ -235,3 +235,27 @@ def queue_reply(
 
 def reply_context(reference: str, staff_name: str, body: str) -> dict[str, Any]:
     return {"reference": reference, "staff_name": staff_name, "body": body.strip()[:20000]}
+
+
+def attach_message(session: Session, inbound_id: int, case_id: int, actor: str) -> None:
+    """An email no case owned (an inbox item: "which case does this belong to?") put on a case by a
+    coordinator: on its timeline, and its open inbox items done."""
+    subject = run(session, select(INBOUND.c.subject).where(INBOUND.c.id == inbound_id)).scalar()
+    run(session, update(INBOUND).where(INBOUND.c.id == inbound_id).values(case_id=case_id))
+    add_timeline(
+        session,
+        case_id,
+        "message_in",
+        f"Email attached by a coordinator: {(subject or '(no subject)')[:200]}",
+        actor=actor,
+        inbound_message_id=inbound_id,
+    )
+    now = utcnow()
+    run(
+        session,
+        update(ITEM)
+        .where(ITEM.c.inbound_message_id == inbound_id, ITEM.c.status == "open")
+        .values(status="done", closed_at=now),
+    )
+    audit(session, actor=actor, action="message.attached", entity="case", entity_id=case_id, message=inbound_id)
+    touch_case(session, case_id)

@@ -356,3 +356,27 @@ def test_the_report_counts_referrals_per_la_and_month_and_downloads_as_csv(engin
     assert (
         cells["month"] == month and cells["total"] == "2" and cells["mediation"] == "1" and cells["certificate"] == "1"
     )
+
+
+def test_an_unplaced_email_is_attached_to_a_case_from_the_inbox(engine, base, intake):
+    deliver(intake, mailfactory.referral())
+    case = only_case(engine)
+    with Session(engine) as session:
+        ack = session.exec(select(OutboxMessage)).one()
+    # A stranger answering our acknowledgement (forwarded to the school): no case takes it by itself.
+    school = mailfactory.reply_to(
+        ack.message_id, sender="School Office <office@school.example>", subject="Re: the meeting about Elliot"
+    )
+    deliver(intake, school)
+    client, _ = sign_in(base)
+    inbox = client.get("/inbox").text
+    assert "Unplaced" in inbox and "office@school.example" in inbox
+    inbound_id = re.search(r'action="/inbox/messages/(\d+)/attach"', inbox).group(1)
+    response = client.post(
+        f"/inbox/messages/{inbound_id}/attach",
+        data={"reference": case.reference.lower(), "csrf_token": csrf_of(client)},
+    )
+    assert response.status_code == 303 and response.headers["location"] == f"/cases/{case.reference}"
+    page = client.get(f"/cases/{case.reference}").text
+    assert "Email attached by a coordinator: Re: the meeting about Elliot" in page
+    assert "Unplaced" not in client.get("/inbox").text

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.engine import Engine
 
 from inbox.intake.promote import CannotPromote, open_case_from_message
-from models.case_actions import close_item
-from models.case_queries import audit_rows, filtered_mail
+from models.case_actions import attach_message, close_item
+from models.case_queries import audit_rows, case_id_for_reference, filtered_mail
 from models.db import session_scope
 from models.reports import SERVICES as SERVICES_REPORTED
 from models.reports import as_csv, monthly_totals, referrals_report
@@ -71,6 +71,16 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
         with session_scope(engine) as session:
             close_item(session, item_id, staff.email)
         return RedirectResponse("/inbox", status_code=303)
+
+    @r.post("/inbox/messages/{inbound_id}/attach")
+    def attach(request: Request, inbound_id: int, reference: str = Form("")) -> Response:
+        staff = staff_of(request)
+        with session_scope(engine) as session:
+            case_id = case_id_for_reference(session, reference)
+            if case_id is None:
+                raise HTTPException(404, f"No case {reference.strip()[:20]}: check the reference.")
+            attach_message(session, inbound_id, case_id, staff.email)
+        return RedirectResponse(f"/cases/{reference.strip().upper()}", status_code=303)
 
     @r.get("/api/inbox")
     def api_inbox(request: Request) -> JSONResponse:
