@@ -55,6 +55,12 @@ calls_app = typer.Typer(help="Calls to the offices (Twilio).", no_args_is_help=T
 sms_app = typer.Typer(help="SMS in and out (Twilio).", no_args_is_help=True)
 app.add_typer(calls_app, name="calls")
 app.add_typer(sms_app, name="sms")
+user_app = typer.Typer(help="Staff accounts for the web inbox.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+person_app = typer.Typer(help="What we hold about a person (data protection).", no_args_is_help=True)
+app.add_typer(person_app, name="person")
+retention_app = typer.Typer(help="Anonymise closed cases after MDESK_RETENTION_YEARS.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
 workdays_app = typer.Typer(
     help="England's working days: not weekends, bank holidays (England and Wales), Christmas Day, Good Friday.",
     no_args_is_help=True,
@@ -378,69 +384,35 @@ def db_backup(
 @cases_app.command("list")
 def cases_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """Cases, newest first."""
-    from sqlalchemy import func
+    from models.case_queries import case_rows
 
-    from models.cases import Case
-    from models.mail import InboundMessage
-
-    rows = []
     with Session(_engine()) as session:
-        per_case = select(InboundMessage.case_id, func.count()).group_by(col(InboundMessage.case_id))
-        counts = dict(session.exec(per_case).all())
-        for case in session.exec(select(Case).order_by(col(Case.created_at).desc(), col(Case.id).desc())):
-            created_at = case.created_at.isoformat()
-            row = {
-                "reference": case.reference,
-                "status": case.status,
-                "service": case.service,
-                "local_authority": case.local_authority,
-                "region": case.region,
-                "referrer_email": case.referrer_email,
-                "messages": counts.get(case.id, 0),
-                "created_at": created_at,
-            }
-            if as_json:
-                _print_json(row)
-            else:
-                rows.append(row | {"service": row["service"] or "enquiry", "created_at": created_at[:16]})
-    if not as_json:
-        _print_table(CASE_COLUMNS, rows)
+        rows = case_rows(session)
+    if as_json:
+        for row in rows:
+            _print_json(row)
+        return
+    _print_table(
+        CASE_COLUMNS,
+        [row | {"service": row["service"] or "enquiry", "created_at": row["created_at"][:16]} for row in rows],
+    )
 
 
 @outbox_app.command("list")
 def outbox_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """What we sent or will send, newest first."""
-    from models.cases import Case
-    from models.outbox import OutboxMessage
+    from models.case_queries import outbox_rows
 
     with Session(_engine()) as session:
-        rows = session.exec(
-            select(OutboxMessage, Case.reference)
-            .join(Case, col(Case.id) == OutboxMessage.case_id, isouter=True)
-            .order_by(col(OutboxMessage.created_at).desc(), col(OutboxMessage.id).desc())
-        ).all()
-        table = []
-        for message, reference in rows:
-            sent_at = message.sent_at.isoformat() if message.sent_at else None
-            row = {
-                "channel": message.channel,
-                "to": message.to,
-                "template": message.template,
-                "status": message.status,
-                "case_reference": reference,
-                "sent_at": sent_at,
-                "attempts": message.attempts,
-                "last_error": message.last_error,
-                "due_at": message.due_at.isoformat(),
-                "idempotency_key": message.idempotency_key,
-            }
-            if as_json:
-                _print_json(row)
-            else:
-                table.append(row | {"sent_at": sent_at and sent_at[:16]})
-    if not as_json:
-        # The last error, where there is one, closes the line: it is the longest and the most varied.
-        _print_table([*OUTBOX_COLUMNS, "last_error"], table)
+        rows = [{k: v for k, v in row.items() if k != "id"} for row in outbox_rows(session)]
+    if as_json:
+        for row in rows:
+            _print_json(row)
+        return
+    # The last error, where there is one, closes the line: it is the longest and the most varied.
+    _print_table(
+        [*OUTBOX_COLUMNS, "last_error"], [row | {"sent_at": row["sent_at"] and row["sent_at"][:16]} for row in rows]
+    )
 
 
 @quarantine_app.command("list")
@@ -496,6 +468,86 @@ def quarantine_retry(
         after = session.get(QuarantineEntry, entry_id)
         if not resolved_before and after is not None and after.resolved_at is None:
             raise typer.Exit(1)
+
+
+# ---- staff accounts ------------------------------------------------------------------------------------
+
+
+@user_app.command("add")
+def user_add(
+    email: Annotated[str, typer.Argument(help="Their email address: what they sign in with.")],
+    name: Annotated[str, typer.Option("--name", help="Their name, as colleagues read it.")],
+    role: Annotated[str, typer.Option("--role", help="coordinator or admin (admins also read the audit log).")],
+    office: Annotated[str | None, typer.Option("--office", help="london or national; none: both.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+) -> None:
+    """Add a coordinator or an admin who can sign in to the web inbox (password: 12 characters or more)."""
+    from models.db import session_scope
+    from models.staff_ops import StaffError, add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    engine = _engine(create=True)  # the first account is often made before the first run
+    try:
+        with session_scope(engine) as session:
+            add_user(session, email=email, name=name, role=role, office=office, password=password)
+    except StaffError as exc:
+        sys.stderr.write(f"{exc}\n")
+        raise typer.Exit(2) from None
+    console.print(f"{role} {email.strip().lower()} added", highlight=False)
+
+
+# ---- data protection -----------------------------------------------------------------------------------
+
+
+@person_app.command("export")
+def person_export(email: Annotated[str, typer.Argument(help="Their email address.")]) -> None:
+    """Everything held about the person with this address, as one JSON document (a subject access request)."""
+    from models.privacy import PrivacyRefused
+    from models.privacy import person_export as export
+
+    with Session(_engine()) as session:
+        try:
+            document = export(session, email=email)
+        except PrivacyRefused as exc:
+            sys.stderr.write(f"{exc}\n")
+            raise typer.Exit(1) from None
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@cases_app.command("anonymise")
+def cases_anonymise(reference: Annotated[str, typer.Argument(help="The closed case's reference.")]) -> None:
+    """Remove a closed case's personal data; what the reports count stays."""
+    from models.case_queries import case_id_for_reference
+    from models.db import session_scope
+    from models.privacy import PrivacyRefused, anonymise_case
+
+    with session_scope(_engine()) as session:
+        case_id = case_id_for_reference(session, reference)
+        if case_id is None:
+            sys.stderr.write(f"no case {reference}\n")
+            raise typer.Exit(1)
+        try:
+            anonymise_case(session, case_id, actor="cli")
+        except PrivacyRefused as exc:
+            sys.stderr.write(f"{reference}: {exc}\n")
+            raise typer.Exit(1) from None
+    console.print(f"{reference.upper()} anonymised", highlight=False)
+
+
+@retention_app.command("run")
+def retention_run() -> None:
+    """Anonymise closed cases older than MDESK_RETENTION_YEARS (the daemon also runs this daily)."""
+    from models.db import session_scope
+    from models.privacy import run_retention
+
+    with session_scope(_engine()) as session:
+        count = run_retention(session, years=get_settings().retention_years)
+    console.print(f"{count} closed case(s) anonymised", highlight=False)
 
 
 # ---- the working-day calendar -------------------------------------------------------------------------

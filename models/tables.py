@@ -2,6 +2,7 @@
 
 from models.cases import Case, InboxItem, TimelineEvent
 from models.contacts import Contact, ContactPoint, Party
+from models.desk import CaseAttention, LoginAttempt, StaffSession
 from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
 from models.outbox import OutboxMessage, Suppression
 from models.sessions import CaseEvent, MediationSession, Mediator, SessionAttendee, SessionMediator
@@ -13,11 +14,13 @@ __all__ = [
     "Call",
     "CallbackTask",
     "Case",
+    "CaseAttention",
     "CaseEvent",
     "Contact",
     "ContactPoint",
     "InboundMessage",
     "InboxItem",
+    "LoginAttempt",
     "MediationSession",
     "Mediator",
     "OutboxMessage",
@@ -26,6 +29,7 @@ __all__ = [
     "SessionAttendee",
     "SessionMediator",
     "SmsMessage",
+    "StaffSession",
     "StaffUser",
     "StoredAttachment",
     "Suppression",

@@ -30,6 +30,7 @@ from typing import Any
 import uvicorn
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from inbox.email_channel import EmailChannel
 from inbox.intake import Intake
@@ -136,6 +137,7 @@ class Daemon:
         )
         self._telephony_jobs(scheduler)
         add_jobs(scheduler, engine=self.engine, settings=self.settings, leadership=leadership, guard=self._guarded)
+        scheduler.add_job(self._retention, "interval", hours=24, id="retention", max_instances=1, coalesce=True)
         server = self.web_server = self._web_server() if listener else None
         web_thread = self._part("web app", server.run, sockets=[listener]) if server else None
 
@@ -203,6 +205,19 @@ class Daemon:
             job()
         except Exception as exc:  # the job's boundary: tried again on its next tick
             log.error("%s failed: %s\n%s", job_id, type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
+
+    def _retention(self) -> None:
+        """Closed cases past MDESK_RETENTION_YEARS anonymised (models/privacy.py); a failure waits a day."""
+        from models.privacy import run_retention
+
+        try:
+            with db.session_scope(self.engine) as session:
+                count = run_retention(session, years=self.settings.retention_years)
+        except SQLAlchemyError as exc:
+            log.error("retention: not run: %s", type(exc).__name__)
+            return
+        if count:
+            log.info("retention: %d closed case(s) anonymised", count)
 
     def _dispatch(self, dispatcher: Dispatcher) -> None:
         if not self._same_database():  # a deleted database's outbox would be sent again after a restart

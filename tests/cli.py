@@ -12,7 +12,7 @@ from tests.conftest import REPO
 
 
 def run_main(
-    *args: str, settings: dict[str, str] | None = None, prefix: Sequence[str] = ()
+    *args: str, settings: dict[str, str] | None = None, prefix: Sequence[str] = (), input_text: str | None = None
 ) -> subprocess.CompletedProcess:
     """`python main.py ARGS` with `settings` as its only MDESK_* variables; `prefix` runs it under
     another command (e.g. one that drops root's powers)."""
@@ -23,6 +23,7 @@ def run_main(
         cwd=REPO,
         env=env,
         capture_output=True,
+        input=input_text,
         text=True,
         timeout=120,
         check=False,

@@ -1,5 +1,6 @@
-"""The FastAPI app: /healthz (database, mailbox, each outbox channel), /metrics (Prometheus), and
-telephony's Twilio webhooks under /twilio (signature-checked, outside sign-in) when given settings."""
+"""The FastAPI app: /healthz (database, mailbox, each outbox channel), /metrics (Prometheus), the
+coordinators' desk (web/desk.py: sign-in, the inbox, case pages), all behind web/guard.py, and
+telephony's Twilio webhooks under /twilio (signature-checked instead of sign-in) when given settings."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ from sqlmodel import select
 from models.db import read_scope
 from models.metrics import OUTBOX_LAG, REGISTRY
 from models.outbox import PENDING, OutboxMessage
-from models.settings import Settings
+from models.settings import Settings, get_settings
 from models.types import utcnow
 from telephony.routes import TwilioWebhooks
 from web.api_sessions import mount as mount_sessions
+from web.desk import install_desk
 from web.health import DatabaseProbe, Health
 
 log = logging.getLogger("mdesk.web")
@@ -36,6 +38,7 @@ def create_app(
 ) -> FastAPI:
     """`settings` (or `twilio`, the webhooks built by the caller, a test with its own clock) mounts /twilio."""
     app = FastAPI(title="Mediation Desk", docs_url=None, redoc_url=None, openapi_url=None)
+    install_desk(app, engine, settings or get_settings())
     if twilio is None and settings is not None:
         twilio = TwilioWebhooks(engine, settings)
     if twilio is not None:

@@ -28,6 +28,7 @@ from inbox.reading import Reading
 from inbox.referral import Referral
 from inbox.reflection import MAX_ADDRESS
 from inbox.thread_match import ThreadMatch, match_thread
+from models.case_actions import needs_attention
 from models.case_ops import NewCase, add_timeline, mark_undeliverable, open_inbox_item, touch_case
 from models.outbox import OutboxMessage
 from models.rows import run, table
@@ -210,6 +211,7 @@ def step_place(step: Step) -> None:
             f"Reply received: {step.parsed.subject[:200]}",
             inbound_message_id=step.inbound.id,
         )
+        needs_attention(step.session, match.case_id, "reply")  # in the coordinators' inbox until seen
         step.finish("reply", f"joined case {reference}")
         return
     if match.how in ("ambiguous", "unknown_reply", "stranger"):
