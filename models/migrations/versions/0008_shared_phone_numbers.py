@@ -5,7 +5,7 @@ line, a shared home phone) made the second family's referral join the first fami
 here a point is unique per contact, and email addresses stay unique across contacts (how a contact
 is known again) by a partial unique index.
 
-Revision ID: 0009_shared_phone_numbers
+Revision ID: 0008_shared_phone_numbers
 Revises: 0004_attachment_in_raw
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_shared_phone_numbers"
+revision: str = "0008_shared_phone_numbers"
 down_revision: str | None = "0004_attachment_in_raw"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
