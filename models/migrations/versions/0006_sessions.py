@@ -1,7 +1,7 @@
 """mediators, mediation sessions and who attends them, dated case events (issue 11)
 
 Revision ID: 0006_sessions
-Revises: 0004_attachment_in_raw
+Revises: 0005_telephony
 
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import models.types
 
 revision: str = "0006_sessions"
-down_revision: str | None = "0004_attachment_in_raw"
+down_revision: str | None = "0005_telephony"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,7 @@ Also the indexes the inbox's queries need at 100,000 cases (bench/inbox.py): ope
 new cases by age, and a case's audit trail.
 
 Revision ID: 0007_case_inbox
-Revises: 0004_attachment_in_raw
+Revises: 0006_sessions
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from alembic import op
 from models.types import UTCDateTime
 
 revision: str = "0007_case_inbox"
-down_revision: str | None = "0004_attachment_in_raw"
+down_revision: str | None = "0006_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,7 +6,7 @@ here a point is unique per contact, and email addresses stay unique across conta
 is known again) by a partial unique index.
 
 Revision ID: 0008_shared_phone_numbers
-Revises: 0004_attachment_in_raw
+Revises: 0007_case_inbox
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_shared_phone_numbers"
-down_revision: str | None = "0004_attachment_in_raw"
+down_revision: str | None = "0007_case_inbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
