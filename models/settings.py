@@ -145,19 +145,25 @@ class Settings(BaseSettings):
     twilio_keep_recordings: bool = Field(False, description="Leave voicemail recordings at Twilio once stored here.")
     twilio_ring_seconds: int = Field(20, ge=5, le=600, description="How long the office phones ring.")
     twilio_voicemail_seconds: int = Field(180, ge=10, le=3600, description="The longest voicemail recorded.")
+
+    # Sign-in to the coordinators' desk (web/).
     session_idle_minutes: int = Field(
         30, gt=0, description="A coordinator idle this long is signed out (their next request asks to sign in)."
+    )
     cookie_secure: bool = Field(
         True,
         description="Send the sign-in cookie over HTTPS only; false only for plain http on loopback "
         "(development, tests): a browser drops a Secure cookie over http.",
+    )
     login_max_failures: int = Field(
         5,
         gt=0,
         description="Failed sign-ins per address (and 4x that per client address) in 15 minutes "
         "before sign-in is refused for the rest of the 15 minutes.",
+    )
     retention_years: int = Field(
         6, gt=0, description="Closed cases are anonymised this many years after they closed (the retention job)."
+    )
 
     log_level: str = "INFO"
 

@@ -46,12 +46,12 @@ from models.outbox_claims import redact
 from models.settings import Settings
 from models.types import utcnow
 from scheduler.dispatch import Dispatcher
+from scheduler.jobs import add_jobs
+from scheduler.leadership import Leadership
 from telephony.readings import read_waiting_texts
 from telephony.recordings import RecordingStore
 from telephony.sms_channel import SmsChannel
 from telephony.webhook_auth import dev_token_path, webhook_token
-from scheduler.jobs import add_jobs
-from scheduler.leadership import Leadership
 from web.app import create_app
 from web.health import Health
 
