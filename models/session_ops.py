@@ -388,6 +388,7 @@ def _context(item: MediationSession, case: Case, settings: Settings, *, name: st
         "mode": item.mode,
         "mode_label": MODE_LABELS[item.mode],
         "where": where_text(item),
+        "office": case.region,  # the SMS go from this office's number (none yet: the national office's)
     }
 
 

@@ -19,14 +19,15 @@ def _environment(folder: Path) -> Environment:
     )
 
 
-def render_text(kind: str, name: str, folder: Path | None = None, **context: Any) -> str:
-    """templates/KIND/NAME.txt rendered, with runs of white space made single (speech and SMS alike).
+def render_text(kind: str, template: str, folder: Path | None = None, /, **context: Any) -> str:
+    """templates/KIND/TEMPLATE.txt rendered, with runs of white space made single (speech and SMS alike).
+    The first three are positional only: a context may carry any key (a reminder's `name`).
 
     The same text for the same context is rendered once (a caller's greeting is one of a few)."""
     try:
-        return _rendered(kind, name, folder, tuple(sorted(context.items())))
+        return _rendered(kind, template, folder, tuple(sorted(context.items())))
     except TypeError:  # a context value that cannot be a cache key (a list, a dict)
-        return _render(kind, name, folder, context)
+        return _render(kind, template, folder, context)
 
 
 @lru_cache(maxsize=512)

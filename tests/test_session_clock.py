@@ -29,6 +29,7 @@ from models.staff import StaffUser
 from models.workdays import WorkingDayCalendar
 from scheduler.dispatch import Dispatcher
 from scheduler.jobs import deadline_scan_job, in_digest_window
+from tests.desk import add_staff, csrf_of, sign_in
 from tests.smtp_server import SmtpTestServer
 from tests.webserver import serve
 from web.app import create_app
@@ -236,16 +237,22 @@ def test_the_calendar_feed_lists_the_mediators_sessions_and_a_new_link_revokes_t
             calendar=CAL,
             now=datetime(2027, 1, 4, 9, tzinfo=UTC),
         )
-    with serve(create_app(engine, settings=settings)) as base:
+    web_settings = settings.model_copy(update={"cookie_secure": False})  # plain http on loopback
+    with serve(create_app(engine, settings=web_settings)) as base:
         feed = httpx.get(f"{base}/calendar/{token}.ics")
         assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
         [event] = Calendar.from_ical(feed.text).walk("VEVENT")
         assert event.decoded("dtstart") == start and "meet.example.org" in str(event["location"])
         assert PARENT not in feed.text  # the feed lists times and places, not the families
-        sessions = httpx.get(f"{base}/api/sessions").json()
+        assert httpx.get(f"{base}/api/sessions").status_code == 401  # the API is behind sign-in
+        add_staff(engine)
+        client, _ = sign_in(base)
+        csrf = csrf_of(client)
+        sessions = client.get("/api/sessions").json()
         assert [(s["case_reference"], len(s["reminders"])) for s in sessions] == [(reference, 4)]
-        refused = httpx.post(
-            f"{base}/api/sessions",
+        refused = client.post(
+            "/api/sessions",
+            headers={"X-CSRF-Token": csrf},
             json={
                 "case_reference": reference,
                 "start": "2027-01-20T10:00",

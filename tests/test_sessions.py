@@ -314,3 +314,27 @@ def test_a_reminder_to_a_suppressed_number_is_not_sent(engine, settings, case_re
         suppress(db, "sms", PARENT_MOBILE, "STOP")
     dispatcher.run_once(now=datetime(2027, 1, 15, 10, 0, 5, tzinfo=UTC))
     assert [to for to, _, _ in sms.given] == [MEDIATOR_MOBILE]
+
+
+def test_a_reminder_goes_through_the_sms_channel_to_twilio_from_the_cases_office(
+    engine, case_ref, mediator_id, tmp_path
+):
+    """The whole way: booked here, sent by telephony's SMS channel through the Twilio SDK."""
+    from scheduler.dispatch import Dispatcher
+    from telephony.sms_channel import SmsChannel
+    from tests.twilio_api_server import fake_twilio
+    from tests.twilio_webhooks import LONDON, twilio_settings
+
+    with fake_twilio() as api:
+        settings = twilio_settings(tmp_path, twilio_api_url=api.base)
+        book(engine, settings, case_ref, mediator_id)
+        channel = SmsChannel.from_settings(settings, engine)
+        Dispatcher(engine, settings, {"sms": channel}, worker="test").run_once(
+            now=datetime(2027, 1, 15, 10, tzinfo=UTC)
+        )
+    texts = {request.form["To"]: request.form for request in api.requests}
+    assert set(texts) == {PARENT_MOBILE, MEDIATOR_MOBILE}  # the 2-working-day reminder, to both
+    parent = texts[PARENT_MOBILE]
+    assert parent["From"] == LONDON  # a London case's reminders come from the London office
+    assert "Tuesday 19 January at 10:00" in parent["Body"] and case_ref in parent["Body"]
+    assert Counter(r.status for r in reminders(engine)) == {SENT: 2, PENDING: 2}

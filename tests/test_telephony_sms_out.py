@@ -162,13 +162,26 @@ def test_segments_are_counted_and_a_curly_quote_makes_ucs2():
     assert count_segments("🙂" * 35).units == 70  # an emoji is two UTF-16 units
 
 
+# What the writers of SMS rows put in their context (a session's reminder the longest of them).
+SMS_CONTEXT = {
+    "office": "national",
+    "name": "Joanne Pryce",
+    "case_reference": "MD-27-ABCD",
+    "day": "Wednesday 20 January",
+    "time": "10:00",
+    "when": "Wednesday 20 January 2027, 10:00 to 12:00",
+    "mode": "phone",
+    "mode_label": "By phone",
+    "where": "0330 006 2835, PIN 123456",
+    "offset": "2h",
+}
+
+
 def test_every_sms_template_stays_in_gsm7(engine, tmp_path):
     channel = SmsChannel.from_settings(twilio_settings(tmp_path, twilio_account_sid="", twilio_auth_token=""))
     templates = sorted(path.stem for path in (TEMPLATES / "sms").glob("*.txt"))
     assert templates  # help, started, ...
     for template in templates:
-        row = OutboxMessage(
-            idempotency_key=template, channel="sms", to=MOBILE, template=template, context={"office": "national"}
-        )
+        row = OutboxMessage(idempotency_key=template, channel="sms", to=MOBILE, template=template, context=SMS_CONTEXT)
         shape = count_segments(channel.render(row).body)
         assert shape.encoding == "GSM-7", (template, shape.non_gsm)
