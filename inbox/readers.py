@@ -95,9 +95,13 @@ def _serve(conn: Connection, options: ReadOptions) -> None:
             # bytes as they are (send_bytes), whole or in pieces: a pickled list of messages would be a
             # second copy of every message on each side of the pipe (issue 8.5). All are taken before
             # the first is read, as `_Worker.send` expects.
+            large = any(streamed for _received_at, _size, streamed in jobs)
+            if large:
+                bound.lift()  # several large messages may come at once: each is read within the bound
             messages = [_take(conn, streamed) for _received_at, _size, streamed in jobs]
             for message, (received_at, size, _streamed) in zip(messages, jobs, strict=True):
-                bound.renew()
+                bound.renew(force=large)
+                large = False
                 result = read(message, options, received_at=received_at, size=size)
                 if isinstance(message, ByteChunks) and message.incomplete:
                     conn.send(_AGAIN)  # the pieces are gone: we are sent the message again, whole
@@ -117,11 +121,20 @@ class _MemoryBound:
         self.budget = None if max_bytes is None else MEMORY_FACTOR * max_bytes + MEMORY_SPARE
         self.peak = -1
 
-    def renew(self) -> None:
+    def lift(self) -> None:
+        """No bound until the next `renew`: while a task's messages are taken in, what they hold
+        counts as held, not against the reading of one."""
+        if self.budget is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+            resource.setrlimit(resource.RLIMIT_DATA, (hard, hard))
+
+    def renew(self, *, force: bool = False) -> None:
         if self.budget is None:
             return
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-        if self.peak >= 0 and peak - self.peak < RENEW_KIB:
+        if not force and self.peak >= 0 and peak - self.peak < RENEW_KIB:
             return  # grown by less than the spare: not worth reading /proc (0.1 ms) a message
         self.peak = peak
         try:
