@@ -67,6 +67,7 @@ MAX_AHEAD = 2000  # readings announced and not yet asked for that are kept
 PIPELINE_BYTES = 32_768
 MEMORY_FACTOR = 5  # a large message's reading takes under 3x its size; 8-bit text bodies about 5x
 MEMORY_SPARE = 64 * 1024 * 1024
+RENEW_KIB = 16 * 1024  # the bound is renewed once the worker's peak has grown by this much
 STREAM_BYTES = 1024 * 1024  # a message this large is sent in pieces of PIECE_BYTES, and parsed from them
 PIECE_BYTES = 1024 * 1024
 
@@ -94,9 +95,13 @@ def _serve(conn: Connection, options: ReadOptions) -> None:
             # bytes as they are (send_bytes), whole or in pieces: a pickled list of messages would be a
             # second copy of every message on each side of the pipe (issue 8.5). All are taken before
             # the first is read, as `_Worker.send` expects.
+            large = any(streamed for _received_at, _size, streamed in jobs)
+            if large:
+                bound.lift()  # several large messages may come at once: each is read within the bound
             messages = [_take(conn, streamed) for _received_at, _size, streamed in jobs]
             for message, (received_at, size, _streamed) in zip(messages, jobs, strict=True):
-                bound.renew()
+                bound.renew(force=large)
+                large = False
                 result = read(message, options, received_at=received_at, size=size)
                 if isinstance(message, ByteChunks) and message.incomplete:
                     conn.send(_AGAIN)  # the pieces are gone: we are sent the message again, whole
@@ -108,20 +113,29 @@ class _MemoryBound:
     """This process's data (heap and private mappings) limited to what it holds and what reading the
     largest message may take (the module's docstring says why); no limit where the system has none.
 
-    Renewed before each message once the process has grown (its peak RSS says so, at the cost of one
-    system call): memory freed by a message that failed is kept by the allocator, and must not count
-    against the next message."""
+    Renewed before a message once the process has grown by RENEW_KIB (its peak RSS says so, at the
+    cost of one system call a message): memory freed by a message that failed is kept by the
+    allocator, and must not count against the next message."""
 
     def __init__(self, max_bytes: int | None) -> None:
         self.budget = None if max_bytes is None else MEMORY_FACTOR * max_bytes + MEMORY_SPARE
         self.peak = -1
 
-    def renew(self) -> None:
+    def lift(self) -> None:
+        """No bound until the next `renew`: while a task's messages are taken in, what they hold
+        counts as held, not against the reading of one."""
         if self.budget is None:
             return
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        if peak == self.peak:
+        with contextlib.suppress(OSError, ValueError):
+            _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+            resource.setrlimit(resource.RLIMIT_DATA, (hard, hard))
+
+    def renew(self, *, force: bool = False) -> None:
+        if self.budget is None:
             return
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+        if not force and self.peak >= 0 and peak - self.peak < RENEW_KIB:
+            return  # grown by less than the spare: not worth reading /proc (0.1 ms) a message
         self.peak = peak
         try:
             status = Path("/proc/self/status").read_text()

@@ -59,7 +59,7 @@ def bare_crs_fixed(data: bytes) -> bytes:
     return _BARE_CR.sub(b"\n", data)
 
 
-def header_block_end(data: bytes, start: int = 0) -> int | None:
+def header_block_end(data: bytes | bytearray, start: int = 0) -> int | None:
     """Where the first empty line (`\n\r?\n`) found at or after `start` begins, if there is one."""
     blank = _BLANK_LINE.search(data, start)
     return blank.start() if blank else None

@@ -65,7 +65,7 @@ class _Repairs:
         self.start = b""  # the first bytes, until the line ends can be judged
         self.bare_cr: bool | None = None  # unknown until CR_SCAN_BYTES + 1 bytes (or the end) are in
         self.carry = b""  # a CR at the end of a piece: a bare CR or half of a CRLF
-        self.head = b""  # repaired so far, until the header block's empty line is in it
+        self.head = bytearray()  # repaired so far, until the header block's empty line is in it
         self.head_done = False
 
     def feed(self, piece: bytes) -> bytes:
@@ -87,8 +87,7 @@ class _Repairs:
             out = self._line_ends(b"", last=True)
         out = self._header(out)
         if not self.head_done:  # no empty line anywhere: the whole message is its header block
-            self.head_done = True
-            out, self.head = repair_header_block(self.head, self.problems), b""
+            out = self._head_repaired()
         return out
 
     def _judge(self, first: bytes) -> None:
@@ -111,9 +110,12 @@ class _Repairs:
         self.head += piece
         if header_block_end(self.head, searched) is None:
             return b""
+        return self._head_repaired()
+
+    def _head_repaired(self) -> bytes:
         self.head_done = True
-        out, self.head = repair_header_block(self.head, self.problems), b""
-        return out
+        head, self.head = bytes(self.head), bytearray()
+        return repair_header_block(head, self.problems)
 
 
 def parse_tree_streamed(chunks: ByteChunks, problems: list[str]) -> tuple[Message, str, bool]:
