@@ -69,12 +69,26 @@ def pdf_form(items: list[Item], *, tick_style: str = "glyphs", header: str | Non
         elif kind == "lines":
             for label, value in item[1]:
                 pdf.cell(0, 7, f"{label}: {value}", new_x="LMARGIN", new_y="NEXT")
+        elif kind == "ticks" and tick_style == "drawn":
+            _drawn_ticks(pdf, item[1], item[2])
         elif kind == "ticks":
             pdf.cell(0, 7, f"{item[1]}: {_tick_text(item[2], tick_style)}", new_x="LMARGIN", new_y="NEXT")
         elif kind == "text":
             pdf.multi_cell(0, 6, item[1], new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1)
     return bytes(pdf.output())
+
+
+def _drawn_ticks(pdf: FPDF, label: str, options: list[tuple[str, bool]]) -> None:
+    """Boxes drawn as squares, a tick written only in the chosen one: the page's text shows no mark at
+    all before the options not chosen."""
+    pdf.cell(pdf.get_string_width(label) + 8, 7, f"{label}:")
+    for option, on in options:
+        x, y = pdf.get_x(), pdf.get_y()
+        pdf.rect(x, y + 1.5, 4, 4)
+        pdf.cell(6, 7, "✔" if on else "")
+        pdf.cell(pdf.get_string_width(option) + 10, 7, option)
+    pdf.ln(7)
 
 
 def pdf_letter(lines: list[str]) -> bytes:

@@ -86,6 +86,7 @@ def test_every_field_is_read_from_the_attached_forms_of_the_set():
     "name, build",
     [
         ("Referral form.pdf", lambda: pdf_form(FORM)),
+        ("Referral form.pdf", lambda: pdf_form(FORM, tick_style="drawn")),
         ("Referral form.docx", lambda: docx_form(FORM, tick_style="content_control")),
         ("Referral form.docx", lambda: docx_form(FORM, tick_style="legacy")),
         ("Referral form.docx", lambda: docx_form(FORM, tick_style="symbol")),
