@@ -242,6 +242,7 @@ BODY = "Hello,\n\nMy son Leo Clarke (DOB 05/06/2012) needs mediation. Our counci
         ("Referral form.pdf", encrypted_pdf(FORM), True, "encrypted"),
         ("Scan of form.pdf", image_only_pdf(), True, "a scanned PDF with no text layer"),
         ("Old form.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000), True, "an old Word file (.doc)"),
+        ("Locked form.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000), True, "encrypted"),
         ("Referral form.pdf", pdf_form(FORM)[:900], False, "a damaged PDF"),
         ("Referral form.docx", b"PK\x03\x04 not really a zip", False, "a damaged file"),
         ("Referral form.odt", _odt_without_text(), False, "damaged"),
