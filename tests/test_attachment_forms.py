@@ -261,6 +261,21 @@ def test_an_unreadable_attachment_is_a_recorded_problem_and_the_email_is_still_r
     assert r is not None and (r.child_name, r.local_authority, r.service) == ("Leo Clarke", "Lewisham", "mediation")
 
 
+def test_a_photographed_form_needs_a_person_and_a_signature_logo_is_left_alone():
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Sarah Nolan <sarah.nolan@example.com>", "referrals@example.org", "Form"
+    msg.set_content(BODY)
+    msg.add_attachment(
+        b"\xff\xd8\xff\xe0" + bytes(3000), maintype="image", subtype="jpeg", filename="Referral form.jpg"
+    )
+    msg.add_attachment(b"\x89PNG" + bytes(300), maintype="image", subtype="png", filename="logo.png")
+    reading = reading_of(msg.as_bytes())
+    assert [(d.filename, d.kind, d.needs_person) for d in reading.documents] == [("Referral form.jpg", "image", True)]
+    assert "attachment needs a person to read: Referral form.jpg" in " ".join(reading.summary()["problems"])
+
+
 def test_a_form_protected_only_against_editing_opens_without_a_password():
     reading, doc = _only_document(email_with(COVER, [("Referral form.pdf", edit_protected_pdf(FORM))]))
     assert doc.read and doc.problem is None

@@ -45,7 +45,7 @@ class DocumentText:
     filename: str
     content_type: str
     size: int
-    kind: str | None  # pdf | docx | odt | doc | rtf | text; None: not a document (a photo, a calendar file)
+    kind: str | None  # pdf | docx | odt | doc | rtf | text | image (a photographed form); None: not a document
     text: str = ""
     read: bool = False  # text was read from it (perhaps cut short: see problem)
     problem: str | None = None  # for the coordinator, without the file's contents
