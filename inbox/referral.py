@@ -53,8 +53,11 @@ class Evidence:
 
     @property
     def said(self) -> str:
-        """Where and in which words: "from Referral form.pdf: Date of birth 14/02/2013"."""
-        return f"from {self.file or _SOURCE_WORDS.get(self.source, self.source)}: {self.snippet}"
+        """Where and in which words: "from Referral form.pdf: Date of birth 14/02/2013" (a form's table
+        cells, read as "Date of birth | 14/02/2013", said as the words printed)."""
+        if self.file:
+            return f"from {self.file}: {self.snippet.replace(' | ', ' ')}"
+        return f"from {_SOURCE_WORDS.get(self.source, self.source)}: {self.snippet}"
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -426,7 +426,7 @@ def cases() -> list[Case]:
         story="George has autism. Tower Hamlets refused to amend section F after the annual review in Newham.",
     )
     add("free-text-places", _parent_mail(f, "docx", "columns", subject="Form"),
-        _expect("mediation", "Tower Hamlets", "national" if False else "london", "parent", "+447700900835",
+        _expect("mediation", "Tower Hamlets", "london", "parent", "+447700900835",
                 "George Ellis", "2012-07-23"))  # fmt: skip
     f = Form("Amelia Ross", "31/01/2014", "York", service="Certificate only", mobile="07700 900936")
     add(

@@ -3,7 +3,12 @@ OpenDocument .odt (the ZIP and XML written by hand), in the layouts referral for
 
 A form is a list of items: ("heading", text), ("rows", [(label, value), ...]) as a two-column table,
 ("lines", [(label, value), ...]) as "Label: value" lines, ("ticks", label, [(option, ticked), ...]),
-("text", paragraph), ("columns", [header cells], [value cells]) as a table with a header row.
+("text", paragraph), ("columns", [header cells], [value cells]) as a table with a header row; and
+("below", [(label, value), ...]) as each answer on the line below its label, ("ticks", label, options,
+style) with its own box style, ("yesno", label, "Yes"|"No") as "Yes / No (delete as appropriate)" (Word:
+the other word struck through; PDF and .odt: the other word deleted), ("nested", [(heading, rows), ...])
+as a Word table whose cells hold tables, ("twocol", [left lines], [right lines]) as a PDF page in two
+text columns.
 """
 
 from __future__ import annotations
@@ -26,6 +31,12 @@ OUR_HEADER = "Mediation Desk · 249 Birmingham Road, Sutton Coldfield B72 1EA ·
 
 
 def _tick_text(options: list[tuple[str, bool]], style: str) -> str:
+    if style == "lower":
+        return "  ".join(f"[{'x' if on else ' '}] {opt}" for opt, on in options)
+    if style == "ballot":
+        return "  ".join(f"{'☑' if on else '☐'} {opt}" for opt, on in options)
+    if style == "yn":
+        return "   ".join(f"{opt} (Y/N) {'Y' if on else 'N'}" for opt, on in options)
     if style == "brackets":
         return "  ".join(f"[{'X' if on else ' '}] {opt}" for opt, on in options)
     if style == "after":
@@ -34,6 +45,22 @@ def _tick_text(options: list[tuple[str, bool]], style: str) -> str:
 
 
 # ---- PDF -----------------------------------------------------------------------------------------
+
+
+def _plain(items: list[Item], word: bool = False) -> list[Item]:
+    """The new kinds a format has no own drawing for, as the kinds it has."""
+    out: list[Item] = []
+    for item in items:
+        if item[0] == "yesno" and not word:
+            out.append(("text", f"{item[1]} {item[2]} (delete as appropriate)"))
+        elif item[0] == "nested" and not word:
+            for heading, rows in item[1]:
+                out += [("heading", heading), ("rows", rows)]
+        elif item[0] == "twocol":
+            out.append(("lines", [tuple(line.split(": ", 1)) for line in item[1] + item[2]]))
+        else:
+            out.append(item)
+    return out
 
 
 def pdf_form(items: list[Item], *, tick_style: str = "glyphs", header: str | None = OUR_HEADER) -> bytes:
@@ -45,9 +72,24 @@ def pdf_form(items: list[Item], *, tick_style: str = "glyphs", header: str | Non
     if header:
         pdf.cell(0, 7, header, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
-    for item in items:
+    for item in [i for i in items if i[0] == "twocol"] + _plain([i for i in items if i[0] != "twocol"]):
         kind = item[0]
-        if kind == "heading":
+        if kind == "twocol":
+            with pdf.text_columns(ncols=2, gutter=10) as cols:
+                for line in item[1]:
+                    cols.write(line + "\n")
+                cols.new_column()
+                for line in item[2]:
+                    cols.write(line + "\n")
+            pdf.ln(4)
+        elif kind == "below":
+            for label, value in item[1]:
+                pdf.set_font("DejaVu", "B", size=10)
+                pdf.cell(0, 6, label, new_x="LMARGIN", new_y="NEXT")
+                pdf.set_font("DejaVu", size=10)
+                pdf.cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
+                pdf.ln(2)
+        elif kind == "heading":
             pdf.ln(2)
             pdf.set_font("DejaVu", size=12)
             pdf.cell(0, 8, item[1], new_x="LMARGIN", new_y="NEXT")
@@ -69,12 +111,27 @@ def pdf_form(items: list[Item], *, tick_style: str = "glyphs", header: str | Non
         elif kind == "lines":
             for label, value in item[1]:
                 pdf.cell(0, 7, f"{label}: {value}", new_x="LMARGIN", new_y="NEXT")
+        elif kind == "ticks" and tick_style == "drawn":
+            _drawn_ticks(pdf, item[1], item[2])
         elif kind == "ticks":
-            pdf.cell(0, 7, f"{item[1]}: {_tick_text(item[2], tick_style)}", new_x="LMARGIN", new_y="NEXT")
+            style = item[3] if len(item) > 3 else tick_style
+            pdf.cell(0, 7, f"{item[1]}: {_tick_text(item[2], style)}", new_x="LMARGIN", new_y="NEXT")
         elif kind == "text":
             pdf.multi_cell(0, 6, item[1], new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1)
     return bytes(pdf.output())
+
+
+def _drawn_ticks(pdf: FPDF, label: str, options: list[tuple[str, bool]]) -> None:
+    """Boxes drawn as squares, a tick written only in the chosen one: the page's text shows no mark at
+    all before the options not chosen."""
+    pdf.cell(pdf.get_string_width(label) + 8, 7, f"{label}:")
+    for option, on in options:
+        x, y = pdf.get_x(), pdf.get_y()
+        pdf.rect(x, y + 1.5, 4, 4)
+        pdf.cell(6, 7, "✔" if on else "")
+        pdf.cell(pdf.get_string_width(option) + 10, 7, option)
+    pdf.ln(7)
 
 
 def pdf_letter(lines: list[str]) -> bytes:
@@ -177,9 +234,29 @@ def docx_form(items: list[Item], *, tick_style: str = "content_control", header:
     document = Document()
     if header:
         document.sections[0].header.paragraphs[0].text = header
-    for item in items:
+    for item in _plain(items, word=True):
         kind = item[0]
-        if kind == "heading":
+        if kind == "below":
+            for label, value in item[1]:
+                document.add_paragraph().add_run(label).bold = True
+                document.add_paragraph(value)
+        elif kind == "yesno":
+            paragraph = document.add_paragraph(f"{item[1]} ")
+            paragraph.add_run("Yes").font.strike = item[2] != "Yes"
+            paragraph.add_run(" / ")
+            paragraph.add_run("No").font.strike = item[2] != "No"
+            paragraph.add_run(" (delete as appropriate)")
+        elif kind == "nested":
+            outer = document.add_table(rows=0, cols=1)
+            for heading, rows in item[1]:
+                cell = outer.add_row().cells[0]
+                cell.paragraphs[0].text = heading
+                inner = cell.add_table(rows=0, cols=2)
+                for label, value in rows:
+                    cells = inner.add_row().cells
+                    cells[0].text = label
+                    cells[1].text = value
+        elif kind == "heading":
             document.add_heading(item[1], level=2)
         elif kind == "rows":
             table = document.add_table(rows=0, cols=2)
@@ -195,6 +272,8 @@ def docx_form(items: list[Item], *, tick_style: str = "content_control", header:
         elif kind == "lines":
             for label, value in item[1]:
                 document.add_paragraph(f"{label}: {value}")
+        elif kind == "ticks" and len(item) > 3:
+            document.add_paragraph(f"{item[1]}: {_tick_text(item[2], item[3])}")
         elif kind == "ticks":
             paragraph = document.add_paragraph(f"{item[1]}: ")
             _word_ticks(paragraph, item[2], tick_style)
@@ -220,9 +299,12 @@ def _esc(text: str) -> str:
 
 def odt_form(items: list[Item]) -> bytes:
     body: list[str] = []
-    for item in items:
+    for item in _plain(items):
         kind = item[0]
-        if kind == "heading":
+        if kind == "below":
+            for label, value in item[1]:
+                body.append(f"<text:p>{_esc(label)}</text:p><text:p>{_esc(value)}</text:p>")
+        elif kind == "heading":
             body.append(f'<text:h text:outline-level="2">{_esc(item[1])}</text:h>')
         elif kind in ("rows", "lines"):
             if kind == "lines":
@@ -243,7 +325,8 @@ def odt_form(items: list[Item]) -> bytes:
             )
             body.append(f"<table:table>{rows}</table:table>")
         elif kind == "ticks":
-            body.append(f"<text:p>{_esc(item[1])}: {_esc(_tick_text(item[2], 'glyphs'))}</text:p>")
+            style = item[3] if len(item) > 3 else "glyphs"
+            body.append(f"<text:p>{_esc(item[1])}: {_esc(_tick_text(item[2], style))}</text:p>")
         elif kind == "text":
             body.append(f"<text:p>{_esc(item[1])}</text:p>")
     content = (

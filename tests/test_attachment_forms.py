@@ -86,6 +86,7 @@ def test_every_field_is_read_from_the_attached_forms_of_the_set():
     "name, build",
     [
         ("Referral form.pdf", lambda: pdf_form(FORM)),
+        ("Referral form.pdf", lambda: pdf_form(FORM, tick_style="drawn")),
         ("Referral form.docx", lambda: docx_form(FORM, tick_style="content_control")),
         ("Referral form.docx", lambda: docx_form(FORM, tick_style="legacy")),
         ("Referral form.docx", lambda: docx_form(FORM, tick_style="symbol")),
@@ -241,6 +242,7 @@ BODY = "Hello,\n\nMy son Leo Clarke (DOB 05/06/2012) needs mediation. Our counci
         ("Referral form.pdf", encrypted_pdf(FORM), True, "encrypted"),
         ("Scan of form.pdf", image_only_pdf(), True, "a scanned PDF with no text layer"),
         ("Old form.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000), True, "an old Word file (.doc)"),
+        ("Locked form.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000), True, "encrypted"),
         ("Referral form.pdf", pdf_form(FORM)[:900], False, "a damaged PDF"),
         ("Referral form.docx", b"PK\x03\x04 not really a zip", False, "a damaged file"),
         ("Referral form.odt", _odt_without_text(), False, "damaged"),
@@ -257,6 +259,21 @@ def test_an_unreadable_attachment_is_a_recorded_problem_and_the_email_is_still_r
         assert f"attachment {name}: {doc.problem}" in said
     r = reading.referral
     assert r is not None and (r.child_name, r.local_authority, r.service) == ("Leo Clarke", "Lewisham", "mediation")
+
+
+def test_a_photographed_form_needs_a_person_and_a_signature_logo_is_left_alone():
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Sarah Nolan <sarah.nolan@example.com>", "referrals@example.org", "Form"
+    msg.set_content(BODY)
+    msg.add_attachment(
+        b"\xff\xd8\xff\xe0" + bytes(3000), maintype="image", subtype="jpeg", filename="Referral form.jpg"
+    )
+    msg.add_attachment(b"\x89PNG" + bytes(300), maintype="image", subtype="png", filename="logo.png")
+    reading = reading_of(msg.as_bytes())
+    assert [(d.filename, d.kind, d.needs_person) for d in reading.documents] == [("Referral form.jpg", "image", True)]
+    assert "attachment needs a person to read: Referral form.jpg" in " ".join(reading.summary()["problems"])
 
 
 def test_a_form_protected_only_against_editing_opens_without_a_password():

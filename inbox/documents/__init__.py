@@ -45,7 +45,7 @@ class DocumentText:
     filename: str
     content_type: str
     size: int
-    kind: str | None  # pdf | docx | odt | doc | rtf | text; None: not a document (a photo, a calendar file)
+    kind: str | None  # pdf | docx | odt | doc | rtf | text | image (a photographed form); None: not a document
     text: str = ""
     read: bool = False  # text was read from it (perhaps cut short: see problem)
     problem: str | None = None  # for the coordinator, without the file's contents
@@ -105,6 +105,9 @@ def read_document(
     doc = DocumentText(filename, content_type, len(data), kind)
     if kind is None:
         return doc
+    if kind == "doc" and (filename.lower().endswith((".docx", ".docm")) or "openxml" in content_type.lower()):
+        # Word's own password protection wraps the .docx in the old binary container.
+        return _needs_person(doc, "encrypted (a password is needed to open it)")
     if kind in ("doc", "rtf"):
         return _needs_person(doc, f"an old Word file (.{kind}) we cannot read")
     if len(data) > limits.max_bytes:

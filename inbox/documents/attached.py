@@ -7,6 +7,7 @@ rest listed as not read.
 
 from __future__ import annotations
 
+import re
 import time
 
 from inbox.documents import Deadline, DocumentLimits, DocumentText, read_document
@@ -23,6 +24,12 @@ def read_attachments(parsed: ParsedMessage, limits: DocumentLimits) -> list[Docu
         if attachment.content_type.startswith(("message/", "multipart/")):
             continue
         name = attachment.filename or "(no name)"
+        if _picture_of_a_document(attachment, name):
+            photo = DocumentText(name, attachment.content_type, attachment.size, "image")
+            photo.problem = "a picture of a document (a photo or scan) we cannot read"
+            photo.needs_person = True
+            out.append(photo)
+            continue
         if kind_of(name, attachment.content_type, b"") is None and not _looks_like_document(attachment):
             continue
         if sum(1 for doc in out if doc.kind) >= limits.max_documents:
@@ -50,6 +57,20 @@ def read_attachments(parsed: ParsedMessage, limits: DocumentLimits) -> list[Docu
         data = payload_of(parsed, attachment)
         out.append(read_document(name, attachment.content_type, data, limits, seconds=left))
     return out
+
+
+# A photographed or scanned form or letter, by the name the sender gave it (a logo or a photo of the
+# family is not one: pictures shown inside the email, or named otherwise, are left alone).
+_DOCUMENT_NAME = re.compile(r"(?i)form|referral|letter|scan|decision|ehc|plan|appeal|consent")
+
+
+def _picture_of_a_document(attachment: Attachment, name: str) -> bool:
+    return (
+        attachment.content_type.startswith("image/")
+        and not attachment.inline
+        and not attachment.content_id
+        and bool(_DOCUMENT_NAME.search(name))
+    )
 
 
 def _looks_like_document(attachment: Attachment) -> bool:

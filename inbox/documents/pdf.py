@@ -91,5 +91,47 @@ def _opens_without_password(reader: PdfReader) -> bool:
 
 def _cells(page_text: str) -> str:
     """Each line stripped of its layout indent, wide gaps made cell boundaries, runs of blank lines one."""
-    lines = [_GAP.sub(" | ", line.strip()) for line in page_text.splitlines()]
+    raw = _wrapped_labels(page_text.splitlines())
+    lines = [_GAP.sub(" | ", _unjustified(line.strip())) for line in raw]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+_WIDE_SPACES = re.compile(r"(?<=\S)[ ]{2,3}(?=\S)")
+
+
+def _unjustified(line: str) -> str:
+    """A justified line of prose is laid out with its words two or three spaces apart ("please  contact  me
+    on  0121  496  0706"): single spaces again, so numbers and phrases read whole. A form's line, whose
+    few wide gaps part a label from its answer, is left as it is."""
+    gaps = re.findall(r"(?<=\S)[ ]+(?=\S)", line)
+    if len(gaps) < 5 or sum(1 < len(g) < 4 for g in gaps) < 0.6 * len(gaps):
+        return line
+    return _WIDE_SPACES.sub(" ", line)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _wrapped_labels(lines: list[str]) -> list[str]:
+    """A table's label cell wrapped onto two lines, its answer printed between them in the next column:
+    "What is the best number to reach you" / "            07700 900712" / "on?" becomes one line
+    "What is the best number to reach you on?      07700 900712"."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        if i + 2 < len(lines):
+            a, b, c = lines[i], lines[i + 1], lines[i + 2]
+            if (
+                a.strip() and b.strip() and c.strip()
+                and _indent(b) >= _indent(a) + len(a.strip()) + 2  # the answer stands in the next column
+                and abs(_indent(c) - _indent(a)) <= 2
+                and c.strip()[0].islower() and len(c.split()) <= 6  # the label's last words, wrapped
+                and not _GAP.search(a.strip()) and not _GAP.search(c.strip())
+            ):  # fmt: skip
+                out.append(f"{a.rstrip()} {c.strip()}    {b.strip()}")
+                i += 3
+                continue
+        out.append(lines[i])
+        i += 1
+    return out

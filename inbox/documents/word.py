@@ -62,7 +62,7 @@ def _block_lines(parent: Any, deadline: Deadline) -> Iterator[str]:
                 if deadline.passed():
                     return
                 if row.getparent() is child:
-                    yield _row(row)
+                    yield _row(row, deadline)
             yield ""
         elif child.tag == f"{W}sdt":  # a content control around paragraphs or tables
             content = child.find(f"{W}sdtContent")
@@ -70,14 +70,20 @@ def _block_lines(parent: Any, deadline: Deadline) -> Iterator[str]:
                 yield from _block_lines(content, deadline)
 
 
-def _row(row: Any) -> str:
+def _row(row: Any, deadline: Deadline) -> str:
     cells = []
+    kept = []
     for cell in row.iterchildren(f"{W}tc"):
         merge = cell.find(f"{W}tcPr/{W}vMerge")
         if merge is not None and merge.get(f"{W}val") != "restart":
             continue  # the continuation of a cell merged downwards: read once, in its first row
+        kept.append(cell)
         text = " ".join(_paragraph(p) for p in cell.iter(f"{W}p")).strip()
         cells.append(text)
+    if any(cell.find(f"{W}tbl") is not None for cell in kept):
+        # A cell holding a table (a form's section laid out inside an outer frame): its paragraphs and
+        # rows as lines of their own, not one run-on line mixing every label with every answer.
+        return "\n".join("\n".join(_block_lines(cell, deadline)) for cell in kept)
     return " | ".join(c.rstrip(": ") for c in cells if c)
 
 
@@ -86,7 +92,8 @@ def _paragraph(p: Any) -> str:
     for el in p.iter():
         tag = el.tag
         if tag == f"{W}t":
-            out.append(el.text or "")
+            if not _struck(el):
+                out.append(el.text or "")
         elif tag in (f"{W}tab", f"{W}ptab"):
             out.append("\t")
         elif tag in (f"{W}br", f"{W}cr"):
@@ -100,6 +107,18 @@ def _paragraph(p: Any) -> str:
             checked = el.find(f"{W14}checked")
             out.append("☒" if checked is not None and checked.get(f"{W14}val") in ("1", "true") else "☐")
     return "".join(out).replace("\t", " ").strip()
+
+
+def _struck(text: Any) -> bool:
+    """Text struck through: a form's "Yes / No (delete as appropriate)" answered by striking a word."""
+    props = text.getparent().find(f"{W}rPr")
+    if props is None:
+        return False
+    for name in ("strike", "dstrike"):
+        el = props.find(f"{W}{name}")
+        if el is not None and el.get(f"{W}val", "true") not in ("0", "false", "off"):
+            return True
+    return False
 
 
 def _legacy_ticked(box: Any) -> bool:

@@ -37,6 +37,27 @@ _FIELD_LINE = re.compile(
 _FIELD_NEXT_LINE = re.compile(
     r"(?m)^[ ]*(?P<label>[A-Za-z][A-Za-z0-9'()/.&?, ]{0,45}?)[ ]*:?[ ]*\n(?:[ ]*\n)?[ ]*\|?[ ]*(?P<value>[^\n]*?)[ |]*$"
 )
+# An attached form's fields read the same, and also: a question's number before its label ("3. Child's
+# date of birth", "Q4)"), and an answer on the line below its label read line by line, every line a
+# possible label (a lookahead, so "Parent/carer" over "Name" over "Grace Adeyemi" does not pair wrongly).
+_NUMBER = r"(?:(?:Q(?:uestion)?[ ]?)?\d{1,2}[a-z]?[.)][ ]+|Q\d{1,2}[ ]+)?"
+_LABEL = r"(?P<label>[A-Za-z][A-Za-z0-9'()/.&?, ]{0,45}?)"
+_FORM_LINE = re.compile(
+    rf"(?m)^[ ]*{_NUMBER}{_LABEL}[ ]*(?::|\||[ ]-[ ]|-(?=[ ]))[ ]*(?P<value>[^\n]*?)[ |]*$"
+)
+_FORM_NEXT_LINE = re.compile(
+    rf"(?m)^[ ]*{_NUMBER}{_LABEL}[ ]*:?[ ]*\n(?=(?:[ ]*\n)?[ ]*\|?[ ]*(?P<value>[^\n]*?)[ |]*$)"
+)
+# A "Label: value" piece after a cell boundary: a page printed in two columns ("Child's name: Luca | Mobile:
+# 07700 900709") or two fields on one row.
+_FORM_PIECE = re.compile(r"(?m)\|[ ]*" + _LABEL + r"[ ]*:[ ]*(?P<value>[^\n|]*?)[ ]*(?=\||$)")
+_NEXT_PIECE = re.compile(r"[ ]*\|[ ]*[A-Za-z][A-Za-z0-9'()/.&?, ]{0,45}?[ ]*:")
+# "Does the child have an EHC plan? Yes / No (delete as appropriate)": the word not deleted is the answer
+# (a Word form's struck-through word is dropped by the Word reader), or one written after it.
+_DELETE_AS = re.compile(
+    rf"(?im)^[ ]*{_NUMBER}(?P<label>[^\n|]{{3,120}}?[?:])[ ]*(?P<value>[^\n(]*?)[ ]*"
+    r"\((?:please )?delete (?:as|where) (?:appropriate|applicable|necessary)\)[ ]*:?[ ]*(?P<after>[^\n]*?)[ ]*$"
+)
 _PUPIL = r"(?:child|young person|pupil|student|learner)"
 _CHILD = rf"{_PUPIL}(?:\s*(?:/|or)\s*{_PUPIL})?"  # "child/young person", "child or young person"
 _FIELD_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -45,7 +66,8 @@ _FIELD_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"|\bdate of (?:the )?(?:la|council)\b|\bwhen (?:was|did) (?:the )?(?:decision|letter)")),
     ("service", re.compile(
         r"(?i)\b(?:service|services)\b(?! (?:user|area|manager))|\btype of (?:request|referral|support)"
-        r"|\bwhat (?:are you asking|would you like|do you want|is being requested)|\brequest(?:ed|ing)?\b$")),
+        r"|\bwhat (?:are you asking|would you like|do you want|is being requested)|\brequest(?:ed|ing)?\b$"
+        r"|^i (?:would like|want|am asking for|am requesting)\b")),
     ("dob", re.compile(r"(?i)\b(?:d\.? ?o\.? ?b\.?|date of birth|birth ?date|born)")),
     ("child_name", re.compile(
         rf"(?i)^(?:(?:the )?(?:{_CHILD}|son|daughter)(?:'?s)?(?: full)?(?: name)?"
@@ -81,7 +103,8 @@ def parse_fields(sources: list[Source]) -> list[FormField]:
             continue
         form = src.name == "attachment"
         sections = _sections(src.norm) if form else []
-        for rx in (_FIELD_LINE, _FIELD_NEXT_LINE):
+        regexes = (_FORM_LINE, _FORM_NEXT_LINE, _FORM_PIECE) if form else (_FIELD_LINE, _FIELD_NEXT_LINE)
+        for rx in regexes:
             for m in rx.finditer(src.norm):
                 label = m.group("label").strip()
                 if len(label.split()) > (10 if form else 7) or src.skipped(m.start()):
@@ -92,7 +115,13 @@ def parse_fields(sources: list[Source]) -> list[FormField]:
                 if not kind:
                     continue
                 if form:
-                    value, start, end = without_marks(m.group("value"), m.start("value"))
+                    raw, raw_start = m.group("value"), m.start("value")
+                    nxt = _NEXT_PIECE.search(raw)
+                    if nxt and _field_kind(raw[nxt.start() :].strip(" |").split(":")[0]):
+                        raw = raw[: nxt.start()]  # the next column's field starts here
+                    if _label_like(kind, raw):
+                        continue  # a label, not an answer: "Parent/carer" over "Name"
+                    value, start, end = without_marks(raw, raw_start)
                     section = _section_at(sections, m.start())
                     kind = _in_section(kind, section, label)
                     out.append(FormField(kind, label, value, src, start, end, section))
@@ -103,6 +132,47 @@ def parse_fields(sources: list[Source]) -> list[FormField]:
         if form:
             out.extend(_ticked_lines(src))
             out.extend(_unmarked_fields(src, sections))
+            out.extend(_deleted_answers(src, sections))
+    return out
+
+
+# Values that are a label themselves, of the kinds whose labels are generic words ("Name", "Full name",
+# "Date of birth"); a council's or a school's name says what it is and is an answer ("Kent County Council").
+_LABEL_VALUE_KINDS = frozenset({"referrer_name", "child_name", "first_name", "surname", "dob", "phone", "email",
+                                "decision_date"})  # fmt: skip
+
+
+def _label_like(kind: str, raw: str) -> bool:
+    if "[X]" in raw or kind in ("role", "service", "plan"):
+        return False
+    first = raw.split("|")[0].strip()
+    if not first or any(ch.isdigit() for ch in first):
+        return False
+    if first.endswith("?"):
+        return True  # a question: the answer is below it
+    head = first.split(":")[0] if ":" in first else first
+    return len(head.split()) <= 6 and _field_kind(head) in _LABEL_VALUE_KINDS
+
+
+def _deleted_answers(src: Source, sections: list[tuple[int, str]]) -> list[FormField]:
+    """ "Label? Yes / No (delete as appropriate)" with one word left, or the answer written after."""
+    out = []
+    for m in _DELETE_AS.finditer(src.norm):
+        label = m.group("label").strip()
+        kind = _field_kind(label.rstrip(":"))
+        if not kind:
+            continue
+        if m.group("after"):
+            start, value = m.start("after"), m.group("after")
+        else:
+            words = [w for w in re.finditer(r"[^/]+", m.group("value")) if w.group().strip()]
+            if len(words) != 1:
+                continue  # nothing deleted: no answer
+            word = words[0]
+            value = word.group().strip()
+            start = m.start("value") + word.start() + (len(word.group()) - len(word.group().lstrip()))
+        section = _section_at(sections, m.start())
+        out.append(FormField(_in_section(kind, section, label), label, value, src, start, start + len(value), section))
     return out
 
 
@@ -161,11 +231,12 @@ def _ticked_lines(src: Source) -> list[FormField]:
 _HEADING = re.compile(
     r"(?im)^[ ]*(?P<h>(?:(?:section|part)\s+\w{1,3}\b\s*[:.)-]?|\d{1,2}[.)])?[^\n:|]{0,60}?"
     r"(?:details|information|section|about|contact|referrer|parent/carer|parent or carer|young person|the child|"
-    r"consent|decision|disagreement|background|request|your details|you)[^\n:|]{0,30}?)[ ]*:?[ ]*$"
+    r"consent|decision|disagreement|background|request|your details|you\b)[^\n:|]{0,45}?"
+    r"|(?:\d{1,2}[.)]\s*)?(?:the\s+)?(?:child|pupil|parents?|carers?|referrer|learner|student)(?:'s)?)[ ]*:?[ ]*$"
 )
 _SECTION_SUBJECTS = (
     ("referrer", re.compile(r"(?i)\b(?:referrer|referring|your details|about you|professional|person making"
-                            r"|referred by|completed by|agency|organisation)\b")),
+                            r"|referred by|completed by|completing|filling in|agency|organisation)\b")),
     ("parent", re.compile(r"(?i)\b(?:parents?|carers?|guardians?|family|mother|father)\b")),
     ("child", re.compile(r"(?i)\b(?:child|young person|pupil|learner|student|son|daughter)\b")),
 )  # fmt: skip
@@ -209,6 +280,7 @@ def _in_section(kind: str, section: str, label: str) -> str:
 
 
 _LINE = re.compile(r"[^\n]+")
+_LABELLED_CELL = re.compile(r"[ ]*[A-Za-z][^:\n]{0,45}:[ ]*\S")
 _CELL = re.compile(r"[^|]+")
 
 
@@ -223,9 +295,13 @@ def _column_fields(src: Source) -> list[FormField]:
         cells = [c for c in _CELL.finditer(data.group()) if c.group().strip()]
         if len(heads) < 2 or len(heads) != len(cells) or src.norm.count("\n", head.end(), data.start()) > 2:
             continue
+        if any(_LABELLED_CELL.match(h.group()) for h in heads):
+            continue  # "Label: value" cells side by side (two columns of fields), not a header row
         kinds = [_field_kind(h.group().strip()) for h in heads]
         if sum(k is not None for k in kinds) < 2:
             continue  # not a header row
+        if "dob" in kinds:  # the child's row: "Surname | Forename | Date of birth"
+            kinds = [f"child_{k}" if k in ("first_name", "surname") else k for k in kinds]
         for kind, h, c in zip(kinds, heads, cells, strict=True):
             if kind:
                 raw = c.group()

@@ -44,16 +44,28 @@ def blank_unticked(norm: str) -> str:
     return "".join(out)
 
 
-_MARKS = re.compile(r"^(?:\s*\[X\]\s*)+|(?:\s*\[X\]\s*)+$")
+_TICK = re.compile(r"\[X\]")
+# The words a box stands for end at the next box, cell or wide gap: "[X] Mediation   Certificate only"
+# (a form whose empty boxes are drawn, not written, shows no mark before the options not chosen).
+_AFTER_TICK = re.compile(r"[ ]*(?P<words>[^\[|\n]*?)(?=[ ]{2,}|[ ]*\||[ ]*\[|[ ]*$)")
 
 
 def without_marks(value: str, start: int) -> tuple[str, int, int]:
-    """A field's value without the ticks around it ("[X] Mobile" -> "Mobile"), and its new span."""
-    lead = _MARKS.match(value)
-    a = lead.end() if lead else 0
-    trail = _MARKS.search(value, a)
-    b = trail.start() if trail and trail.start() >= a and trail.start() > 0 else len(value)
-    inner = value[a:b].replace("[X]", " ")
-    stripped = inner.strip()
-    offset = a + (len(inner) - len(inner.lstrip()))
-    return stripped, start + offset, start + offset + len(stripped)
+    """A field's answer without its tick ("[X] Mobile  Home" -> "Mobile", "Yes [X]" -> "Yes"), and its
+    span; a value with no tick, stripped."""
+    tick = _TICK.search(value)
+    if tick is None:
+        a = len(value) - len(value.lstrip())
+        stripped = value.strip()
+        return stripped, start + a, start + a + len(stripped)
+    after = _AFTER_TICK.match(value, tick.end())
+    if after is not None and after.group("words").strip():
+        a, b = after.start("words"), after.end("words")
+    else:  # the box after its words: "Yes [X]"
+        before = value[: tick.start()]
+        a = max(before.rfind("]"), before.rfind("|")) + 1
+        b = tick.start()
+    words = value[a:b]
+    lead = len(words) - len(words.lstrip())
+    stripped = words.strip()
+    return stripped, start + a + lead, start + a + lead + len(stripped)
