@@ -247,7 +247,8 @@ def test_forged_requests_get_403_and_the_log_has_no_body(engine, settings, caplo
             {"MessageSid": "SM1", "From": PARENT, "Body": "hi"},
             signature=twilio.sign("/twilio/sms", {"MessageSid": "SM1", "From": PARENT, "Body": "bye"}),
         )
-    assert [r.status_code for r in (missing, wrong, loopback, tampered)] == [403, 403, 403, 403]
+        huge = twilio.post("/twilio/sms", {"MessageSid": "SM2", "Body": "x" * 100_000})
+    assert [r.status_code for r in (missing, wrong, loopback, tampered, huge)] == [403, 403, 403, 403, 413]
     assert missing.json() == {"detail": "missing X-Twilio-Signature"}
     assert wrong.json() == {"detail": "wrong X-Twilio-Signature"}
     with Session(engine) as session:
