@@ -23,7 +23,12 @@ _DIGITS = {
     "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
 }  # fmt: skip
 _REPEAT = {"double": 2, "triple": 3, "treble": 3}
-_NUMBER_WORD = r"\b(?:double|triple|treble|nought|three|seven|eight|zero|four|five|nine|one|two|six|nil|oh|o|\d+)\b"
+_NUMBER_WORD = (
+    r"\b(?:thousand|hundred|double|triple|treble|nought|three|seven|eight|zero|four|five|nine|one|two|six|nil|oh|o"
+    r"|\d+)\b"
+)
+# "seven hundred", "nine thousand": the digit, then its zeros ("oh seven seven hundred nine hundred ...").
+_ZEROS = {"hundred": "00", "thousand": "000"}
 # A run of spoken digits (and digit groups), with the pauses a transcriber writes between them.
 _NUMBER_RUN = re.compile(rf"(?<![\w+])(?:plus\s+)?{_NUMBER_WORD}(?:[\s,.\-]+{_NUMBER_WORD})+(?![\w])", re.IGNORECASE)
 _MIN_PHONE_DIGITS = 9
@@ -63,7 +68,7 @@ _DATE_MDY = re.compile(
 _CHILD_CUE = re.compile(
     r"(?:\b(?:my|our|her|his|their)\s+(?:(?:little|eldest|oldest|youngest|younger|older|foster|step|grand)\s*)?"
     r"(?:son|daughter|child|boy|girl|lad|kid|grandson|granddaughter|grandaughter|nephew|niece|stepson"
-    r"|stepdaughter)(?:'s\s+name\s+is|\s+is\s+called|\s+called|\s+named|\s+is|,)?"
+    r"|stepdaughter)(?:'s\s+name\s+is|'s\s+called|s\s+called|\s+is\s+called|\s+called|\s+named|\s+is|,)?"
     r"|\b(?:mum|mom|dad|mother|father|parent|carer|guardian)\s+(?:of|to)"
     r"|\b(?:son|daughter|child|grandson|granddaughter)\s+is(?:\s+called)?)\s+(?P<name>[a-z][a-z'\-]+)",
     re.IGNORECASE,
@@ -90,7 +95,8 @@ _NOT_A_NAME = word_set(
     twenty nineteen eighteen seventeen sixteen fifteen fourteen thirteen twelve eleven ten nine eight seven six
     five four three two one hes shes theyre goes went lives lived attends attended born diagnosed aged years
     months just being getting got gets who's whos
-    with has who me back again today tomorrow yesterday
+    with has who me back again today tomorrow yesterday worried concerned afraid desperate struggling unsure
+    confused upset anxious happy sad tired slow quick free available busy waiting not sure hoping unable able
     """
 )
 _UPPER_WORDS = {
@@ -120,6 +126,9 @@ def _spoken_numbers(text: str, _directory: Directory) -> str:
                 out.append("+")
             elif word in _REPEAT:
                 repeat = _REPEAT[word]
+            elif word in _ZEROS:
+                if out and out[-1][-1:].isdigit():
+                    out.append(_ZEROS[word])
             else:
                 out.append((_DIGITS.get(word) or word) * repeat)
                 repeat = 1
@@ -188,6 +197,22 @@ def _council_words(directory: Directory) -> dict[str, str]:
 
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+
+
+# How speech-to-text spells some councils' names by their sound (the name is said, not spelt).
+_HEARD_AS = {
+    "lester": "Leicester", "lestershire": "Leicestershire", "lester shire": "Leicestershire",
+    "wooster shire": "Worcestershire", "worcester shire": "Worcestershire", "woostershire": "Worcestershire",
+    "glostershire": "Gloucestershire", "gloster shire": "Gloucestershire", "gloucester shire": "Gloucestershire",
+    "sloo": "Slough", "darby": "Derby", "darbyshire": "Derbyshire", "darby shire": "Derbyshire",
+    "barnsley's": "Barnsley", "south walk": "Southwark", "suthark": "Southwark", "green itch": "Greenwich",
+    "grenitch": "Greenwich", "harringay": "Haringey", "lewis ham": "Lewisham", "new ham": "Newham",
+}  # fmt: skip
+_HEARD = re.compile(r"(?<![\w'])(" + "|".join(map(re.escape, _HEARD_AS)) + r")(?![\w'])", re.IGNORECASE)
+
+
+def _misheard_councils(text: str, _directory: Directory) -> str:
+    return _HEARD.sub(lambda m: _HEARD_AS[m.group(1).lower()], text)
 
 
 def _councils(text: str, directory: Directory) -> str:
@@ -275,4 +300,11 @@ def _acronyms(text: str, _directory: Directory) -> str:
     )
 
 
-RULES: tuple[Callable[[str, Directory], str], ...] = (_spoken_numbers, _spoken_dates, _councils, _acronyms, _names)
+RULES: tuple[Callable[[str, Directory], str], ...] = (
+    _spoken_numbers,
+    _spoken_dates,
+    _misheard_councils,
+    _councils,
+    _acronyms,
+    _names,
+)
