@@ -335,7 +335,8 @@ def _councils(text: str, directory: Directory) -> str:
             if len(window) < width or any(text[a.end() : b.start()].strip(" -") for a, b in pairwise(window)):
                 continue
             key = re.sub(r"[^a-z]", "", "".join(w.group(0) for w in window).casefold())
-            name = names.get(key)
+            key = re.sub(r"^saint", "st", key)
+            name = names.get(key) or _sounds_like(window, key, names)
             if name is None:
                 continue
             start, end = window[0].start(), window[-1].end()
@@ -355,6 +356,38 @@ def _councils(text: str, directory: Directory) -> str:
             i += 1
     out.append(text[last:])
     return "".join(out)
+
+
+def _sounds_like(window: list[re.Match[str]], key: str, names: dict[str, str]) -> str | None:
+    """A council's name as speech-to-text splits and misspells it ("green witch", "warrick shire"): one
+    letter off (two in a long name), same first letter, only in lower-case speech split into words (or one
+    long word), never from a word that is no name."""
+    words = [w.group(0) for w in window]
+    if any(not w.islower() for w in words) or words[0] in _NOT_A_NAME or words[-1] in _NOT_A_NAME:
+        return None
+    if len(key) < (7 if len(words) > 1 else 9):
+        return None
+    allowed = 2 if len(key) >= 11 else 1
+    by_distance: dict[int, set[str]] = {}
+    for known, name in names.items():
+        if known[0] == key[0] and abs(len(known) - len(key)) <= allowed:
+            distance = _edits(key, known, allowed)
+            if distance <= allowed:
+                by_distance.setdefault(distance, set()).add(name)
+    nearest = by_distance[min(by_distance)] if by_distance else set()
+    return nearest.pop() if len(nearest) == 1 else None  # two councils as near: neither
+
+
+def _edits(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, given up (limit + 1) once it passes `limit`."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+        if min(row) > limit:
+            return limit + 1
+    return row[-1]
 
 
 def _names(text: str, _directory: Directory) -> str:
