@@ -413,7 +413,7 @@ class Directory:
             return True
         if word[0].isupper() and not word.isupper() and len(word) > 1:
             # Part of a longer proper noun, unless it is LA talk or the next LA in a list ("Camden Islington").
-            return word in _LA_CONTEXT_WORDS or nxt.start(1) in starts
+            return word in _LA_CONTEXT_WORDS or word in _PRONOUN_I or nxt.start(1) in starts
         if word[0].islower() and key in _COMMON_WORD_NAMES:
             at_sentence_start = not before.strip() or before.rstrip()[-1] in ".!?:;"
             return not at_sentence_start
@@ -498,6 +498,7 @@ _DESIGNATORS = re.compile(
     r"Childrens|Children's|Education|Inclusion|Family|Families)\b"
 )
 _NEXT_CAPITALISED = re.compile(r" ([A-Z][\w'&-]*)")
+_PRONOUN_I = frozenset({"I", "I'd", "I'm", "I've", "I'll"})
 _STREET_AFTER = re.compile(r"\s*(?:Road|Rd|Street|St|Lane|Avenue|Way|Place)\b")
 _GOV_UK = re.compile(r"\.gov\.uk$")
 _NOT_COUNCIL_LABELS = frozenset({"example", "www", "mail"})
@@ -528,6 +529,8 @@ def _judge_mention(text: str, mention: LAMention) -> LAMention | None:
     if _STREET_AFTER.match(after):
         return None
     nxt = _NEXT_CAPITALISED.match(after)
+    if nxt and nxt.group(1) in _PRONOUN_I:
+        nxt = None  # "the council in Wakefield I'd like...": unpunctuated speech, not a longer proper noun
     if not mention.explicit and nxt and not _DESIGNATORS.match(nxt.group(1)):
         word = nxt.group(1)
         if word.lower() in _NOT_LA_NEXT_ANYCASE or word in _NOT_LA_NEXT_TITLE or word in _PLACE_WORDS_AFTER:

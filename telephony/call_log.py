@@ -46,6 +46,7 @@ from models.telephony import (
     REC_PENDING,
     VOICEMAIL,
     Call,
+    CallbackTask,
 )
 from models.types import utcnow
 from models.workdays import WorkingDayCalendar
@@ -70,6 +71,11 @@ _OPEN_ITEM_OF_NUMBER = (
     .join(ITEM, ITEM.c.id == CALL.c.inbox_item_id)
     .where(CALL.c.from_number == bindparam("number"), ITEM.c.status == "open", ITEM.c.kind == "unknown_caller")
     .limit(1)
+)
+_TASK_VOICEMAIL = (
+    update(table(CallbackTask))
+    .where(table(CallbackTask).c.id == bindparam("task_id"))
+    .values(voicemails=table(CallbackTask).c.voicemails + 1)
 )
 _ITEM_APPEND = update(ITEM).where(ITEM.c.id == bindparam("item_id")).values(summary=ITEM.c.summary + bindparam("more"))
 
@@ -200,6 +206,7 @@ def _match(session: Session, row: dict[str, Any]) -> None:
 def _consequences(session: Session, row: dict[str, Any], *, calendar: WorkingDayCalendar, now: datetime) -> None:
     noted: list[str] = list(row["noted"] or [])
     number = row["from_number"]
+    had_task = row["callback_task_id"] is not None  # made by an earlier callback, before any voicemail
     if row["outcome"] == ANSWERED and number and "answered" not in noted:
         close_tasks_of(session, number, row["call_sid"], now=now)
         noted.append("answered")
@@ -222,6 +229,9 @@ def _consequences(session: Session, row: dict[str, Any], *, calendar: WorkingDay
         _note(session, row, "call", _call_summary(row), now)
         noted.append("call")
     if row["outcome"] == VOICEMAIL and "voicemail" not in noted:
+        if had_task:
+            # The call was settled as missed before its recording came: the task counts the voicemail now.
+            run(session, _TASK_VOICEMAIL, {"task_id": row["callback_task_id"]})
         if row["withheld"] and row["inbox_item_id"] is None and row["case_id"] is None:
             # A withheld caller cannot be rung back: their message must reach a coordinator.
             who = _unknown_summary(row, PhoneMatch(WITHHELD))

@@ -38,6 +38,7 @@ from telephony.webhook_auth import Form, WebhookAuth, webhook_token
 
 log = logging.getLogger("mdesk.telephony")
 XML = "application/xml"
+MAX_BODY = 64 * 1024
 
 
 def _int(value: str | None) -> int | None:
@@ -169,7 +170,11 @@ class TwilioWebhooks:
     # -- the router --------------------------------------------------------------------------------
 
     async def _checked_form(self, request: Request) -> Form:
-        form = self.auth.form(await request.body())
+        body = await request.body()
+        if len(body) > MAX_BODY:  # Twilio's parameters are a few KB; anything larger is not Twilio
+            log.warning("twilio webhook %s refused: body of %d bytes", request.url.path, len(body))
+            raise HTTPException(413, "request body too large")
+        form = self.auth.form(body)
         why = self.auth.verify(request.url.path, request.url.query, form, request.headers.get("X-Twilio-Signature"))
         if why is not None:
             # Path only: the body is a caller's number and words, and a forger's is no better.

@@ -8,6 +8,7 @@ A row's context may name the office ("office": "london"); otherwise the national
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from jinja2 import TemplateError
@@ -27,6 +28,7 @@ from telephony.texts import render_text
 from telephony.twilio_api import twilio_client
 
 STATUS_CALLBACK = "/twilio/sms/status"
+log = logging.getLogger(__name__)
 
 
 class SmsChannel(Channel):
@@ -67,9 +69,13 @@ class SmsChannel(Channel):
             raise PermanentSendError("not a phone number an SMS can go to", undeliverable=rendered.to)
         office = self.office_of(row)
         callback = self.settings.effective_public_base_url + STATUS_CALLBACK
+        shape = count_segments(rendered.body)
+        if shape.encoding == "UCS-2":
+            # A character outside GSM-7 (a curly quote) sends the whole text as UCS-2 at up to twice the cost:
+            # the template (or a value put in it) should say it in GSM-7. Template and count only: no text.
+            log.warning("outbox %s: SMS %r goes as UCS-2, %d segments", row.id, row.template, shape.count)
         sent = self.sms_transport.send(to=to, body=rendered.body, from_number=office.phone, status_callback=callback)
         if self.engine is not None:
-            shape = count_segments(rendered.body)
             with session_scope(self.engine) as session:
                 sms_status.record_outbound(
                     session,

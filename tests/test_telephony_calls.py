@@ -178,6 +178,19 @@ def test_repeated_and_reordered_callbacks_change_nothing(engine, settings):
         assert session.exec(select(CallbackTask)).one().calls == 1
 
 
+def test_a_recording_after_the_call_was_settled_as_missed_counts_as_its_voicemail(engine, settings):
+    sid = "CA" + "f" * 32
+    with running_app(engine, settings, at=EVENING) as twilio:
+        twilio.call(sid, PARENT)
+        twilio.status(sid, PARENT, duration=50)  # out of hours: settled, missed
+        assert _call(engine, sid).outcome == "missed"
+        twilio.recording(sid, "RE" + "f" * 32, 20)
+        twilio.recording(sid, "RE" + "f" * 32, 20)
+    with Session(engine) as session:
+        task = session.exec(select(CallbackTask)).one()
+    assert (_call(engine, sid).outcome, task.calls, task.voicemails) == ("voicemail", 1, 1)
+
+
 def test_a_status_callback_before_the_dial_action_does_not_make_an_answered_call_missed(engine, settings):
     sid = "CA" + "8" * 32
     with running_app(engine, settings, at=OPEN) as twilio:
@@ -247,7 +260,8 @@ def test_forged_requests_get_403_and_the_log_has_no_body(engine, settings, caplo
             {"MessageSid": "SM1", "From": PARENT, "Body": "hi"},
             signature=twilio.sign("/twilio/sms", {"MessageSid": "SM1", "From": PARENT, "Body": "bye"}),
         )
-    assert [r.status_code for r in (missing, wrong, loopback, tampered)] == [403, 403, 403, 403]
+        huge = twilio.post("/twilio/sms", {"MessageSid": "SM2", "Body": "x" * 100_000})
+    assert [r.status_code for r in (missing, wrong, loopback, tampered, huge)] == [403, 403, 403, 403, 413]
     assert missing.json() == {"detail": "missing X-Twilio-Signature"}
     assert wrong.json() == {"detail": "wrong X-Twilio-Signature"}
     with Session(engine) as session:

@@ -17,6 +17,10 @@ _CHILD_BEFORE: tuple[tuple[float, re.Pattern[str]], ...] = (
         r"(?i)\b(?:my|our)\s+(?:[\w-]+\s+){0,3}?(?:son|daughter|child|grandson|granddaughter|stepson|stepdaughter"
         r"|step-son|step-daughter|boy|girl|nephew|niece|foster\s+(?:son|daughter|child)|grandchild|ward|twins?)"
         r"\s*[,(]?\s*(?:(?:who\s+is\s+|is\s+)?(?:called|named)\s+|is\s+)?$")),
+    # "son Rhys", "daughter is Sophie" at the start of a clause: a text message drops the "my".
+    (3.5, re.compile(
+        r"(?i)(?:^\s*|[,.;:!?(]\s*)(?:son|daughter|grandson|granddaughter|stepson|stepdaughter)"
+        r"\s*[,(]?\s*(?:(?:is\s+)?(?:called|named)\s+|is\s+)?$")),
     (3.0, re.compile(
         r"(?i)\b(?:her|his|their|the\s+family's|ms\s+\w+'s|mrs\s+\w+'s|mr\s+\w+'s)\s+(?:[\w-]+\s+){0,2}?"
         r"(?:son|daughter|child|grandson|granddaughter|stepson|stepdaughter)\s*,?\s*$")),

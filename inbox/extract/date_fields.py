@@ -15,7 +15,7 @@ from inbox.referral import Evidence
 
 _DOB_CUE = re.compile(
     r"(?i)(?:\bd\.?\s?o\.?\s?b\b\.?|\bdate of birth|\bbirth ?date|\bborn(?:\s+on)?|\bbirthday(?:\s+is)?)"
-    r"[\s:|=(\-]*(?:is\s+|on\s+)?(?:the\s+)?$"
+    r"[\s:|=(\-]*(?:is\s+|on\s+|in\s+)?(?:the\s+)?$"
 )
 _DECISION_CUE = re.compile(
     r"(?i)\b(?:letter|decision|decided|refus\w*|issued|finalised|finalized|final\s+(?:ehc\s+)?plan"

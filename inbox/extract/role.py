@@ -23,12 +23,15 @@ _ROLE_CUES: tuple[tuple[str, float, Gated], ...] = (
     ("young_person", 3.0, Gated(
         r"(?i)\b(?:i'?m|i am|im)\s+(?:now\s+|aged\s+|only\s+)?(?:1[6-9]|2[0-5])\b"
         r"(?!\s*(?:minutes|mins|hours|hrs|weeks|months|days|miles|%|:|\.\d|am|pm|years? old (?:son|daughter)))"
-        r"|\b(?:i'?m|i am)\s+a\s+young\s+(?:person|adult)\b",
+        r"|\b(?:i'?m|i am)\s+a\s+young\s+(?:person|adult)\b"
+        # the age said in words, as a voicemail transcript writes it
+        r"|\b(?:i'?m|i am|im)\s+(?:now\s+|aged\s+|only\s+)?(?:sixteen|seventeen|eighteen|nineteen"
+        r"|twenty(?:[\s-](?:one|two|three|four|five))?)\b(?!\s+(?:minutes|weeks|months|days|miles|years? old (?:son|daughter)))",
         ("i'm", "i am", "im "))),
     ("young_person", 2.0, Gated(
         r"(?i)\bmy\s+(?:own\s+|new\s+|draft\s+|final\s+|current\s+)?(?:ehcp|ehc\s+plan|e\.h\.c\.p)\b"
         r"|\bi\s+(?:have|'ve got|have got|got)\s+(?:an?\s+)?(?:ehcp|ehc\s+plan)\b"
-        r"|\b(?:ask|apply|request|refer)\w*\s+(?:for\s+)?(?:mediation\s+)?(?:for\s+)?myself\b",
+        r"|\b(?:ask|apply|request|refer|want|like|need)\w*\s+(?:for\s+)?(?:mediation\s+)?(?:for\s+)?myself\b",
         ("my ", "i have", "i've", "i got", "myself"))),
     ("young_person", 1.0, Gated(
         r"(?i)\bmy\s+(?:mum|mom|dad|mother|father|parents|carer|foster\s+carer|aunt|college|course|apprenticeship"
@@ -55,6 +58,16 @@ _ROLE_CUES: tuple[tuple[str, float, Gated], ...] = (
         r"|\b(?:i\s+am|i'm)\s+[\w-]+'s\s+(?:[\w-]+\s+){0,2}?(?:senco|social worker|key\s?worker|advocate|teacher"
         r"|case\s?worker|support worker|therapist|nurse|psychologist|paediatrician|officer|advisor|adviser)\b",
         ("i am", "i'm", "i work", "behalf", "writing from"))),
+    # "this is David from Sandwell SEND team calling to refer a family": a caller named by their workplace.
+    ("professional", 2.5, Gated(
+        r"(?i)\b(?:calling|ringing|phoning|writing|this\s+is\s+[\w'-]+|it'?s\s+[\w'-]+)\s+from\s+(?:the\s+)?"
+        r"(?:[\w'&-]+\s+){0,4}?(?:team|service|services|department|council|school|academy|primary|nursery|college"
+        r"|hospital|clinic|trust|sendiass|iass|camhs)\b",
+        "from", anchor=r"\bfrom\b", reach=(30, 70))),
+    ("professional", 2.0, Gated(
+        r"(?i)\b(?:for|on\s+behalf\s+of|refer(?:ring)?)\s+a\s+(?:family|parent|mum|dad|mother|father|young\s+person"
+        r"|pupil|student|learner|client)\b",
+        ("for a", "of a", "refer"))),
     ("professional", 2.0, Gated(
         r"(?i)\b(?:our|one of our)\s+(?:students?|pupils?|learners?|young people|families|clients?|service users?"
         r"|cases?)\b|\bparents?\s+(?:have|has)\s+(?:given\s+)?consent\w*|\bwith\s+(?:the\s+)?(?:parents?'?|family'?s?|"

@@ -62,7 +62,7 @@ _BARE_MEDIATION = Gated(r"(?i)\bmediat(?:e|ion)\b", r"\bmediat")  # a mention, n
 _CUE = tuple[str, float, Gated]
 _SERVICE_CUES: tuple[_CUE, ...] = (
     ("certificate", 2.5, Gated(
-        r"(?i)\b(?:issue|send|need|want|like|request|have|get|obtain|provide|requesting|issuing|apply for)\s+"
+        r"(?i)\b(?:issue|send|needs?|wants?|like|request|have|get|obtain|provide|requesting|issuing|apply for)\s+"
         r"(?:\w+\s+){0,3}?(?:mediation\s+)?certificate", "certificate", anchor="certificate", reach=(90, 12))),
     ("certificate", 4.0, Gated(
         r"(?i)\bcertificate\s+only\b|\bonly\s+(?:\w+\s+){0,2}(?:a|the)\s+(?:mediation\s+)?certificate"
@@ -70,11 +70,19 @@ _SERVICE_CUES: tuple[_CUE, ...] = (
         r"|\bcertificate\s+(?:so\s+(?:that\s+)?(?:we|i|they|she|he)\s+(?:can|could|may)|in\s+order\s+to|to)\s+"
         r"(?:\w+\s+){0,2}?(?:appeal|register|lodge|go\s+to|apply|take)", "certificate", anchor="certificate",
         reach=(60, 90))),
+    # Wanting to appeal (to the Tribunal) is, to us, asking for the certificate that lets them; a request
+    # for mediation in the same message outweighs it.
+    ("certificate", 2.0, Gated(
+        r"(?i)\b(?:want|wants|wanting|like|wish|wishes|going|plan|planning|intend|intending|hoping|decided|need|needs)"
+        r"\s+to\s+(?:go\s+ahead\s+and\s+)?appeal\b|\b(?:want|like|need|going)\s+to\s+(?:go|take\s+it)\s+to\s+"
+        r"(?:the\s+)?(?:send\s+|sen\s+)?tribunal\b",
+        ("appeal", "tribunal"), anchor=r"appeal|tribunal", reach=(60, 40))),
     ("certificate", 2.0, Gated(
         r"(?i)\bcertificate\s+(?:request|please|required|needed)\b|\brequest\s+for\s+(?:a\s+|the\s+)?(?:mediation\s+)?"
         r"certificate", "certificate", anchor="certificate", reach=(60, 30))),
     ("facilitation", 4.0, Gated(
-        r"(?i)\bfacilitat(?:ed|ion|or|ors|e|ing)\b|\bindependent\s+chair\w*|\bchair(?:ed)?\s+(?:the|a|an|this|our)\s+"
+        r"(?i)\bfacilitat(?:ed|ion|or|ors|e|ing)\b|\bindependent\s+chair\w*|\bchaired\s+independently\b"
+        r"|\bindependently\s+chaired\b|\bchair(?:ed)?\s+(?:the|a|an|this|our)\s+"
         r"(?:[\w-]+\s+){0,3}?(?:meeting|review|tac|team around)", ("facilitat", "chair"))),
     ("disagreement_resolution", 5.0, Gated(r"(?i)\bdisagreement[\s-]+resolution\b", "disagreement")),
     ("disagreement_resolution", 4.0, Gated(
@@ -105,7 +113,7 @@ _SERVICE_CUES: tuple[_CUE, ...] = (
         r"|progress\s+to|to"
         r"|get|getting|organi[sz]e|sort|go\s+ahead(?:\s+and)?|set\s+up|help\s+(?:us\s+|me\s+)?with"
         r"|interested\s+in|looking\s+for|opt\s+for|pursue|pursuing|use|access|begin|take\s+up)"
-        rf"\s+{_REQUEST_GAP}mediation\b"
+        rf"\s+{_REQUEST_GAP}mediation\b(?!\s+certificate)"
         rf"(?!\s+(?:meeting\s+|session\s+)?(?:with|between)\s+{_DETERMINER}{_SETTING}\b)"
         r"|\b(?:like|want|wish|willing|happy|agree|prepared|ready)\s+to\s+(?:try\s+to\s+)?mediate\b",
         r"\bmediat", anchor=r"\bmediat", reach=(110, 120))),

@@ -23,7 +23,12 @@ _DIGITS = {
     "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
 }  # fmt: skip
 _REPEAT = {"double": 2, "triple": 3, "treble": 3}
-_NUMBER_WORD = r"\b(?:double|triple|treble|nought|three|seven|eight|zero|four|five|nine|one|two|six|nil|oh|o|\d+)\b"
+_NUMBER_WORD = (
+    r"\b(?:thousand|hundred|double|triple|treble|nought|three|seven|eight|zero|four|five|nine|one|two|six|nil|oh|o"
+    r"|\d+)\b"
+)
+# "seven hundred", "nine thousand": the digit, then its zeros ("oh seven seven hundred nine hundred ...").
+_ZEROS = {"hundred": "00", "thousand": "000"}
 # A run of spoken digits (and digit groups), with the pauses a transcriber writes between them.
 _NUMBER_RUN = re.compile(rf"(?<![\w+])(?:plus\s+)?{_NUMBER_WORD}(?:[\s,.\-]+{_NUMBER_WORD})+(?![\w])", re.IGNORECASE)
 _MIN_PHONE_DIGITS = 9
@@ -52,20 +57,35 @@ _YEAR = (
     r"|(?:oh\s+)?(?:one|two|three|four|five|six|seven|eight|nine))|(?:19|20)\d\d)"
 )
 _MONTH = r"(?:" + "|".join(_MONTHS) + r")"
+# A year may come first: "born in 2013 march the 3rd", "born in two thousand and fourteen on the twentieth of august".
+_YEAR_FIRST = rf"(?:(?P<year0>{_YEAR})\s+(?:on\s+)?)?"
 _DATE_DMY = re.compile(
-    rf"\b(?:the\s+)?(?P<day>{_ORDINAL})\s+(?:of\s+)?(?P<month>{_MONTH})(?:\s+(?P<year>{_YEAR}))?\b", re.IGNORECASE
+    rf"\b{_YEAR_FIRST}(?:the\s+)?(?P<day>{_ORDINAL})\s+(?:of\s+)?(?P<month>{_MONTH})(?:\s+(?P<year>{_YEAR}))?\b",
+    re.IGNORECASE,
 )
 _DATE_MDY = re.compile(
-    rf"\b(?P<month>{_MONTH})\s+(?:the\s+)?(?P<day>{_ORDINAL})(?:\s+(?P<year>{_YEAR}))?\b", re.IGNORECASE
+    rf"\b{_YEAR_FIRST}(?P<month>{_MONTH})\s+(?:the\s+)?(?P<day>{_ORDINAL})(?:\s+(?P<year>{_YEAR}))?\b", re.IGNORECASE
+)
+# "the fourteenth of the second twenty thirteen", "the 14th of the 2nd 2013": the month said as an ordinal.
+_DATE_ORDINAL_MONTH = re.compile(
+    rf"\b(?:the\s+)?(?P<day>{_ORDINAL})\s+of\s+the\s+(?P<month>{_ORDINAL})(?:\s+of)?\s+(?P<year>{_YEAR})\b",
+    re.IGNORECASE,
+)
+# After these words a date of birth may be said as numbers only: "date of birth four two fifteen".
+_DOB_CUE = re.compile(
+    r"\b(?:date\s+of\s+birth|d\s*o\s*b|born(?:\s+on)?|birthday)(?:\s+(?:is|was|it's|its|of))?"
+    r"(?:\s+(?:um|er|erm|uh|the))*\s+",
+    re.IGNORECASE,
 )
 
 # Words that name a child, or the caller, just after them.
 _CHILD_CUE = re.compile(
     r"(?:\b(?:my|our|her|his|their)\s+(?:(?:little|eldest|oldest|youngest|younger|older|foster|step|grand)\s*)?"
     r"(?:son|daughter|child|boy|girl|lad|kid|grandson|granddaughter|grandaughter|nephew|niece|stepson"
-    r"|stepdaughter)(?:'s\s+name\s+is|\s+is\s+called|\s+called|\s+named|\s+is|,)?"
+    r"|stepdaughter)(?:'s\s+name\s+is|'s\s+called|s\s+called|\s+is\s+called|\s+called|\s+named|\s+is|,)?"
     r"|\b(?:mum|mom|dad|mother|father|parent|carer|guardian)\s+(?:of|to)"
-    r"|\b(?:son|daughter|child|grandson|granddaughter)\s+is(?:\s+called)?)\s+(?P<name>[a-z][a-z'\-]+)",
+    r"|\b(?:son|daughter|child|grandson|granddaughter)\s+is(?:\s+called)?"
+    r"|(?:^|(?<=[,.;:!?]\s))(?:son|daughter|grandson|granddaughter))\s+(?P<name>[a-z][a-z'\-]+)",
     re.IGNORECASE,
 )
 _SELF_CUE = re.compile(
@@ -90,7 +110,8 @@ _NOT_A_NAME = word_set(
     twenty nineteen eighteen seventeen sixteen fifteen fourteen thirteen twelve eleven ten nine eight seven six
     five four three two one hes shes theyre goes went lives lived attends attended born diagnosed aged years
     months just being getting got gets who's whos
-    with has who me back again today tomorrow yesterday
+    with has who me back again today tomorrow yesterday worried concerned afraid desperate struggling unsure
+    confused upset anxious happy sad tired slow quick free available busy waiting not sure hoping unable able
     """
 )
 _UPPER_WORDS = {
@@ -120,6 +141,9 @@ def _spoken_numbers(text: str, _directory: Directory) -> str:
                 out.append("+")
             elif word in _REPEAT:
                 repeat = _REPEAT[word]
+            elif word in _ZEROS:
+                if out and out[-1][-1:].isdigit():
+                    out.append(_ZEROS[word])
             else:
                 out.append((_DIGITS.get(word) or word) * repeat)
                 repeat = 1
@@ -135,11 +159,105 @@ def _spoken_dates(text: str, _directory: Directory) -> str:
         day = _day(match.group("day"))
         if day is None or not 1 <= day <= 31:
             return match.group(0)
-        year = _year(match.group("year")) if match.group("year") else None
+        said_year, year0 = match.group("year"), match.group("year0")
         month = match.group("month").capitalize()
+        if year0 and said_year:
+            # the year after the date is its year: the one before belongs to something else
+            return _keep_first(match, day, month, _year(said_year))
+        year = _year(said_year or year0) if (said_year or year0) else None
         return f"{day} {month} {year}" if year else f"{day} {month}"
 
-    return _DATE_MDY.sub(date, _DATE_DMY.sub(date, text))
+    def ordinal_month(match: re.Match[str]) -> str:
+        day, month, year = _day(match.group("day")), _day(match.group("month")), _year(match.group("year"))
+        if day is None or month is None or year is None or not (1 <= day <= 31 and 1 <= month <= 12):
+            return match.group(0)
+        return f"{day:02d}/{month:02d}/{year}"
+
+    text = _DATE_ORDINAL_MONTH.sub(ordinal_month, text)
+    return _spoken_numeric_births(_DATE_MDY.sub(date, _DATE_DMY.sub(date, text)))
+
+
+def _keep_first(match: re.Match[str], day: int, month: str, year: int | None) -> str:
+    """A year said before a date that has its own year: the words before the day are kept as said."""
+    core = match.start("month") if match.re is _DATE_MDY else match.start("day")
+    lead = re.sub(r"(?i)the\s+$", "", match.group(0)[: core - match.start(0)])
+    return f"{lead}{day} {month} {year}" if year else f"{lead}{day} {month}"
+
+
+def _spoken_numeric_births(text: str) -> str:
+    """ "date of birth four two fifteen" -> "date of birth 04/02/15": day, month and year said as numbers after a
+    date-of-birth cue (only there: elsewhere three small numbers are seldom a date)."""
+    out, last = [], 0
+    for cue in _DOB_CUE.finditer(text):
+        if cue.start() < last:
+            continue
+        rest = text[cue.end() :]
+        words = list(re.finditer(r"[A-Za-z]+|\d+", rest[:80]))
+        parsed = _day_month_year([w.group(0).lower() for w in words])
+        if parsed is None:
+            continue
+        (day, month, year), used = parsed
+        gaps = rest[: words[used - 1].end()]
+        if re.search(r"[^\w\s,.\-/]", gaps):
+            continue
+        out.append(text[last : cue.end()] + f"{day:02d}/{month:02d}/{year}")
+        last = cue.end() + words[used - 1].end()
+    out.append(text[last:])
+    return "".join(out)
+
+
+_TENS = {"twenty": 20, "thirty": 30}
+
+
+def _numbers_at(words: list[str], i: int) -> list[tuple[int, int]]:
+    """Every way the words from i can be read as one number: (value, index after it), longest first."""
+    if i >= len(words):
+        return []
+    word = words[i]
+    found: list[tuple[int, int]] = []
+    if word.isdigit() and len(word) <= 2:
+        found.append((int(word), i + 1))
+    elif word in ("oh", "zero", "nought", "o") and i + 1 < len(words) and words[i + 1] in _UNITS:
+        found.append((_UNITS[words[i + 1]], i + 2))
+    elif word in _TENS:
+        if i + 1 < len(words) and words[i + 1] in _UNITS:
+            found.append((_TENS[word] + _UNITS[words[i + 1]], i + 2))
+        found.append((_TENS[word], i + 1))
+    elif word in _UNITS or word in _TEENS:
+        found.append((_UNITS.get(word) or _TEENS[word], i + 1))
+    elif word in _ORDINALS:
+        found.append((_ORDINALS[word], i + 1))
+    return found
+
+
+def _year_at(words: list[str], i: int) -> list[tuple[str, int]]:
+    """A year said as "twenty fifteen", "two thousand and fifteen", "fifteen", "oh nine", or written."""
+    found: list[tuple[str, int]] = []
+    if i < len(words) and words[i].isdigit() and len(words[i]) in (2, 4):
+        return [(words[i], i + 1)]
+    for end in range(min(len(words), i + 5), i, -1):
+        said = " ".join(words[i:end])
+        if re.fullmatch(_YEAR, said, re.IGNORECASE):
+            year = _year(said)
+            if year:
+                found.append((str(year), end))
+    for value, end in _numbers_at(words, i):
+        if 0 <= value <= 99 and end <= i + 2 and (words[i] not in _TENS or end == i + 2):
+            found.append((f"{value:02d}", end))
+    return found
+
+
+def _day_month_year(words: list[str]) -> tuple[tuple[int, int, str], int] | None:
+    for day, after_day in _numbers_at(words, 0):
+        if not 1 <= day <= 31:
+            continue
+        i = after_day + (after_day < len(words) and words[after_day] == "of")
+        for month, after_month in _numbers_at(words, i):
+            if not 1 <= month <= 12:
+                continue
+            for year, after_year in _year_at(words, after_month):
+                return (day, month, year), after_year
+    return None
 
 
 def _day(word: str) -> int | None:
@@ -190,6 +308,22 @@ def _council_words(directory: Directory) -> dict[str, str]:
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 
 
+# How speech-to-text spells some councils' names by their sound (the name is said, not spelt).
+_HEARD_AS = {
+    "lester": "Leicester", "lestershire": "Leicestershire", "lester shire": "Leicestershire",
+    "wooster shire": "Worcestershire", "worcester shire": "Worcestershire", "woostershire": "Worcestershire",
+    "glostershire": "Gloucestershire", "gloster shire": "Gloucestershire", "gloucester shire": "Gloucestershire",
+    "sloo": "Slough", "darby": "Derby", "darbyshire": "Derbyshire", "darby shire": "Derbyshire",
+    "barnsley's": "Barnsley", "south walk": "Southwark", "suthark": "Southwark", "green itch": "Greenwich",
+    "grenitch": "Greenwich", "harringay": "Haringey", "lewis ham": "Lewisham", "new ham": "Newham",
+}  # fmt: skip
+_HEARD = re.compile(r"(?<![\w'])(" + "|".join(map(re.escape, _HEARD_AS)) + r")(?![\w'])", re.IGNORECASE)
+
+
+def _misheard_councils(text: str, _directory: Directory) -> str:
+    return _HEARD.sub(lambda m: _HEARD_AS[m.group(1).lower()], text)
+
+
 def _councils(text: str, directory: Directory) -> str:
     """Council names split or in lower case ("wolver hampton", "stoke on trent") written as councils are."""
     names = _council_words(directory)
@@ -201,7 +335,8 @@ def _councils(text: str, directory: Directory) -> str:
             if len(window) < width or any(text[a.end() : b.start()].strip(" -") for a, b in pairwise(window)):
                 continue
             key = re.sub(r"[^a-z]", "", "".join(w.group(0) for w in window).casefold())
-            name = names.get(key)
+            key = re.sub(r"^saint", "st", key)
+            name = names.get(key) or _sounds_like(window, key, names)
             if name is None:
                 continue
             start, end = window[0].start(), window[-1].end()
@@ -223,6 +358,38 @@ def _councils(text: str, directory: Directory) -> str:
     return "".join(out)
 
 
+def _sounds_like(window: list[re.Match[str]], key: str, names: dict[str, str]) -> str | None:
+    """A council's name as speech-to-text splits and misspells it ("green witch", "warrick shire"): one
+    letter off (two in a long name), same first letter, only in lower-case speech split into words (or one
+    long word), never from a word that is no name."""
+    words = [w.group(0) for w in window]
+    if any(not w.islower() for w in words) or words[0] in _NOT_A_NAME or words[-1] in _NOT_A_NAME:
+        return None
+    if len(key) < (7 if len(words) > 1 else 9):
+        return None
+    allowed = 2 if len(key) >= 11 else 1
+    by_distance: dict[int, set[str]] = {}
+    for known, name in names.items():
+        if known[0] == key[0] and abs(len(known) - len(key)) <= allowed:
+            distance = _edits(key, known, allowed)
+            if distance <= allowed:
+                by_distance.setdefault(distance, set()).add(name)
+    nearest = by_distance[min(by_distance)] if by_distance else set()
+    return nearest.pop() if len(nearest) == 1 else None  # two councils as near: neither
+
+
+def _edits(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, given up (limit + 1) once it passes `limit`."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+        if min(row) > limit:
+            return limit + 1
+    return row[-1]
+
+
 def _names(text: str, _directory: Directory) -> str:
     """A name after "my son", "my name is", "called": capitalised, the way the extractor expects one."""
 
@@ -230,8 +397,7 @@ def _names(text: str, _directory: Directory) -> str:
         name = match.group("name")
         if name.lower() in _NOT_A_NAME or name.lower() in _MONTHS_SET:
             return match.group(0)
-        said = match.group(0)[: match.start("name") - match.start(0)] + name[:1].upper() + name[1:]
-        return said
+        return match.group(0)[: match.start("name") - match.start(0)] + _capitalised(name)
 
     def capitalise_full(match: re.Match[str]) -> str:
         """A caller's own name may come with a surname: "my name is sarah jones"."""
@@ -239,13 +405,18 @@ def _names(text: str, _directory: Directory) -> str:
         second = match.groupdict().get("second")
         if said == match.group(0) or not second or second.lower() in _NOT_A_NAME or second.lower() in _MONTHS_SET:
             return said
-        return said + " " + second[:1].upper() + second[1:] + "\x00"  # the marker drops the lower-case copy
+        return said + " " + _capitalised(second) + "\x00"  # the marker drops the lower-case copy
 
     text = _CHILD_CUE.sub(capitalise, text)
     return re.sub(r"\x00\s+[a-z][a-z'\-]+", "", _SELF_CUE.sub(capitalise_full, text))
 
 
 _MONTHS_SET = frozenset(_MONTHS)
+
+
+def _capitalised(name: str) -> str:
+    """ "ava-rose" -> "Ava-Rose": each part of a double name."""
+    return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
 
 
 _TEAM_WORDS = re.compile(r"\b(?:send|sen)\s+(?=(?:team|service|officer|department|caseworker|case\s+worker)s?\b)", re.I)
@@ -275,4 +446,11 @@ def _acronyms(text: str, _directory: Directory) -> str:
     )
 
 
-RULES: tuple[Callable[[str, Directory], str], ...] = (_spoken_numbers, _spoken_dates, _councils, _acronyms, _names)
+RULES: tuple[Callable[[str, Directory], str], ...] = (
+    _spoken_numbers,
+    _spoken_dates,
+    _misheard_councils,
+    _councils,
+    _acronyms,
+    _names,
+)

@@ -1,0 +1,232 @@
+"""A second set of voicemail transcripts and SMS bodies, written before the reader was changed and kept
+apart from tests/telephony_transcripts.py, to show how the reader does on texts its rules were not
+written from. Same labels as ../shared/samples/referrals/README.md (a council not covered is
+"NOT_SERVED", its region None; None where the text does not say; carers and special guardians are
+"parent"; a professional's own direct line or mobile, not the team's; the corrected number where a
+caller corrects themselves). Callers vary (parents, grandparents, foster carers, social workers, SENCOs,
+advocates, young people), and so do the ways a machine writes speech: hesitations, repeated words, numbers
+said with "double"/"triple", "oh"/"zero"/"nought", "plus four four", or written as digits; dates of birth
+said every way; councils as speech-to-text splits or mishears them. All people and numbers are fictional
+(Ofcom drama ranges)."""
+
+from __future__ import annotations
+
+from tests.telephony_transcripts import FIELDS
+
+__all__ = ["FIELDS", "HELD_OUT"]
+
+
+def _want(
+    service: str | None,
+    local_authority: str | None,
+    region: str | None,
+    referrer_role: str | None,
+    contact_phone: str | None,
+    child_name: str | None,
+    child_dob: str | None,
+) -> dict[str, str | None]:
+    return dict(zip(FIELDS, (service, local_authority, region, referrer_role, contact_phone, child_name, child_dob)))
+
+
+HELD_OUT: list[tuple[str, dict[str, str | None]]] = [
+    (
+        "hi um hello my name is karen and i'm ringing about my granddaughter poppy i'm her special guardian "
+        "um we live in brighton and hove and the council have said they won't assess her and we want to go to mediation er could somebody "
+        "call me back on oh seven seven double oh nine double oh four one seven thank you",
+        _want("mediation", "NOT_SERVED", None, "parent", "+447700900417", "Poppy", None),
+    ),
+    (
+        "hello it's it's about my son mason he was born on the fourth of february twenty fifteen and we're in "
+        "tower hamlets the local authority refused to issue an e h c plan and we'd like to go to mediation "
+        "my number is oh seven seven oh oh nine oh oh three three two",
+        _want("mediation", "Tower Hamlets", "london", "parent", "+447700900332", "Mason", "2015-02-04"),
+    ),
+    (
+        "yeah hi i need the um the tribunal thing the certificate so we can appeal my daughter's called "
+        "isla date of birth four two fifteen we're in wolver hampton my mobile is zero seven seven zero zero "
+        "nine zero zero six four eight",
+        _want("certificate", "Wolverhampton", "national", "parent", "+447700900648", "Isla", "2015-02-04"),
+    ),
+    (
+        "good afternoon this is a message for the national office my name is fiona reid i'm a foster carer "
+        "for a little boy called kai he's nine he was born in 2017 march the 3rd and we live in notting ham "
+        "shire we'd like mediation because the plan doesn't name his school please ring oh one one five "
+        "four nine six oh seven seven one",
+        _want("mediation", "Nottinghamshire", "national", "parent", "+441154960771", "Kai", "2017-03-03"),
+    ),
+    (
+        "hi um i'm calling from bath and north east somerset my son's name is ollie and er we want to appeal "
+        "the decision and i was told we need a mediation certificate first can you ring me on oh seven seven "
+        "double oh nine double oh one five nine",
+        _want("certificate", "NOT_SERVED", None, "parent", "+447700900159", "Ollie", None),
+    ),
+    (
+        "hello this is a message for the london office i'm phoning about my son reuben we live in kingston "
+        "upon thames and the council won't amend section f of his plan we'd like mediation my number is oh "
+        "seven seven double oh nine double oh seven seven three",
+        _want("mediation", "Kingston-upon-Thames", "london", "parent", "+447700900773", "Reuben", None),
+    ),
+    (
+        "hi there i live in kingston upon hull my daughter grace has an e h c p and the school won't put in "
+        "the support in her plan um i just wanted to know if you cover our area call me on oh seven seven double oh nine "
+        "double oh two eight two",
+        _want(None, "NOT_SERVED", None, "parent", "+447700900282", "Grace", None),
+    ),
+    (
+        "hi my name's dan i'm a social worker with stock port children's services i'm ringing about a young "
+        "lad on my caseload called charlie webb his mum would like mediation around the refusal to assess "
+        "the team number is oh one six one four nine six oh oh oh oh but my mobile is oh seven seven double "
+        "oh nine double oh nine three one",
+        _want("mediation", "Stockport", "national", "professional", "+447700900931", "Charlie Webb", None),
+    ),
+    (
+        "oh hello er my grandson alfie alfie is is seven and we're in st helens and my daughter asked me to "
+        "ring to ask for mediation she can't get through her number is oh seven seven double oh nine double oh "
+        "six one two and mine is oh seven seven double oh nine double oh six two one",
+        _want("mediation", "NOT_SERVED", None, "parent", "+447700900621", "Alfie", None),
+    ),
+    (
+        "hi um i'm the senco at brook lane primary in telford and wrekin we've got a family who want a "
+        "facilitated meeting with an independent chair for their daughter's annual review could you call me "
+        "on oh one six three two nine six oh four four four",
+        _want("facilitation", "NOT_SERVED", None, "professional", "+441632960444", None, None),
+    ),
+    (
+        "hello i'm seventeen and i want to sort out my college place with the council i live in lester shire "
+        "my name is ellie my number is oh seven seven oh oh nine oh oh triple five",
+        _want(None, "Leicestershire", "national", "young_person", "+447700900555", "Ellie", None),
+    ),
+    (
+        "hi um it's about my son jayden we're in county durham and they've refused to do an assessment "
+        "we want to appeal my number oh seven seven double oh nine double oh eight eight six thanks",
+        _want("certificate", "NOT_SERVED", None, "parent", "+447700900886", "Jayden", None),
+    ),
+    (
+        "hello yes er this is mrs okafor my daughter chioma she's born on the 9th of october 2014 we're in "
+        "south walk and we're having a disagreement with her school about her support not being delivered "
+        "we'd like disagreement resolution please call oh seven seven double oh nine double oh four zero "
+        "four",
+        _want("disagreement_resolution", "Southwark", "london", "parent", "+447700900404", "Chioma", "2014-10-09"),
+    ),
+    (
+        "hi my number is oh seven seven... sorry oh seven seven double oh nine double oh three six three "
+        "i'm calling about my son finn we live in the wirral and we need mediation about his placement",
+        _want("mediation", "NOT_SERVED", None, "parent", "+447700900363", "Finn", None),
+    ),
+    (
+        "hello my name is jo i'm a parent carer advocate with sendiass in hammer smith and fulham i'm "
+        "supporting a mum whose son is being refused a plan she'd like mediation you can reach me on oh two "
+        "oh seven nine four six oh double two three",
+        _want("mediation", "Hammersmith and Fulham", "london", "professional", "+442079460223", None, None),
+    ),
+    (
+        "hi my daughter is called ava-rose she was born twenty second of july two thousand and eighteen we "
+        "live in barking and dagenham and the la said no to an ehc needs assessment we want mediation "
+        "please call plus four four seven seven double oh nine double oh one nine two",
+        _want("mediation", "Barking and Dagenham", "london", "parent", "+447700900192", "Ava-Rose", "2018-07-22"),
+    ),
+    (
+        "hello um so i'm calling on behalf of my son ibrahim his date of birth is the 14th of the 2nd 2013 "
+        "we're in luton and we want to go to the tribunal about section i so we need a mediation "
+        "certificate my number is 07700 900 658",
+        _want("certificate", "Luton", "national", "parent", "+447700900658", "Ibrahim", "2013-02-14"),
+    ),
+    (
+        "hi er my name is tomasz i'm dad to lena she's in year four we live in peter borough and we'd like "
+        "mediation because they want to cease her plan my number oh seven seven double oh nine double oh "
+        "seven oh seven",
+        _want("mediation", "Peterborough", "national", "parent", "+447700900707", "Lena", None),
+    ),
+    (
+        "good morning it's sue from the sen team at central bedfordshire council i'm calling to refer a "
+        "family for mediation the parents disagree with section b my direct line is oh one six three two "
+        "nine six oh one seven one",
+        _want("mediation", "Central Bedfordshire", "national", "professional", "+441632960171", None, None),
+    ),
+    (
+        "hi yeah um i'm ringing for my nephew we're his foster carers his name is riley thompson born the "
+        "first of may twenty twelve we're in redcar and cleveland and the council won't name the school we "
+        "want so we want mediation call me on nought seven seven double nought nine double nought five "
+        "three five",
+        _want("mediation", "Redcar and Cleveland", "national", "parent", "+447700900535", "Riley Thompson", "2012-05-01"),
+    ),
+    (
+        "hello um i wanted to ask about how the mediation works and if it costs anything we're in "
+        "hartle pool my son's got autism and adhd please call me oh seven seven double oh nine double oh "
+        "two four six",
+        _want(None, "Hartlepool", "national", "parent", "+447700900246", None, None),
+    ),
+    (
+        "hi i'm twenty and i've got an e h c p i'm at college in coventry and the council want to stop my "
+        "plan i want mediation for myself my name is aisha khan my number is oh seven seven double oh nine "
+        "double oh three nine oh",
+        _want("mediation", "Coventry", "national", "young_person", "+447700900390", "Aisha Khan", None),
+    ),
+    (
+        "hello this is a message for the mediation team my son's called lewis he's twelve we live in "
+        "waltham forest we want mediation the council refused to reassess um my landline is oh two oh "
+        "seven nine four six oh five five oh i'm in all day",
+        _want("mediation", "Waltham Forest", "london", "parent", "+442079460550", "Lewis", None),
+    ),
+    (
+        "hi my boy is harrison hes 6 were in ealing council refused his ehcp want mediation pls ring 07700900271",
+        _want("mediation", "Ealing", "london", "parent", "+447700900271", "Harrison", None),
+    ),
+    (
+        "Hello, I'm Maria's mum. Maria Lopez DOB 03/09/2016. Lincolnshire CC have refused to assess her. "
+        "We'd like mediation. My number 07700 900 843",
+        _want("mediation", "Lincolnshire", "national", "parent", "+447700900843", "Maria Lopez", "2016-09-03"),
+    ),
+    (
+        "need mediation cert asap for sen tribunal. son rhys dob 22.11.2011. north yorks. 07700900376",
+        _want("certificate", "North Yorkshire", "national", "parent", "+447700900376", "Rhys", "2011-11-22"),
+    ),
+    (
+        "Hi it's Gran here, I look after my grandson Kieran full time. We're in Derby City. The school "
+        "isn't doing what's in his plan and we want to sort it out. Can you call me 01332 496 0125? Sorry "
+        "I mean 0116 496 0125",
+        _want("disagreement_resolution", "Derby", "national", "parent", "+441164960125", "Kieran", None),
+    ),
+    (
+        "hello i'm ringing from harrow my daughter is eighteen she's called sofia she wants to appeal the "
+        "named college and we've been told she needs a certificate from you i'm her mum my number is oh "
+        "seven seven double oh nine double oh one one eight",
+        _want("certificate", "Harrow", "london", "parent", "+447700900118", "Sofia", None),
+    ),
+    (
+        "um hi er this is this is paul i'm calling about my er my son he's got send needs and we're in "
+        "war wick shire the council have issued a final plan but it doesn't say what school we want "
+        "mediation please my number is oh seven seven double oh nine double oh four eight four",
+        _want("mediation", "Warwickshire", "national", "parent", "+447700900484", None, None),
+    ),
+    (
+        "hi this is anna i'm the inclusion manager at st mary's primary in green witch i'm calling to ask "
+        "for a facilitated meeting for one of our families a complex one with health and social care "
+        "involved my direct line oh two oh seven nine four six oh eight one eight",
+        _want("facilitation", "Greenwich", "london", "professional", "+442079460818", None, None),
+    ),
+    (
+        "hi there um we're in shrop shire my son ethan was born in two thousand and fourteen on the "
+        "twentieth of august and the council have refused to issue a plan we'd like mediation call me on oh "
+        "seven seven double oh nine double oh seven two nine",
+        _want("mediation", "Shropshire", "national", "parent", "+447700900729", "Ethan", "2014-08-20"),
+    ),
+    (
+        "hello i'm calling about my daughter holly she's in year eleven we live in isling ton we were "
+        "told to ring you about disagreement resolution with her school my number is oh seven seven double "
+        "oh nine double oh six six nine",
+        _want("disagreement_resolution", "Islington", "london", "parent", "+447700900669", "Holly", None),
+    ),
+    (
+        "hello this is nadia calling for my son yusuf we moved from kent to bexley in september so it's "
+        "bexley now and they haven't done his annual review we want mediation about his plan my number is "
+        "oh seven seven double oh nine double oh nine oh nine",
+        _want("mediation", "Bexley", "london", "parent", "+447700900909", "Yusuf", None),
+    ),
+    (
+        "hi um i'm calling about my son george um george born on 7th june twenty sixteen we live in "
+        "trafford the council won't assess him we want to appeal um so i think we need the certificate "
+        "call oh one six one four nine six oh three oh three",
+        _want("certificate", "Trafford", "national", "parent", "+441614960303", "George", "2016-06-07"),
+    ),
+]
