@@ -314,3 +314,22 @@ def test_a_reminder_to_a_suppressed_number_is_not_sent(engine, settings, case_re
         suppress(db, "sms", PARENT_MOBILE, "STOP")
     dispatcher.run_once(now=datetime(2027, 1, 15, 10, 0, 5, tzinfo=UTC))
     assert [to for to, _, _ in sms.given] == [MEDIATOR_MOBILE]
+
+
+def test_a_held_session_starts_the_certificate_clock_and_withdraws_what_is_left(
+    engine, settings, case_ref, mediator_id
+):
+    from models.case_clock import all_deadlines
+    from models.session_ops import mark_held
+
+    session_id = book(engine, settings, case_ref, mediator_id)
+    with pytest.raises(SessionRefused, match="not started"), session_scope(engine) as db:
+        mark_held(db, session_id, settings=settings, now=NOW)
+    with session_scope(engine) as db:
+        outcome = mark_held(db, session_id, settings=settings, now=START + timedelta(hours=2))
+        assert outcome.withdrawn == 4  # no dispatcher ran here: all four still pending, now withdrawn
+    with Session(engine) as db:
+        kinds = {i.deadline.kind: i.deadline for i in all_deadlines(db, CAL, START.date()) if i.reference == case_ref}
+    # Held on Tuesday 19 January: the certificate is due Friday 22nd.
+    assert kinds["certificate_due"].due == datetime(2027, 1, 22).date()
+    assert kinds["mediation_due"].done_on == START.date()
