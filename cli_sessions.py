@@ -254,6 +254,24 @@ def sessions_cancel(
     _print_session(view, as_json)
 
 
+@sessions_app.command("held")
+def sessions_held(
+    session_id: Annotated[int, typer.Argument(metavar="ID")],
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """The session took place: the day mediation was held is recorded (the certificate is due 3 working
+    days after it)."""
+    from models.session_ops import mark_held
+    from models.session_views import session_view
+
+    settings = get_settings()
+    with _transaction() as db:
+        outcome = mark_held(db, session_id, settings=settings, actor="cli")
+        db.flush()
+        view = session_view(db, outcome.session, settings.zone)
+    _print_session(view, as_json)
+
+
 @sessions_app.command("list")
 def sessions_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """Sessions, soonest first."""

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, text, update
 from sqlmodel import Session, func, select
 
 from models.db import make_engine, session_scope, upgrade
@@ -47,28 +47,42 @@ def _daemon(var_dir: str, url: str, sink_url: str) -> None:
     Daemon(settings, channels={"sms": SinkSms(sink_url)}).run(web=False)
 
 
-def seed(url: str, count: int, spread: float) -> tuple[dict[str, datetime], datetime]:
+def seed(url: str, count: int) -> list[str]:
+    """`count` reminder rows, parked far in the future until `schedule` sets when they fall due."""
     engine = make_engine(url)
     upgrade(engine)
-    start = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
-    due: dict[str, datetime] = {}
+    parked = datetime(2100, 1, 1, tzinfo=UTC)
+    keys = []
     with session_scope(engine) as db:
         for n in range(count):
             key = f"reminder:s{n // 4}:v0:c{n % 4}:sms:2h"
-            due[key] = start + timedelta(seconds=spread * n / count)
+            keys.append(key)
             enqueue_id(
                 db,
                 key=key,
                 channel="sms",
                 to=f"+447700{n:06d}",
                 template="session_reminder",
-                context={"offset": "2h", "expires_at": (start + timedelta(hours=1)).isoformat()},
+                context={"offset": "2h", "expires_at": parked.isoformat()},
                 automatic=False,
-                due_at=due[key],
+                due_at=parked,
                 fresh=True,
             )
     engine.dispose()
-    return due, start
+    return keys
+
+
+def schedule(url: str, keys: list[str], spread: float) -> dict[str, datetime]:
+    """The rows fall due evenly over `spread` seconds from LEAD_SECONDS from now (one executemany)."""
+    start = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
+    due = {key: start + timedelta(seconds=spread * n / len(keys)) for n, key in enumerate(keys)}
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    statement = update(table).where(table.c.idempotency_key == bindparam("key")).values(due_at=bindparam("due"))
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(statement, [{"key": key, "due": when} for key, when in due.items()])
+    engine.dispose()
+    return due
 
 
 def baseline(sink: SmsSink, count: int) -> float:
@@ -126,7 +140,7 @@ def main() -> None:
     base_rate = baseline(sink, 1000)
     sink.sends.clear()
     sink.by_key.clear()
-    due, _ = seed(url, args.count, args.spread)
+    keys = seed(url, args.count)
     context = multiprocessing.get_context("fork")
     daemons = []
     for n in range(args.daemons):
@@ -134,6 +148,7 @@ def main() -> None:
         process = context.Process(target=_daemon, args=(str(work / f"d{n}"), url, sink.url), daemon=True)
         process.start()
         daemons.append(process)
+    due = schedule(url, keys, args.spread)
     limit = time.time() + LEAD_SECONDS + args.spread + 120
     sink.wait_for(args.count, timeout=max(0.0, limit - time.time()))
     while outstanding(url) and time.time() < limit:  # a row missed (not sent) ends too

@@ -22,10 +22,12 @@ from sqlmodel import Session, col, select
 
 from models.case_clock import case_dates, record_event
 from models.case_ops import audit
+from models.case_status import CERTIFICATE_ISSUED
 from models.cases import Case
 from models.contacts import Contact, ContactPoint, Party
 from models.deadlines import Kind, deadlines_for
 from models.outbox_ops import enqueue_id
+from models.session_ops import move_case
 from models.sessions import CaseEvent
 from models.settings import Settings
 from models.types import utcnow
@@ -152,6 +154,7 @@ def issue_certificate(
             )
         )
     audit(db, actor=actor, action="certificate.issued", entity="case", entity_id=case.id)
+    move_case(db, case.id, CERTIFICATE_ISSUED, actor)
     deadline = next(
         (d for d in deadlines_for(case_dates(db, case), calendar, today) if d.kind is Kind.CERTIFICATE), None
     )

@@ -39,6 +39,9 @@ class Rendered:
 class Channel(Protocol):
     name: str  # the rows' `channel` value it sends ("email", "sms")
     transport: str  # what carries it, shown on /healthz ("smtp", "console", ...)
+    # Rows it may send at once, each from its own thread (an HTTP API: SMS); 1: one at a time, in order
+    # (SMTP over one connection).
+    parallel: int = 1
 
     def render(self, row: OutboxMessage) -> Rendered:
         """The row as it would be sent; PermanentSendError when its template cannot render."""

@@ -25,14 +25,25 @@ import phonenumbers
 from sqlalchemy import and_, update
 from sqlmodel import Session, col, select
 
+from models.case_clock import record_event
 from models.case_ops import add_timeline, audit
+from models.case_status import SESSION_BOOKED, SESSION_HELD, can_move
 from models.cases import Case
 from models.contacts import Contact, ContactPoint, Party
 from models.ics import MODE_LABELS, IcsSession, session_invitation
 from models.outbox import PENDING, SENDING, SENT, WITHDRAWN, OutboxMessage
 from models.outbox_ops import enqueue_id
 from models.reminder_plan import plan_reminders
-from models.sessions import CANCELLED, MODES, SCHEDULED, MediationSession, Mediator, SessionAttendee, SessionMediator
+from models.sessions import (
+    CANCELLED,
+    HELD,
+    MODES,
+    SCHEDULED,
+    MediationSession,
+    Mediator,
+    SessionAttendee,
+    SessionMediator,
+)
 from models.settings import Settings
 from models.types import utcnow
 from models.workdays import WorkingDayCalendar
@@ -183,6 +194,7 @@ def book_session(
     _plan(db, item, case, settings, calendar, now, outcome)
     when = describe_when(item, settings)
     add_timeline(db, case.id, "session", f"Session booked: {when}", at=now, actor=actor, data={"session_id": item.id})
+    move_case(db, case.id, SESSION_BOOKED, actor)
     audit(db, actor=actor, action="session.booked", entity="session", entity_id=item.id)
     return outcome
 
@@ -262,6 +274,38 @@ def cancel_session(
     add_timeline(db, item.case_id, "session", summary, at=now, actor=actor, data={"session_id": item.id})
     audit(db, actor=actor, action="session.cancelled", entity="session", entity_id=item.id)
     return outcome
+
+
+def mark_held(
+    db: Session, session_id: int, *, settings: Settings, now: datetime | None = None, actor: str = "system"
+) -> Outcome:
+    """The session took place: recorded as the day mediation was held (the certificate's 3 working days
+    count from it), and any reminder still pending withdrawn."""
+    now = now or utcnow()
+    item, _ = _scheduled(db, session_id)
+    if item.start_at > now:
+        raise SessionRefused(f"session {session_id} has not started yet")
+    item.status = HELD
+    item.updated_at = now
+    db.add(item)
+    db.flush()
+    outcome = Outcome(item)
+    outcome.withdrawn = withdraw_reminders(db, item, "session held")
+    record_event(db, item.case_id, "mediation_held", item.start_at.astimezone(settings.zone).date(), actor=actor)
+    move_case(db, item.case_id, SESSION_HELD, actor)
+    audit(db, actor=actor, action="session.held", entity="session", entity_id=item.id)
+    return outcome
+
+
+def move_case(db: Session, case_id: int, status: str, actor: str) -> None:
+    """The case's status follows where the lifecycle allows (models.case_status); otherwise it stays."""
+    case = db.get(Case, case_id)
+    if case is None or not can_move(case.status, status):
+        return
+    case.status = status
+    case.updated_at = utcnow()
+    db.add(case)
+    add_timeline(db, case_id, "status", f"Status: {status.replace('_', ' ')}", actor=actor)
 
 
 def withdraw_reminders(db: Session, item: MediationSession, why: str) -> int:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -109,27 +110,21 @@ class Dispatcher:
 
     def run_once(self, now: datetime | None = None) -> DispatchStats:
         """One pass. `now` (tests move it forward) stands for the clock; None: the real clock,
-        read afresh for each row so a slow batch records true send and retry times."""
+        read afresh for each row so a slow batch records true send and retry times.
+
+        Channels that send one row at a time (email: one SMTP connection a round) share one claim; a
+        channel declaring `parallel` > 1 (an HTTP API such as SMS) gets a claim of its own, its rows sent
+        that many at once, so a burst of reminders is not held to one request's round trip a row."""
         stats = DispatchStats()
-        ids = claim_due(
-            self.engine,
-            worker=self.worker,
-            now=now or utcnow(),
-            limit=self.settings.outbox_batch,
-            lease=self.lease,
-            channels=tuple(self.channels),
-        )
-        stats.claimed = len(ids)
-        with ExitStack() as batches:
-            for channel in self.channels.values():
-                batches.enter_context(channel.batch())
-            for row_id in ids:
-                outcome = self._dispatch(row_id, now or utcnow())
-                setattr(stats, outcome, getattr(stats, outcome) + 1)
-                setattr(self, outcome, getattr(self, outcome) + 1)
-        if ids:
+        serial = tuple(name for name, channel in self.channels.items() if _parallel(channel) <= 1)
+        if serial:
+            self._round(stats, serial, now, workers=1)
+        for name, channel in self.channels.items():
+            if _parallel(channel) > 1:
+                self._round(stats, (name,), now, workers=_parallel(channel))
+        if stats.claimed:
             log.info(
-                "dispatch %s: claimed %d, sent %d, retried %d, failed %d, suppressed %d, skipped %d",
+                "dispatch %s: claimed %d, sent %d, retried %d, failed %d, suppressed %d, skipped %d, missed %d",
                 self.worker,
                 stats.claimed,
                 stats.sent,
@@ -137,8 +132,31 @@ class Dispatcher:
                 stats.failed,
                 stats.suppressed,
                 stats.skipped,
+                stats.missed,
             )
         return stats
+
+    def _round(self, stats: DispatchStats, channels: tuple[str, ...], now: datetime | None, *, workers: int) -> None:
+        ids = claim_due(
+            self.engine,
+            worker=self.worker,
+            now=now or utcnow(),
+            limit=self.settings.outbox_batch,
+            lease=self.lease,
+            channels=channels,
+        )
+        stats.claimed += len(ids)
+        with ExitStack() as batches:
+            for name in channels:
+                batches.enter_context(self.channels[name].batch())
+            if workers == 1 or len(ids) <= 1:
+                outcomes = [self._dispatch(row_id, now or utcnow()) for row_id in ids]
+            else:
+                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dispatch") as pool:
+                    outcomes = list(pool.map(lambda row_id: self._dispatch(row_id, now or utcnow()), ids))
+        for outcome in outcomes:
+            setattr(stats, outcome, getattr(stats, outcome) + 1)
+            setattr(self, outcome, getattr(self, outcome) + 1)
 
     def run_until_done(self, should_stop: Callable[[], bool] = lambda: False) -> DispatchStats:
         """Passes until one comes back short (nothing more is due) or `should_stop()`; the totals.
@@ -243,3 +261,8 @@ class Dispatcher:
             row = session.get(OutboxMessage, row_id)
             gave_up = row is not None and row.status == FAILED
         return "failed" if gave_up else "retried"
+
+
+def _parallel(channel: Channel) -> int:
+    """How many rows the channel sends at once (its `parallel`, 1 unless it says)."""
+    return max(1, int(getattr(channel, "parallel", 1)))

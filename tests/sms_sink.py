@@ -84,6 +84,7 @@ class SmsSink:
 class SinkSms(Channel):
     name = "sms"
     transport = "sink"
+    parallel = 8  # an HTTP API: eight requests in flight, as an SMS channel over Twilio's would
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -99,11 +99,11 @@ def test_sigkill_during_a_burst_ten_times_sends_each_reminder_once(tmp_path, sin
     url = f"sqlite:///{tmp_path / 'mdesk.sqlite3'}"
     engine = make_engine(url)
     upgrade(engine)
-    keys = seed(engine, 300)
+    keys = seed(engine, 200)
     kills = 0
     for _ in range(10):
         process = start_daemon(tmp_path, url, sink)
-        got_some = sink.wait_for(len(sink.sends) + 15, timeout=60)
+        got_some = sink.wait_for(len(sink.sends) + 10, timeout=60)
         os.kill(process.pid, signal.SIGKILL)
         process.join()
         kills += 1
@@ -149,7 +149,7 @@ def _leader(engine: Engine) -> str | None:
 @pytest.mark.postgres
 def test_two_daemons_on_one_postgresql_send_a_burst_once_and_leadership_passes(tmp_path, sink, pg_schema):
     schema, engine = pg_schema
-    keys = seed(engine, 300)
+    keys = seed(engine, 200)
     daemons = {}
     for name in ("daemon-a", "daemon-b"):
         url = f"{PG_URL}?options=-csearch_path%3D{schema}&application_name={name}"

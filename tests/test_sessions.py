@@ -338,3 +338,22 @@ def test_a_reminder_goes_through_the_sms_channel_to_twilio_from_the_cases_office
     assert parent["From"] == LONDON  # a London case's reminders come from the London office
     assert "Tuesday 19 January at 10:00" in parent["Body"] and case_ref in parent["Body"]
     assert Counter(r.status for r in reminders(engine)) == {SENT: 2, PENDING: 2}
+
+
+def test_a_held_session_starts_the_certificate_clock_and_withdraws_what_is_left(
+    engine, settings, case_ref, mediator_id
+):
+    from models.case_clock import all_deadlines
+    from models.session_ops import mark_held
+
+    session_id = book(engine, settings, case_ref, mediator_id)
+    with pytest.raises(SessionRefused, match="not started"), session_scope(engine) as db:
+        mark_held(db, session_id, settings=settings, now=NOW)
+    with session_scope(engine) as db:
+        outcome = mark_held(db, session_id, settings=settings, now=START + timedelta(hours=2))
+        assert outcome.withdrawn == 4  # no dispatcher ran here: all four still pending, now withdrawn
+    with Session(engine) as db:
+        kinds = {i.deadline.kind: i.deadline for i in all_deadlines(db, CAL, START.date()) if i.reference == case_ref}
+    # Held on Tuesday 19 January: the certificate is due Friday 22nd.
+    assert kinds["certificate_due"].due == datetime(2027, 1, 22).date()
+    assert kinds["mediation_due"].done_on == START.date()
