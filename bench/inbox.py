@@ -280,9 +280,13 @@ def seed(engine: Engine, n: int) -> float:
                 connection.execute(
                     text(f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), (SELECT max(id) FROM \"{name}\"))")
                 )
-            connection.execute(text("ANALYZE"))
         else:
             connection.execute(text("ANALYZE"))
+    if engine.dialect.name == "postgresql":
+        # What autovacuum would have done by the time a coordinator reads: statistics, and the visibility
+        # map that lets the inbox's covering index answer without reading the table.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE"))
     return time.perf_counter() - started
 
 
