@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -332,6 +333,7 @@ def main() -> None:
     for kind in ("sqlite", "postgres"):
         if args.only and kind != args.only:
             continue
+        folder = None
         if kind == "sqlite":
             folder = Path(tempfile.mkdtemp())
             engine = db.make_engine(f"sqlite:///{folder / 'bench.sqlite3'}")
@@ -358,6 +360,8 @@ def main() -> None:
                 )
         finally:
             engine.dispose()
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
             if admin is not None:
                 with admin.connect() as c:
                     c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
