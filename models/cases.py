@@ -19,7 +19,7 @@ class Case(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(unique=True, index=True, max_length=16)
-    status: str = Field(default="new", index=True, max_length=32)
+    status: str = Field(default="new", max_length=32)  # indexed first in ix_case_inbox
     service: str | None = Field(default=None, max_length=32)  # None: an enquiry
     local_authority: str | None = Field(default=None, max_length=80)
     served: bool | None = None

@@ -14,7 +14,6 @@ from sqlmodel import Session, select
 
 from inbox.intake import Intake
 from inbox.sources.base import MessageKey, SourceMessage
-from models.case_ops import audit  # noqa: F401  (the audit table is what the tests read)
 from models.cases import Case
 from models.db import session_scope
 from models.desk import CaseAttention, StaffSession

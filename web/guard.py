@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import timedelta
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs, quote
 
 from anyio import to_thread
@@ -59,7 +59,7 @@ def cookie_value(scope: Scope, name: str) -> str | None:
             jar: SimpleCookie = SimpleCookie()
             try:
                 jar.load(value.decode("latin-1"))
-            except Exception:  # a malformed Cookie header signs nobody in
+            except CookieError:  # a malformed Cookie header signs nobody in
                 return None
             if name in jar:
                 return jar[name].value

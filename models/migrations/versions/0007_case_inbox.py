@@ -57,6 +57,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_caseattention_since", "caseattention", ["since"])
     op.create_index("ix_inboxitem_status_created", "inboxitem", ["status", "created_at"])
+    # ix_case_inbox leads with status, so it serves every look-up by status; the old single-column
+    # index only tempted PostgreSQL's planner away from the covering one (heap fetches for each new case).
+    op.drop_index("ix_case_status", table_name="case")
     op.create_index(
         "ix_case_inbox", "case", ["status", "region", "local_authority", "service", "coordinator_id", "created_at"]
     )
@@ -66,6 +69,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_auditevent_entity", table_name="auditevent")
     op.drop_index("ix_case_inbox", table_name="case")
+    op.create_index("ix_case_status", "case", ["status"])
     op.drop_index("ix_inboxitem_status_created", table_name="inboxitem")
     op.drop_table("caseattention")
     op.drop_table("loginattempt")
