@@ -214,10 +214,17 @@ def test_a_message_of_empty_lines_meets_the_workers_memory_bound_and_the_next_is
         assert readers._pool is not None and len(readers._pool.pids()) == 1
     finally:
         readers.close()
-    # Read as text, or quarantined unread, like any reading that fails: never the worker's memory unbounded.
-    assert isinstance(failed, Unread) or any("MemoryError" in p for p in failed.parsed.problems), failed
+    # Read within the bound, or (past it) read as text or quarantined unread, like any reading that
+    # fails: never the worker's memory unbounded, and the worker goes on.
     if isinstance(failed, Unread):
         assert "MemoryError" in failed.reason or "ended" in failed.reason, failed.reason
+    else:
+        assert failed.summary()["local_authority"] == "Camden" or any(
+            "MemoryError" in p for p in failed.parsed.problems
+        )
     assert isinstance(after, Reading) and after.summary()["local_authority"] == "Camden"
-    assert isinstance(large, Reading) and large.parsed.problems == []
-    assert facts(large.parsed) == facts(read(large_raw, OWN).parsed)
+    # Read as in process, whole: no memory fault (its attachment is not a real PDF: that is its only problem).
+    in_process = read(large_raw, OWN)
+    assert isinstance(large, Reading) and large.parsed.problems == in_process.parsed.problems
+    assert not any("MemoryError" in problem for problem in large.parsed.problems)
+    assert facts(large.parsed) == facts(in_process.parsed)
