@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
 import traceback
-from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -16,6 +14,11 @@ from pydantic import ValidationError
 from rich.console import Console
 from sqlmodel import Session, col, select
 
+from cli.output import JSON_HELP, checked_engine, console, print_json, print_table
+from cli.sessions import register as register_sessions
+from cli.staff import register as register_staff
+from cli.telephony import register as register_telephony
+from cli.workdays import register as register_workdays
 from models.operator_errors import (
     CONFIGURATION,
     REFUSED,
@@ -30,10 +33,7 @@ from models.operator_errors import (
 from models.settings import get_settings, log_level_even_if_invalid
 
 if TYPE_CHECKING:  # imported where used, so a command loads only what it needs
-    from sqlalchemy import Engine
-
     from inbox.reading import Reading
-    from models.workdays import WorkingDayCalendar
 
 app = typer.Typer(
     help="Mediation Desk: the back office of an SEN mediation service.\n\n"
@@ -51,26 +51,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(cases_app, name="cases")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(quarantine_app, name="quarantine")
-calls_app = typer.Typer(help="Calls to the offices (Twilio).", no_args_is_help=True)
-sms_app = typer.Typer(help="SMS in and out (Twilio).", no_args_is_help=True)
-app.add_typer(calls_app, name="calls")
-app.add_typer(sms_app, name="sms")
-user_app = typer.Typer(help="Staff accounts for the web inbox.", no_args_is_help=True)
-app.add_typer(user_app, name="user")
-person_app = typer.Typer(help="What we hold about a person (data protection).", no_args_is_help=True)
-app.add_typer(person_app, name="person")
-retention_app = typer.Typer(help="Anonymise closed cases after MDESK_RETENTION_YEARS.", no_args_is_help=True)
-app.add_typer(retention_app, name="retention")
-workdays_app = typer.Typer(
-    help="England's working days: not weekends, bank holidays (England and Wales), Christmas Day, Good Friday.",
-    no_args_is_help=True,
-)
-app.add_typer(workdays_app, name="workdays")
 
-console = Console()
 err_console = Console(stderr=True)
 DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"
-JSON_HELP = "One JSON object per line instead of the table."
 # The columns README.md promises, in its order.
 CASE_COLUMNS = [
     "reference",
@@ -101,35 +84,6 @@ def _setup_logging() -> None:
         logging.getLogger("imapclient").setLevel(logging.WARNING)
 
 
-def _engine(*, create: bool = False, upgrade: bool = True) -> Engine:
-    """The database, checked before use. `create` (run, ingest, db upgrade): a new SQLite file may be
-    made (and its folder, inside MDESK_VAR_DIR); otherwise a missing file is refused, not made.
-    SQLite's quick_check runs before the schema is touched."""
-    from models import db
-
-    settings = get_settings()
-    url = settings.effective_database_url
-    with database_errors(settings):
-        db.prepare_sqlite_file(url, var_dir=settings.var_dir, create=create)
-        engine = db.make_engine(url)
-        db.check_integrity(engine)
-        if upgrade:
-            db.upgrade(engine)
-    return engine
-
-
-def _print_json(row: dict) -> None:
-    sys.stdout.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-
-
-def _print_table(columns: list[str], rows: list[dict]) -> None:
-    """Aligned columns, full width whatever the terminal (piped output is not cut or wrapped at 80)."""
-    cells = [columns] + [["-" if row[c] in (None, "") else str(row[c]) for c in columns] for row in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
-    for line in cells:
-        sys.stdout.write("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() + "\n")
-
-
 # ---- the daemon -----------------------------------------------------------------------------------
 
 
@@ -139,7 +93,7 @@ def run(web: Annotated[bool, typer.Option(help="Serve the web app.")] = True) ->
     from scheduler.daemon import Daemon, DaemonError
 
     _setup_logging()
-    _engine(create=True).dispose()  # a missing folder, a damaged file, no server: one line, before starting
+    checked_engine(create=True).dispose()  # a missing folder, a damaged file, no server: one line, before starting
     try:
         Daemon(get_settings()).run(web=web)
     except DaemonError as exc:
@@ -163,7 +117,7 @@ def ingest(
     from scheduler.daemon import dispatcher_from_settings, source_from_settings
 
     settings = get_settings()
-    engine = _engine(create=True)
+    engine = checked_engine(create=True)
     intake = Intake(engine, settings)
     source = source_from_settings(settings)
     try:
@@ -252,62 +206,11 @@ def parse_email(
             failed = True
             continue
         if as_json:
-            _print_json({"file": str(path), **result.summary()})
+            print_json({"file": str(path), **result.summary()})
         else:
             _describe(path, result)
     if failed:
         raise typer.Exit(1)
-
-
-@app.command("parse-text")
-def parse_text(
-    files: Annotated[
-        list[Path], typer.Argument(help="Files each holding a voicemail transcript or an SMS body.", exists=True)
-    ],
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file, per line.")] = False,
-) -> None:
-    """Read transcripts and SMS texts with the referral extractor, as the daemon reads voicemails."""
-    from inbox.text_reading import read_text, text_summary
-    from models.la_directory import load_directory
-
-    directory = load_directory()
-    for path in files:
-        summary = text_summary(read_text(path.read_text(encoding="utf-8", errors="replace"), directory=directory))
-        if as_json:
-            _print_json({"file": str(path), **summary})
-            continue
-        console.rule(str(path))
-        for name, value in summary.items():
-            if value not in (None, [], ""):
-                console.print(f"  {name}: {value}", highlight=False, markup=False)
-
-
-@calls_app.command("list")
-def calls_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
-    """Calls to the two offices, newest first: outcome, case, recording (stored / pending / none)."""
-    from telephony.listing import CALL_COLUMNS, call_rows
-
-    _list(call_rows, CALL_COLUMNS, as_json)
-
-
-@sms_app.command("list")
-def sms_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
-    """SMS in and out, newest first, with their delivery status."""
-    from telephony.listing import SMS_COLUMNS, sms_rows
-
-    _list(sms_rows, SMS_COLUMNS, as_json)
-
-
-def _list(rows_of, columns: list[str], as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    with Session(_engine()) as session:
-        rows = list(rows_of(session))
-    if as_json:
-        for row in rows:
-            _print_json(row)
-        return
-    _print_table(
-        columns, [row | {k: str(row[k])[:16] for k in ("started_at", "created_at") if row.get(k)} for row in rows]
-    )
 
 
 def _describe(path: Path, result: Reading) -> None:
@@ -346,7 +249,7 @@ def db_upgrade() -> None:
     """Bring the database schema up to date (the daemon also does this on start)."""
     from models import db
 
-    engine = _engine(create=True)
+    engine = checked_engine(create=True)
     console.print(f"database at revision {db.current_revision(engine)}")
 
 
@@ -368,7 +271,7 @@ def db_backup(
             f"pg_dump --format=custom --file {path} '{url}' (restore: pg_restore --clean --dbname '{url}' {path})",
             CONFIGURATION,
         )
-    _engine(upgrade=False).dispose()  # exists and passes quick_check: a damaged file never replaces a backup
+    checked_engine(upgrade=False).dispose()  # exists and passes quick_check: a damaged file never replaces a backup
     target = path / f"mdesk-{utcnow():%Y%m%dT%H%M%SZ}.sqlite3" if path.is_dir() else path
     if not target.parent.is_dir():
         raise OperatorError(
@@ -386,13 +289,13 @@ def cases_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] 
     """Cases, newest first."""
     from models.case_queries import case_rows
 
-    with Session(_engine()) as session:
+    with Session(checked_engine()) as session:
         rows = case_rows(session)
     if as_json:
         for row in rows:
-            _print_json(row)
+            print_json(row)
         return
-    _print_table(
+    print_table(
         CASE_COLUMNS,
         [row | {"service": row["service"] or "enquiry", "created_at": row["created_at"][:16]} for row in rows],
     )
@@ -403,14 +306,14 @@ def outbox_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)]
     """What we sent or will send, newest first."""
     from models.case_queries import outbox_rows
 
-    with Session(_engine()) as session:
+    with Session(checked_engine()) as session:
         rows = [{k: v for k, v in row.items() if k != "id"} for row in outbox_rows(session)]
     if as_json:
         for row in rows:
-            _print_json(row)
+            print_json(row)
         return
     # The last error, where there is one, closes the line: it is the longest and the most varied.
-    _print_table(
+    print_table(
         [*OUTBOX_COLUMNS, "last_error"], [row | {"sent_at": row["sent_at"] and row["sent_at"][:16]} for row in rows]
     )
 
@@ -420,7 +323,7 @@ def quarantine_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HE
     """Mail that could not be processed, with the reason."""
     from models.mail import InboundMessage, QuarantineEntry
 
-    with Session(_engine()) as session:
+    with Session(checked_engine()) as session:
         rows = session.exec(
             select(QuarantineEntry, InboundMessage)
             .join(InboundMessage, col(InboundMessage.id) == QuarantineEntry.inbound_message_id)
@@ -438,7 +341,7 @@ def quarantine_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HE
                 "subject": inbound.subject,
             }
             if as_json:
-                _print_json(row)
+                print_json(row)
             else:
                 sys.stdout.write(f"{entry.id:>5}  {created_at[:16]}  {entry.reason}\n")
         if not rows and not as_json:
@@ -455,7 +358,7 @@ def quarantine_retry(
     from inbox.intake import retry_quarantined
     from models.mail import QuarantineEntry
 
-    engine = _engine()
+    engine = checked_engine()
     with Session(engine) as session:
         entry = session.get(QuarantineEntry, entry_id)
         resolved_before = entry is not None and entry.resolved_at is not None
@@ -470,143 +373,11 @@ def quarantine_retry(
             raise typer.Exit(1)
 
 
-# ---- staff accounts ------------------------------------------------------------------------------------
-
-
-@user_app.command("add")
-def user_add(
-    email: Annotated[str, typer.Argument(help="Their email address: what they sign in with.")],
-    name: Annotated[str, typer.Option("--name", help="Their name, as colleagues read it.")],
-    role: Annotated[str, typer.Option("--role", help="coordinator or admin (admins also read the audit log).")],
-    office: Annotated[str | None, typer.Option("--office", help="london or national; none: both.")] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
-    ] = False,
-) -> None:
-    """Add a coordinator or an admin who can sign in to the web inbox (password: 12 characters or more)."""
-    from models.db import session_scope
-    from models.staff_ops import StaffError, add_user
-
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    engine = _engine(create=True)  # the first account is often made before the first run
-    try:
-        with session_scope(engine) as session:
-            add_user(session, email=email, name=name, role=role, office=office, password=password)
-    except StaffError as exc:
-        sys.stderr.write(f"{exc}\n")
-        raise typer.Exit(2) from None
-    console.print(f"{role} {email.strip().lower()} added", highlight=False)
-
-
-# ---- data protection -----------------------------------------------------------------------------------
-
-
-@person_app.command("export")
-def person_export(email: Annotated[str, typer.Argument(help="Their email address.")]) -> None:
-    """Everything held about the person with this address, as one JSON document (a subject access request)."""
-    from models.privacy import PrivacyRefused
-    from models.privacy import person_export as export
-
-    with Session(_engine()) as session:
-        try:
-            document = export(session, email=email)
-        except PrivacyRefused as exc:
-            sys.stderr.write(f"{exc}\n")
-            raise typer.Exit(1) from None
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-@cases_app.command("anonymise")
-def cases_anonymise(reference: Annotated[str, typer.Argument(help="The closed case's reference.")]) -> None:
-    """Remove a closed case's personal data; what the reports count stays."""
-    from models.case_queries import case_id_for_reference
-    from models.db import session_scope
-    from models.privacy import PrivacyRefused, anonymise_case
-
-    with session_scope(_engine()) as session:
-        case_id = case_id_for_reference(session, reference)
-        if case_id is None:
-            sys.stderr.write(f"no case {reference}\n")
-            raise typer.Exit(1)
-        try:
-            anonymise_case(session, case_id, actor="cli")
-        except PrivacyRefused as exc:
-            sys.stderr.write(f"{reference}: {exc}\n")
-            raise typer.Exit(1) from None
-    console.print(f"{reference.upper()} anonymised", highlight=False)
-
-
-@retention_app.command("run")
-def retention_run() -> None:
-    """Anonymise closed cases older than MDESK_RETENTION_YEARS (the daemon also runs this daily)."""
-    from models.db import session_scope
-    from models.privacy import run_retention
-
-    with session_scope(_engine()) as session:
-        count = run_retention(session, years=get_settings().retention_years)
-    console.print(f"{count} closed case(s) anonymised", highlight=False)
-
-
-# ---- the working-day calendar -------------------------------------------------------------------------
-
-_START = typer.Argument(formats=["%Y-%m-%d"], metavar="START", help="YYYY-MM-DD", show_default=False)
-_END = typer.Argument(formats=["%Y-%m-%d"], metavar="END", help="YYYY-MM-DD", show_default=False)
-
-
-def _skipped(start: date, end: date, calendar: WorkingDayCalendar) -> list[dict[str, str]]:
-    low, high = sorted((start, end))
-    return [{"date": day.isoformat(), "why": why} for day, why in calendar.non_working_days(low, high)]
-
-
-# ignore_unknown_options: "-1" is a value of N to refuse as out of range, not an unknown option.
-@workdays_app.command("add", context_settings={"ignore_unknown_options": True})
-def workdays_add(
-    start: Annotated[datetime, _START],
-    n: Annotated[int, typer.Argument(min=0, metavar="N", help="Working days to add (0 or more).", show_default=False)],
-    as_json: Annotated[bool, typer.Option("--json", help="An object with the days skipped and why.")] = False,
-) -> None:
-    """The N-th working day after START (START itself not counted: "within 3 working days of the contact")."""
-    from models.workdays import WorkingDayCalendar
-
-    calendar = WorkingDayCalendar()
-    try:
-        end = calendar.add_working_days(start.date(), n)
-    except OverflowError:
-        raise typer.BadParameter("the result would be after the year 9999") from None
-    if as_json:
-        skipped = _skipped(start.date(), end, calendar)
-        _print_json({"start": start.date().isoformat(), "working_days": n, "date": end.isoformat(), "skipped": skipped})
-    else:
-        typer.echo(end.isoformat())
-
-
-@workdays_app.command("between")
-def workdays_between(
-    start: Annotated[datetime, _START],
-    end: Annotated[datetime, _END],
-    as_json: Annotated[bool, typer.Option("--json", help="An object with the days skipped and why.")] = False,
-) -> None:
-    """Working days after START up to and including END: Monday to Wednesday is 2; negative when END is
-    before START."""
-    from models.workdays import WorkingDayCalendar
-
-    calendar = WorkingDayCalendar()
-    count = calendar.working_days_between(start.date(), end.date())
-    if as_json:
-        first, last = start.date(), end.date()
-        skipped = _skipped(first, last, calendar)
-        _print_json({"start": first.isoformat(), "end": last.isoformat(), "working_days": count, "skipped": skipped})
-    else:
-        typer.echo(str(count))
-
-
-# Sessions, mediators, deadlines and certificates (issue 11) live in their own module.
-from cli_sessions import register as _register_sessions  # noqa: E402
-
-_register_sessions(app, engine=lambda: _engine(), print_json=_print_json, print_table=_print_table)
+# The other areas' commands, one module each (cli/).
+register_telephony(app)
+register_staff(app, cases_app)
+register_workdays(app)
+register_sessions(app)
 
 
 def main() -> None:

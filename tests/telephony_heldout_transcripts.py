@@ -148,7 +148,9 @@ HELD_OUT: list[tuple[str, dict[str, str | None]]] = [
         "first of may twenty twelve we're in redcar and cleveland and the council won't name the school we "
         "want so we want mediation call me on nought seven seven double nought nine double nought five "
         "three five",
-        _want("mediation", "Redcar and Cleveland", "national", "parent", "+447700900535", "Riley Thompson", "2012-05-01"),
+        _want(
+            "mediation", "Redcar and Cleveland", "national", "parent", "+447700900535", "Riley Thompson", "2012-05-01"
+        ),
     ),
     (
         "hello um i wanted to ask about how the mediation works and if it costs anything we're in "

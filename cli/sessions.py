@@ -8,46 +8,31 @@ stderr and exit 1; a malformed option is typer's usage error, exit 2.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlmodel import Session, col, select
 
+from cli.output import JSON_HELP, checked_engine, print_json, print_table
 from models.settings import get_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
     from models.workdays import WorkingDayCalendar
 
-JSON_HELP = "JSON instead of the table."
-EngineFactory = Callable[[], "Engine"]
-Printer = Callable[[dict], None]
-TablePrinter = Callable[[list[str], list[dict]], None]
 
 mediators_app = typer.Typer(help="Mediators and their calendar feeds.", no_args_is_help=True)
 sessions_app = typer.Typer(help="Mediation sessions: book, move, cancel.", no_args_is_help=True)
 certificate_app = typer.Typer(help="Mediation certificates.", no_args_is_help=True)
-_io: dict[str, Any] = {}
 
 
-def register(app: typer.Typer, *, engine: EngineFactory, print_json: Printer, print_table: TablePrinter) -> None:
-    _io.update(engine=engine, print_json=print_json, print_table=print_table)
+def register(app: typer.Typer) -> None:
     app.add_typer(mediators_app, name="mediators")
     app.add_typer(sessions_app, name="sessions")
     app.add_typer(certificate_app, name="certificate")
     app.command("deadlines")(deadlines)
-
-
-def _engine() -> Engine:
-    return _io["engine"]()
-
-
-def _json(row: dict) -> None:
-    _io["print_json"](row)
 
 
 def _calendar() -> WorkingDayCalendar:
@@ -72,7 +57,7 @@ def _refusals() -> Iterator[None]:
 
 @contextmanager
 def _transaction() -> Iterator[Session]:
-    with Session(_engine(), expire_on_commit=False) as db, _refusals():
+    with Session(checked_engine(), expire_on_commit=False) as db, _refusals():
         yield db
         db.commit()
 
@@ -114,7 +99,7 @@ def mediators_add(
         db.flush()
         view = mediator_view(mediator, with_token=True)
     if as_json:
-        _json(view)
+        print_json(view)
     else:
         typer.echo(f"mediator {view['id']}: {view['name']}; calendar feed {view['calendar_path']}")
 
@@ -125,14 +110,14 @@ def mediators_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HEL
     from models.session_views import mediator_view
     from models.sessions import Mediator
 
-    with Session(_engine()) as db:
+    with Session(checked_engine()) as db:
         views = [mediator_view(m) for m in db.exec(select(Mediator).order_by(col(Mediator.id))).all()]
     if as_json:
         for view in views:
-            _json(view)
+            print_json(view)
         return
     rows = [v | {"regions": ",".join(v["regions"])} for v in views]
-    _io["print_table"](["id", "name", "mobile", "email", "regions", "active"], rows)
+    print_table(["id", "name", "mobile", "email", "regions", "active"], rows)
 
 
 @mediators_app.command("new-calendar-link")
@@ -146,7 +131,7 @@ def mediators_new_calendar_link(
 
     with _transaction() as db:
         view = mediator_view(revoke_calendar_token(db, mediator_id), with_token=True)
-    _json(view) if as_json else typer.echo(f"new calendar feed {view['calendar_path']}; the old one is revoked")
+    print_json(view) if as_json else typer.echo(f"new calendar feed {view['calendar_path']}; the old one is revoked")
 
 
 # ---- sessions ------------------------------------------------------------------------------------------
@@ -154,7 +139,7 @@ def mediators_new_calendar_link(
 
 def _print_session(view: dict, as_json: bool) -> None:
     if as_json:
-        _json(view)
+        print_json(view)
         return
     typer.echo(f"session {view['id']} ({view['case_reference']}): {view['start']} to {view['end']}, {view['mode']}")
     for reminder in view["reminders"]:
@@ -279,15 +264,15 @@ def sessions_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP
     from models.sessions import MediationSession
 
     zone = get_settings().zone
-    with Session(_engine()) as db:
+    with Session(checked_engine()) as db:
         items = db.exec(select(MediationSession).order_by(col(MediationSession.start_at))).all()
         views = [session_view(db, item, zone) for item in items]
     if as_json:
         for view in views:
-            _json(view)
+            print_json(view)
         return
     rows = [v | {"start": v["start"][:16], "end": v["end"][11:16], "reminders": len(v["reminders"])} for v in views]
-    _io["print_table"](["id", "case_reference", "start", "end", "mode", "status", "reminders"], rows)
+    print_table(["id", "case_reference", "start", "end", "mode", "status", "reminders"], rows)
 
 
 # ---- the statutory clock ---------------------------------------------------------------------------------
@@ -333,9 +318,9 @@ def deadlines(
         views = [item.as_dict() for item in items]
     if as_json:
         for view in views:
-            _json(view)
+            print_json(view)
         return
-    _io["print_table"](["reference", "kind", "due", "working_days_left", "status"], views)
+    print_table(["reference", "kind", "due", "working_days_left", "status"], views)
 
 
 @certificate_app.command("issue")
@@ -356,6 +341,6 @@ def certificate_issue(
         "deadline_status": issued.status,
     }
     if as_json:
-        _json(view)
+        print_json(view)
     else:
         typer.echo(f"certificate for {view['case_reference']} issued {view['issued_on']} ({view['deadline_status']})")
