@@ -246,8 +246,9 @@ def third_batch() -> list[Case]:
                "a young person (16-25)", "ballot"),
         _ticks("I would like", ["Mediation", "A certificate"], "A certificate", "ballot"),
     ])], body="Hi, please see attached. Tia\n", sender="Tia Marshall <tia.m@example.com>"),
-        _expect("certificate", "Telford and Wrekin", "national", "young_person", "+447700900715", "Tia Marshall",
-                "2005-04-22"))  # fmt: skip
+        _expect("certificate", "NOT_SERVED", None, "young_person", "+447700900715", "Tia Marshall", "2005-04-22"))
+    # first written "Telford and Wrekin", served: a mistake of the expectation (the council is not served),
+    # the reader was right on its first run  # fmt: skip
 
     add("3-sendiass-pdf-both-numbers", _mail([("SENDIASS referral.pdf", [
         ("heading", "1. Referrer"),

@@ -105,7 +105,9 @@ def _phone_candidates(
             score += 2.5
         if ctx.documents_read and src.name in ("forwarded", "quoted"):
             score -= 0.5  # an earlier email's number: below an attached form's answer (body > form > earlier mail)
-        if src.name == "body" and _PHONE_NOW.search(prefix[-60:]):
+        if src.name == "body" and (
+            _PHONE_NOW.search(prefix[-60:]) or _PHONE_NOW_AFTER.match(src.norm, m.end(), m.end() + 40)
+        ):
             score += 8.0  # "please use my new number": what the sender says now overrides an older form
         if _PHONE_TEAM.search(prefix[-30:]):
             score -= 2.0
@@ -123,6 +125,8 @@ def _phone_candidates(
 
 # The sender replacing a number given before (on a form, in an earlier email).
 _PHONE_NOW = re.compile(r"(?i)\b(?:new|changed|instead|updated|latest|now\s+(?:on|use)|use\s+(?:this|my))\b")
+# ... or saying so after the number: "please call me on 07700 900818 instead".
+_PHONE_NOW_AFTER = re.compile(r"(?i)[ ,]*(?:instead|from now on|(?:as|which is) (?:my|the|our) new)\b")
 # A form's "Best number to call: [X] Mobile" names which of its numbers is best.
 _PREFERRED_LABEL = re.compile(r"(?i)\b(?:best|preferred|easiest|main)\b")
 _PHONE_KINDS = ("mobile", "home", "work", "landline", "daytime", "evening")

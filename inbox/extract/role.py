@@ -101,6 +101,14 @@ def extract_role(ctx: Context) -> tuple[str, Evidence | None]:
                 if ctx.documents_read and m.group().lower().startswith("please find"):
                     continue  # with the form read, "please find attached our referral" says only that it is attached
                 add_score(scores, hits, role, weight * factor, src, m.start(), m.end())
+    for src, signed_at in _letters_signed_by_sender(ctx):
+        for role, weight, cue in _ROLE_CUES:
+            for m in src.finditer(cue):
+                add_score(scores, hits, role, weight, src, m.start(), m.end())
+        line_end = src.norm.find("\n", signed_at)
+        signed = src.norm[signed_at : line_end if line_end >= 0 else len(src.norm)]
+        if len(signed) <= 90 and _JOB_TITLE.search(signed):  # "Naomi Pierce, Senior Advocate"
+            add_score(scores, hits, "professional", 3.0, src, signed_at, signed_at + len(signed))
     said_professional = scores["professional"]  # what the words say, before titles and domains
     for src in ctx.by_name("body", "forwarded", "signature"):
         title = _signoff_title(src)
@@ -148,6 +156,22 @@ def _referrer_on_form(ctx: Context) -> tuple[str, Evidence] | None:
         ):
             return "professional", evidence_at("professional", f.source, f.start, f.end)
     return None
+
+
+def _letters_signed_by_sender(ctx: Context) -> list[tuple[Source, int]]:
+    """An attached letter the sender wrote and signed (an advocate's letter on headed paper, the email
+    saying only "please see attached"): its words are the sender's own, like the body's. A council's
+    letter beside a form is signed by someone else and says nothing of who the sender is."""
+    name = ctx.sender_name.strip()
+    if len(name.split()) < 2:
+        return []
+    out = []
+    for src in ctx.by_name("attachment"):
+        tail_start = max(0, len(src.norm) - 400)
+        at = src.norm.lower().find(name.lower(), tail_start)
+        if at >= 0:
+            out.append((src, at))
+    return out
 
 
 def _signoff_title(src: Source) -> tuple[int, int] | None:
