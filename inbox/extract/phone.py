@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from inbox.extract.context import Context
+from inbox.extract.context import Context, letters_signed_by_sender
 from inbox.extract.evidence import Candidate, evidence_at, pick_best, source_order
 from inbox.extract.forms import FormField
 from inbox.extract.numbers import to_e164
@@ -56,8 +56,11 @@ def extract_phone(ctx: Context, role: str | None) -> tuple[str | None, Evidence 
             cand.score += _form_phone_bonus(f, role, preferred)
             cands.append(cand)
             seen_field_spans.add((f.source.name, cand.start))
+    own_letters = {id(src) for src, _ in letters_signed_by_sender(ctx)}
     for src in ctx.sources:
-        if src.name in ("header", "subject", "attachment") or (src.name == "quoted" and not ctx.own_quote(src)):
+        if src.name == "attachment" and id(src) in own_letters:
+            pass  # a letter the sender wrote and signed: "please contact me on ..." is theirs, as in the body
+        elif src.name in ("header", "subject", "attachment") or (src.name == "quoted" and not ctx.own_quote(src)):
             continue  # an attachment's numbers count only as a form's answers (a letter's are the council's)
         for cand in _phone_candidates(ctx, role, src, 0, len(src.norm)):
             if (src.name, cand.start) not in seen_field_spans:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from inbox.extract.context import Context
+from inbox.extract.context import Context, letters_signed_by_sender
 from inbox.extract.evidence import Candidate, add_score, evidence_at
 from inbox.extract.names import clean_display_name
 from inbox.extract.sources import Source
@@ -79,11 +79,16 @@ _FORM_ROLE = (
 )
 
 
+_YES = re.compile(r"(?i)\s*yes\b")
+
+
 def extract_role(ctx: Context) -> tuple[str, Evidence | None]:
     """Who is writing: the young person, a family member, or a professional for a family."""
     for f in ctx.fields_of("role"):
+        # "Are you the young person? Yes": the question names the role, the answer says it is so.
+        said = f.label if _YES.match(f.value) and _FORM_ROLE[0][1].search(f.label) else f.value
         for role, rx in _FORM_ROLE:
-            if rx.search(f.value):
+            if rx.search(said):
                 return role, evidence_at(role, f.source, f.start, f.end)
     own = _sender_on_form(ctx) or _referrer_on_form(ctx)
     if own is not None:
@@ -101,7 +106,7 @@ def extract_role(ctx: Context) -> tuple[str, Evidence | None]:
                 if ctx.documents_read and m.group().lower().startswith("please find"):
                     continue  # with the form read, "please find attached our referral" says only that it is attached
                 add_score(scores, hits, role, weight * factor, src, m.start(), m.end())
-    for src, signed_at in _letters_signed_by_sender(ctx):
+    for src, signed_at in letters_signed_by_sender(ctx):
         for role, weight, cue in _ROLE_CUES:
             for m in src.finditer(cue):
                 add_score(scores, hits, role, weight, src, m.start(), m.end())
@@ -156,22 +161,6 @@ def _referrer_on_form(ctx: Context) -> tuple[str, Evidence] | None:
         ):
             return "professional", evidence_at("professional", f.source, f.start, f.end)
     return None
-
-
-def _letters_signed_by_sender(ctx: Context) -> list[tuple[Source, int]]:
-    """An attached letter the sender wrote and signed (an advocate's letter on headed paper, the email
-    saying only "please see attached"): its words are the sender's own, like the body's. A council's
-    letter beside a form is signed by someone else and says nothing of who the sender is."""
-    name = ctx.sender_name.strip()
-    if len(name.split()) < 2:
-        return []
-    out = []
-    for src in ctx.by_name("attachment"):
-        tail_start = max(0, len(src.norm) - 400)
-        at = src.norm.lower().find(name.lower(), tail_start)
-        if at >= 0:
-            out.append((src, at))
-    return out
 
 
 def _signoff_title(src: Source) -> tuple[int, int] | None:
