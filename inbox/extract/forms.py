@@ -42,9 +42,7 @@ _FIELD_NEXT_LINE = re.compile(
 # possible label (a lookahead, so "Parent/carer" over "Name" over "Grace Adeyemi" does not pair wrongly).
 _NUMBER = r"(?:(?:Q(?:uestion)?[ ]?)?\d{1,2}[a-z]?[.)][ ]+|Q\d{1,2}[ ]+)?"
 _LABEL = r"(?P<label>[A-Za-z][A-Za-z0-9'()/.&?, ]{0,90}?)"  # a form's question may be long (<= 10 words)
-_FORM_LINE = re.compile(
-    rf"(?m)^[ ]*{_NUMBER}{_LABEL}[ ]*(?::|\||[ ]-[ ]|-(?=[ ]))[ ]*(?P<value>[^\n]*?)[ |]*$"
-)
+_FORM_LINE = re.compile(rf"(?m)^[ ]*{_NUMBER}{_LABEL}[ ]*(?::|\||[ ]-[ ]|-(?=[ ]))[ ]*(?P<value>[^\n]*?)[ |]*$")
 _FORM_NEXT_LINE = re.compile(
     rf"(?m)^[ ]*{_NUMBER}{_LABEL}[ ]*:?[ ]*\n(?=(?:[ ]*\n)?[ ]*\|?[ ]*(?P<value>[^\n]*?)[ |]*$)"
 )
