@@ -444,3 +444,18 @@ def test_intake_opens_the_case_from_the_form_and_notes_what_a_person_must_read(e
         ]
         inbound = session.exec(select(InboundMessage)).one()
         assert any("Old letter.doc" in reason for reason in inbound.reasons)
+
+
+def test_a_councils_own_form_filled_by_the_parent_gives_the_parents_number_not_the_councils():
+    form = [
+        ("text", "Brent Council - SEND Service - Brent Civic Centre, Wembley HA9 0FJ - Tel 020 8937 1234"),
+        ("heading", "Request for mediation"),
+        ("rows", [("Name of child", "Amira Hassan"), ("Parent's name", "Leila Hassan"),
+                  ("Parent's telephone number", "07700 900704")]),
+        ("text", "Signed: Leila Hassan"),
+    ]  # fmt: skip
+    raw = email_with(
+        "Kind regards,\nLeila Hassan\n", [("Request.docx", docx_form(form))], sender="Leila Hassan <l.h@example.com>"
+    )
+    r = reading_of(raw).referral
+    assert r is not None and r.contact_phone == "+447700900704"

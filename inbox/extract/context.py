@@ -126,6 +126,17 @@ def letters_signed_by_sender(ctx: Context) -> list[tuple[Source, int]]:
     for src in ctx.by_name("attachment"):
         tail_start = max(0, len(src.norm) - 400)
         at = src.norm.lower().find(name.lower(), tail_start)
-        if at >= 0:
+        if at < 0:
+            continue
+        line_start = src.norm.rfind("\n", 0, at) + 1
+        if "|" in src.norm[line_start:at] or ":" in src.norm[line_start:at]:
+            continue  # a form's answer ("Parent's name | Leila Hassan"), not a signature
+        if _SIGNED_OFF.search(src.norm[max(0, line_start - 200) : line_start]):
             out.append((src, at))
     return out
+
+
+_SIGNED_OFF = re.compile(
+    r"(?i)\b(?:yours (?:sincerely|faithfully|truly)|(?:kind|best|warm)(?:est)? (?:regards|wishes)"
+    r"|regards|many thanks|thank you)\b[ ,.]*\n"
+)
