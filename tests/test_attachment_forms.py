@@ -116,7 +116,8 @@ def test_answers_below_their_labels_pair_with_the_right_label(name, maker):
     assert (r.local_authority, r.contact_phone) == ("Lewisham", "+447700900720")
 
 
-def test_numbered_questions_and_a_word_table_inside_a_table_are_read():
+@pytest.mark.parametrize("name, maker", [("Referral.docx", docx_form), ("Referral.odt", odt_form)])
+def test_numbered_questions_and_a_table_inside_a_table_are_read(name, maker):
     form = [
         ("nested", [
             ("1. The child", [("1a. Name", "Sienna Kaur"), ("1b. Date of birth", "2010-02-14")]),
@@ -124,7 +125,7 @@ def test_numbered_questions_and_a_word_table_inside_a_table_are_read():
         ]),
         ("rows", [("3. Which local authority maintains the plan?", "Leicester")]),
     ]  # fmt: skip
-    r = reading_of(email_with(COVER, [("Referral.docx", docx_form(form))])).referral
+    r = reading_of(email_with(COVER, [(name, maker(form))])).referral
     assert r is not None
     assert (r.child_name, r.contact_phone, r.local_authority) == ("Sienna Kaur", "+447700900708", "Leicester")
 
