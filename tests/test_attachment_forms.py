@@ -460,3 +460,14 @@ def test_a_councils_own_form_filled_by_the_parent_gives_the_parents_number_not_t
     )
     r = reading_of(raw).referral
     assert r is not None and r.contact_phone == "+447700900704"
+
+
+@pytest.mark.parametrize("maker, name", [(pdf_form, "a.pdf"), (docx_form, "a.docx"), (odt_form, "a.odt")])
+def test_a_questions_number_in_a_cell_of_its_own_is_not_its_label(maker, name):
+    form = [
+        ("columns", ["1", "Child's name", "Ava Smith"], ["2", "Date of birth", "14/02/2013"]),
+        ("columns", ["3", "Local authority", "Trafford"], ["4", "Mobile", "07700 900123"]),
+    ]
+    r = reading_of(email_with(COVER, [(name, maker(form))])).referral
+    assert r is not None
+    assert (r.child_name, r.local_authority, r.contact_phone) == ("Ava Smith", "Trafford", "+447700900123")

@@ -40,7 +40,7 @@ _FIELD_NEXT_LINE = re.compile(
 # An attached form's fields read the same, and also: a question's number before its label ("3. Child's
 # date of birth", "Q4)"), and an answer on the line below its label read line by line, every line a
 # possible label (a lookahead, so "Parent/carer" over "Name" over "Grace Adeyemi" does not pair wrongly).
-_NUMBER = r"(?:(?:Q(?:uestion)?[ ]?)?\d{1,2}[a-z]?[.)][ ]+|Q\d{1,2}[ ]+)?"
+_NUMBER = r"(?:(?:Q(?:uestion)?[ ]?)?\d{1,2}[a-z]?(?:[.)][ ]+|[.)]?[ ]*\|[ ]*)|Q\d{1,2}[ ]+)?"  # or in its own cell
 _LABEL = r"(?P<label>[A-Za-z][A-Za-z0-9'()/.&?, ]{0,90}?)"  # a form's question may be long (<= 10 words)
 _FORM_LINE = re.compile(rf"(?m)^[ ]*{_NUMBER}{_LABEL}[ ]*(?::|\||[ ]-[ ]|-(?=[ ]))[ ]*(?P<value>[^\n]*?)[ |]*$")
 _FORM_NEXT_LINE = re.compile(
