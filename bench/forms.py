@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.parse import attachment_costs
 from inbox.reading import Reading, ReadOptions, read
 from tests.form_referrals import FIELDS, cases, held_out_cases, write
+from tests.form_referrals_fourth import fourth_batch
 from tests.form_referrals_third import EXTRA, third_batch
 
 
@@ -35,7 +36,12 @@ def main() -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="print every disagreement")
     args = parser.parse_args()
     messages: list[bytes] = []
-    sets = (("the set", cases()), ("held out", held_out_cases()), ("third batch, held out", third_batch()))
+    sets = (
+        ("the set", cases()),
+        ("held out", held_out_cases()),
+        ("third batch, held out", third_batch()),
+        ("fourth batch, held out", fourth_batch()),
+    )
     for title, set_cases in sets:
         print(f"{title}: {len(set_cases)} referrals")
         messages += measure(set_cases, verbose=args.verbose)

@@ -293,15 +293,35 @@ _ODT_NS = (
 )
 
 
+def _plain_odt(items: list[Item]) -> list[Item]:
+    """As `_plain`, but a table inside a table is written as one (LibreOffice's forms have them)."""
+    out: list[Item] = []
+    for item in items:
+        out += [item] if item[0] == "nested" else _plain([item])
+    return out
+
+
 def _esc(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def odt_form(items: list[Item]) -> bytes:
     body: list[str] = []
-    for item in _plain(items):
+    for item in _plain_odt(items):
         kind = item[0]
-        if kind == "below":
+        if kind == "nested":  # an outer table, one row per section, each cell holding a table
+            rows = "".join(
+                f"<table:table-row><table:table-cell><text:p>{_esc(heading)}</text:p><table:table>"
+                + "".join(
+                    f"<table:table-row><table:table-cell><text:p>{_esc(label)}</text:p></table:table-cell>"
+                    f"<table:table-cell><text:p>{_esc(value)}</text:p></table:table-cell></table:table-row>"
+                    for label, value in inner
+                )
+                + "</table:table></table:table-cell></table:table-row>"
+                for heading, inner in item[1]
+            )
+            body.append(f"<table:table>{rows}</table:table>")
+        elif kind == "below":
             for label, value in item[1]:
                 body.append(f"<text:p>{_esc(label)}</text:p><text:p>{_esc(value)}</text:p>")
         elif kind == "heading":

@@ -15,6 +15,7 @@ import pytest
 from sqlmodel import Session, select
 
 from inbox.documents import DocumentLimits, read_document
+from inbox.documents.ticks import normalise_ticks
 from inbox.extract.ticks import blank_unticked
 from inbox.intake import Intake
 from inbox.reading import Reading, ReadOptions, read
@@ -23,6 +24,8 @@ from models.cases import Case, TimelineEvent
 from models.mail import InboundMessage
 from tests.cli import run_main
 from tests.form_referrals import FIELDS, cases, held_out_cases
+from tests.form_referrals_fourth import fourth_batch
+from tests.form_referrals_third import EXTRA, third_batch
 from tests.formfactory import (
     docx_form,
     edit_protected_pdf,
@@ -80,6 +83,101 @@ def test_every_field_is_read_from_the_attached_forms_of_the_set():
                 wrong[field].append(f"{case.name}: {value(reading, field)!r} != {case.expected[field]!r}")
     for field, misses in wrong.items():
         assert len(misses) <= 0.05 * len(every), (field, misses)
+
+
+def test_the_batches_held_out_in_new_layouts_are_read():
+    """Third and fourth batches (answers below labels, numbered questions, Y/N, struck words, tables in
+    tables, two text columns, letters): every field, and the EHC plan and school where the form says."""
+    every = [*third_batch(), *fourth_batch()]
+    assert len(every) >= 25
+    wrong: dict[str, list[str]] = {}
+    for case in every:
+        reading = reading_of(case.build())
+        for field, want in [*case.expected.items(), *EXTRA.get(case.name, {}).items()]:
+            if value(reading, field) != want:
+                wrong.setdefault(field, []).append(f"{case.name}: {value(reading, field)!r} != {want!r}")
+    for field, misses in wrong.items():
+        assert len(misses) <= 0.05 * len(every), (field, misses)
+
+
+BELOW = [
+    ("heading", "About the child"),
+    ("below", [("Name", "Arlo Fenwick"), ("Date of birth", "2nd December 2015"), ("Local authority", "Lewisham")]),
+    ("heading", "Parent/carer"),
+    ("below", [("Name", "Imogen Fenwick"), ("Phone", "07700 900720")]),
+]
+
+
+@pytest.mark.parametrize("name, maker", [("a.pdf", pdf_form), ("a.docx", docx_form), ("a.odt", odt_form)])
+def test_answers_below_their_labels_pair_with_the_right_label(name, maker):
+    r = reading_of(email_with(COVER, [(name, maker(BELOW))])).referral
+    assert r is not None
+    assert (r.child_name, r.child_dob.isoformat() if r.child_dob else None) == ("Arlo Fenwick", "2015-12-02")
+    assert (r.local_authority, r.contact_phone) == ("Lewisham", "+447700900720")
+
+
+@pytest.mark.parametrize("name, maker", [("Referral.docx", docx_form), ("Referral.odt", odt_form)])
+def test_numbered_questions_and_a_table_inside_a_table_are_read(name, maker):
+    form = [
+        ("nested", [
+            ("1. The child", [("1a. Name", "Sienna Kaur"), ("1b. Date of birth", "2010-02-14")]),
+            ("2. Parent", [("2a. Name", "Harpreet Kaur"), ("2b. Mobile", "07700 900708")]),
+        ]),
+        ("rows", [("3. Which local authority maintains the plan?", "Leicester")]),
+    ]  # fmt: skip
+    r = reading_of(email_with(COVER, [(name, maker(form))])).referral
+    assert r is not None
+    assert (r.child_name, r.contact_phone, r.local_authority) == ("Sienna Kaur", "+447700900708", "Leicester")
+
+
+def test_a_pdf_page_in_two_columns_keeps_each_answer_to_its_label():
+    left = ["Child's name: Luca Bianchi", "Date of birth: 14th February 2013", "Local authority: Havering"]
+    right = ["Parent's name: Sofia Bianchi", "Mobile: 07700 900709", "Service: Certificate only"]
+    r = reading_of(email_with(COVER, [("Referral.pdf", pdf_form([("twocol", left, right)]))])).referral
+    assert r is not None
+    assert (r.child_name, r.local_authority, r.contact_phone) == ("Luca Bianchi", "Havering", "+447700900709")
+    assert r.service == "certificate"
+
+
+@pytest.mark.parametrize("maker", [docx_form, pdf_form, odt_form])
+@pytest.mark.parametrize("answer", ["Yes", "No"])
+def test_yes_no_delete_as_appropriate_is_answered_by_the_word_left(maker, answer):
+    """Word: the other word struck through (its text is still there); PDF and .odt: the other deleted."""
+    form = [*FORM, ("yesno", "Does the child have an EHC plan?", answer)]
+    r = reading_of(email_with(COVER, [("Referral form" + {docx_form: ".docx", pdf_form: ".pdf"}.get(maker, ".odt"),
+                                       maker(form))])).referral  # fmt: skip
+    assert r is not None and r.has_ehc_plan is (answer == "Yes")
+
+
+def test_options_answered_y_or_n_are_ticked_or_not():
+    ticked = normalise_ticks("Service: Mediation (Y/N) N   Certificate only (Y/N) Y")
+    assert " ".join(ticked.split()) == "Service: [ ] Mediation [X] Certificate only"
+    assert normalise_ticks("Does the child have an EHC plan? (Y/N): N") == "Does the child have an EHC plan? No"
+
+
+def test_a_letter_the_sender_signed_speaks_for_them_and_a_number_given_instead_in_the_body_wins():
+    letter = pdf_form([
+        ("text", "Dear Sir or Madam,"),
+        ("text", "Re: Ethan Morris (date of birth 3rd July 2011). Warwickshire County Council has refused to "
+                 "assess him. Please contact me on 0121 496 0706 to arrange mediation."),
+        ("text", "Yours faithfully,"), ("text", "Naomi Pierce, Senior Advocate"),
+    ], header=None)  # fmt: skip
+    raw = email_with("Please see attached.\n\nNaomi Pierce\n", [("Letter.pdf", letter)],
+                     sender="Naomi Pierce <naomi@example.org>")  # fmt: skip
+    r = reading_of(raw).referral
+    assert r is not None
+    assert (r.referrer_role, r.contact_phone, r.child_name) == ("professional", "+441214960706", "Ethan Morris")
+    body = "Please see attached. The mobile on the form is old, please call me on 07700 900818 instead.\n"
+    r = reading_of(email_with(body, [("Referral form.pdf", pdf_form(FORM))])).referral
+    assert r is not None and r.contact_phone == "+447700900818"
+
+
+def test_a_filled_referral_form_naming_no_service_is_a_referral_for_mediation():
+    form = [("rows", [("Child's name", "Alfie Stone"), ("Date of birth", "2011-12-01"), ("Phone", "07700 900807")])]
+    r = reading_of(email_with("Please see attached.\n", [("Referral.pdf", pdf_form(form))])).referral
+    assert r is not None and r.service == "mediation"
+    r = reading_of(email_with("Please see attached.\n", [("Notes.pdf", pdf_form(form))])).referral
+    assert r is not None and r.service is None  # not said to be a referral: nothing is assumed
 
 
 @pytest.mark.parametrize(
@@ -347,3 +445,29 @@ def test_intake_opens_the_case_from_the_form_and_notes_what_a_person_must_read(e
         ]
         inbound = session.exec(select(InboundMessage)).one()
         assert any("Old letter.doc" in reason for reason in inbound.reasons)
+
+
+def test_a_councils_own_form_filled_by_the_parent_gives_the_parents_number_not_the_councils():
+    form = [
+        ("text", "Brent Council - SEND Service - Brent Civic Centre, Wembley HA9 0FJ - Tel 020 8937 1234"),
+        ("heading", "Request for mediation"),
+        ("rows", [("Name of child", "Amira Hassan"), ("Parent's name", "Leila Hassan"),
+                  ("Parent's telephone number", "07700 900704")]),
+        ("text", "Signed: Leila Hassan"),
+    ]  # fmt: skip
+    raw = email_with(
+        "Kind regards,\nLeila Hassan\n", [("Request.docx", docx_form(form))], sender="Leila Hassan <l.h@example.com>"
+    )
+    r = reading_of(raw).referral
+    assert r is not None and r.contact_phone == "+447700900704"
+
+
+@pytest.mark.parametrize("maker, name", [(pdf_form, "a.pdf"), (docx_form, "a.docx"), (odt_form, "a.odt")])
+def test_a_questions_number_in_a_cell_of_its_own_is_not_its_label(maker, name):
+    form = [
+        ("columns", ["1", "Child's name", "Ava Smith"], ["2", "Date of birth", "14/02/2013"]),
+        ("columns", ["3", "Local authority", "Trafford"], ["4", "Mobile", "07700 900123"]),
+    ]
+    r = reading_of(email_with(COVER, [(name, maker(form))])).referral
+    assert r is not None
+    assert (r.child_name, r.local_authority, r.contact_phone) == ("Ava Smith", "Trafford", "+447700900123")

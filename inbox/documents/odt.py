@@ -44,13 +44,28 @@ def _lines(parent: ET.Element) -> Iterator[str]:
             yield _inline(child).strip()
         elif child.tag == f"{TABLE}table":
             yield ""
-            for row in child.iter(f"{TABLE}table-row"):
-                cells = [" ".join(_inline(p).strip() for p in cell.iter(f"{TEXT}p")).strip()
-                         for cell in row.findall(f"{TABLE}table-cell")]  # fmt: skip
-                yield " | ".join(c.rstrip(": ") for c in cells if c)
+            for row in _rows(child):
+                cells = row.findall(f"{TABLE}table-cell")
+                if any(cell.find(f"{TABLE}table") is not None for cell in cells):
+                    # A cell holding a table (a form's section inside an outer frame): its paragraphs and
+                    # rows as lines of their own, the inner rows read once.
+                    for cell in cells:
+                        yield from _lines(cell)
+                    continue
+                texts = [" ".join(_inline(p).strip() for p in cell.iter(f"{TEXT}p")).strip() for cell in cells]
+                yield " | ".join(c.rstrip(": ") for c in texts if c)
             yield ""
         elif child.tag in (f"{TEXT}list", f"{TEXT}list-item", f"{TEXT}section"):
             yield from _lines(child)
+
+
+def _rows(table: ET.Element) -> Iterator[ET.Element]:
+    """A table's own rows (also those grouped as header rows), not the rows of a table inside a cell."""
+    for child in table:
+        if child.tag == f"{TABLE}table-row":
+            yield child
+        elif child.tag in (f"{TABLE}table-header-rows", f"{TABLE}table-rows", f"{TABLE}table-row-group"):
+            yield from _rows(child)
 
 
 def _inline(el: ET.Element) -> str:

@@ -113,3 +113,30 @@ def build_context(
         directory=directory,
         documents_read=any(src.name == "attachment" for src in sources),
     )
+
+
+def letters_signed_by_sender(ctx: Context) -> list[tuple[Source, int]]:
+    """An attached letter the sender wrote and signed (an advocate's letter on headed paper, the email
+    saying only "please see attached"): its words are the sender's own, like the body's. A council's
+    letter beside a form is signed by someone else and says nothing of who the sender is."""
+    name = ctx.sender_name.strip()
+    if len(name.split()) < 2:
+        return []
+    out = []
+    for src in ctx.by_name("attachment"):
+        tail_start = max(0, len(src.norm) - 400)
+        at = src.norm.lower().find(name.lower(), tail_start)
+        if at < 0:
+            continue
+        line_start = src.norm.rfind("\n", 0, at) + 1
+        if "|" in src.norm[line_start:at] or ":" in src.norm[line_start:at]:
+            continue  # a form's answer ("Parent's name | Leila Hassan"), not a signature
+        if _SIGNED_OFF.search(src.norm[max(0, line_start - 200) : line_start]):
+            out.append((src, at))
+    return out
+
+
+_SIGNED_OFF = re.compile(
+    r"(?i)\b(?:yours (?:sincerely|faithfully|truly)|(?:kind|best|warm)(?:est)? (?:regards|wishes)"
+    r"|regards|many thanks|thank you)\b[ ,.]*\n"
+)

@@ -40,8 +40,8 @@ _FIELD_NEXT_LINE = re.compile(
 # An attached form's fields read the same, and also: a question's number before its label ("3. Child's
 # date of birth", "Q4)"), and an answer on the line below its label read line by line, every line a
 # possible label (a lookahead, so "Parent/carer" over "Name" over "Grace Adeyemi" does not pair wrongly).
-_NUMBER = r"(?:(?:Q(?:uestion)?[ ]?)?\d{1,2}[a-z]?[.)][ ]+|Q\d{1,2}[ ]+)?"
-_LABEL = r"(?P<label>[A-Za-z][A-Za-z0-9'()/.&?, ]{0,45}?)"
+_NUMBER = r"(?:(?:Q(?:uestion)?[ ]?)?\d{1,2}[a-z]?(?:[.)][ ]+|[.)]?[ ]*\|[ ]*)|Q\d{1,2}[ ]+)?"  # or in its own cell
+_LABEL = r"(?P<label>[A-Za-z][A-Za-z0-9'()/.&?, ]{0,90}?)"  # a form's question may be long (<= 10 words)
 _FORM_LINE = re.compile(rf"(?m)^[ ]*{_NUMBER}{_LABEL}[ ]*(?::|\||[ ]-[ ]|-(?=[ ]))[ ]*(?P<value>[^\n]*?)[ |]*$")
 _FORM_NEXT_LINE = re.compile(
     rf"(?m)^[ ]*{_NUMBER}{_LABEL}[ ]*:?[ ]*\n(?=(?:[ ]*\n)?[ ]*\|?[ ]*(?P<value>[^\n]*?)[ |]*$)"
@@ -71,7 +71,7 @@ _FIELD_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         rf"(?i)^(?:(?:the )?(?:{_CHILD}|son|daughter)(?:'?s)?(?: full)?(?: name)?"
         rf"|(?:full )?name of (?:the )?{_CHILD}"
         rf"|{_CHILD}(?:'?s)? (?:full |first |given )?name)$")),
-    ("first_name", re.compile(rf"(?i)^(?:(?:{_CHILD})(?:'?s)? )?(?:first|fore|given) ?names?$")),
+    ("first_name", re.compile(rf"(?i)^(?:(?:{_CHILD})(?:'?s)? )?(?:first|fore|given) ?names?(?:\(s\))?$")),
     ("surname", re.compile(rf"(?i)^(?:(?:{_CHILD})(?:'?s)? )?(?:surname|last name|family name)$")),
     ("phone", re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|mob|contact (?:no|number)|number|whatsapp|ddi"
                          r"|direct (?:line|dial)|landline)\b")),
@@ -107,7 +107,7 @@ def parse_fields(sources: list[Source]) -> list[FormField]:
                 label = m.group("label").strip()
                 if len(label.split()) > (10 if form else 7) or src.skipped(m.start()):
                     continue
-                kind = _field_kind(label)
+                kind = _field_kind(label) or (_field_kind(_question_label(label)) if form else None)
                 if kind in _FORM_ONLY_KINDS and not form:
                     continue
                 if not kind:
@@ -138,6 +138,19 @@ def parse_fields(sources: list[Source]) -> list[FormField]:
 # "Date of birth"); a council's or a school's name says what it is and is an answer ("Kent County Council").
 _LABEL_VALUE_KINDS = frozenset({"referrer_name", "child_name", "first_name", "surname", "dob", "phone", "email",
                                 "decision_date"})  # fmt: skip
+
+
+# A form's question said as a question ("What is your child's name?", "What is the best number to reach
+# you on?"): the label it asks for.
+_QUESTION_STEM = re.compile(
+    r"(?i)^(?:(?:what|which|who)(?: is|'s| are| was)|please (?:give|enter|state|tell us))[ ]+(?:the[ ]+|your[ ]+)?"
+)
+_QUESTION_TAIL = re.compile(r"(?i)(?:[ ]+(?:on|at|with|for|please))?[ ?.:]*$")
+
+
+def _question_label(label: str) -> str:
+    asked = _QUESTION_TAIL.sub("", _QUESTION_STEM.sub("", label.strip()))
+    return re.sub(r"(?i)^(?:your|my|the)[ ]+(?=(?:child|son|daughter|young person)\b)", "", asked)
 
 
 def _label_like(kind: str, raw: str) -> bool:
@@ -293,6 +306,8 @@ def _column_fields(src: Source) -> list[FormField]:
         cells = [c for c in _CELL.finditer(data.group()) if c.group().strip()]
         if len(heads) < 2 or len(heads) != len(cells) or src.norm.count("\n", head.end(), data.start()) > 2:
             continue
+        if any(c.group().strip().endswith("?") for c in cells):
+            continue  # rows of question and answer, not a header row over its values
         if any(_LABELLED_CELL.match(h.group()) for h in heads):
             continue  # "Label: value" cells side by side (two columns of fields), not a header row
         kinds = [_field_kind(h.group().strip()) for h in heads]

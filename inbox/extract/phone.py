@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from inbox.extract.context import Context
+from inbox.extract.context import Context, letters_signed_by_sender
 from inbox.extract.evidence import Candidate, evidence_at, pick_best, source_order
 from inbox.extract.forms import FormField
 from inbox.extract.numbers import to_e164
@@ -56,8 +56,11 @@ def extract_phone(ctx: Context, role: str | None) -> tuple[str | None, Evidence 
             cand.score += _form_phone_bonus(f, role, preferred)
             cands.append(cand)
             seen_field_spans.add((f.source.name, cand.start))
+    own_letters = {id(src) for src, _ in letters_signed_by_sender(ctx)}
     for src in ctx.sources:
-        if src.name in ("header", "subject", "attachment") or (src.name == "quoted" and not ctx.own_quote(src)):
+        if src.name == "attachment" and id(src) in own_letters:
+            pass  # a letter the sender wrote and signed: "please contact me on ..." is theirs, as in the body
+        elif src.name in ("header", "subject", "attachment") or (src.name == "quoted" and not ctx.own_quote(src)):
             continue  # an attachment's numbers count only as a form's answers (a letter's are the council's)
         for cand in _phone_candidates(ctx, role, src, 0, len(src.norm)):
             if (src.name, cand.start) not in seen_field_spans:
@@ -105,7 +108,9 @@ def _phone_candidates(
             score += 2.5
         if ctx.documents_read and src.name in ("forwarded", "quoted"):
             score -= 0.5  # an earlier email's number: below an attached form's answer (body > form > earlier mail)
-        if src.name == "body" and _PHONE_NOW.search(prefix[-60:]):
+        if src.name == "body" and (
+            _PHONE_NOW.search(prefix[-60:]) or _PHONE_NOW_AFTER.match(src.norm, m.end(), m.end() + 40)
+        ):
             score += 8.0  # "please use my new number": what the sender says now overrides an older form
         if _PHONE_TEAM.search(prefix[-30:]):
             score -= 2.0
@@ -123,6 +128,8 @@ def _phone_candidates(
 
 # The sender replacing a number given before (on a form, in an earlier email).
 _PHONE_NOW = re.compile(r"(?i)\b(?:new|changed|instead|updated|latest|now\s+(?:on|use)|use\s+(?:this|my))\b")
+# ... or saying so after the number: "please call me on 07700 900818 instead".
+_PHONE_NOW_AFTER = re.compile(r"(?i)[ ,]*(?:instead|from now on|(?:as|which is) (?:my|the|our) new)\b")
 # A form's "Best number to call: [X] Mobile" names which of its numbers is best.
 _PREFERRED_LABEL = re.compile(r"(?i)\b(?:best|preferred|easiest|main)\b")
 _PHONE_KINDS = ("mobile", "home", "work", "landline", "daytime", "evening")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from inbox.extract.context import Context
+from inbox.extract.context import Context, letters_signed_by_sender
 from inbox.extract.evidence import Candidate, add_score, evidence_at
 from inbox.extract.names import clean_display_name
 from inbox.extract.sources import Source
@@ -92,11 +92,16 @@ _FORM_ROLE = (
 )
 
 
+_YES = re.compile(r"(?i)\s*yes\b")
+
+
 def extract_role(ctx: Context) -> tuple[str, Evidence | None]:
     """Who is writing: the young person, a family member, or a professional for a family."""
     for f in ctx.fields_of("role"):
+        # "Are you the young person? Yes": the question names the role, the answer says it is so.
+        said = f.label if _YES.match(f.value) and _FORM_ROLE[0][1].search(f.label) else f.value
         for role, rx in _FORM_ROLE:
-            if rx.search(f.value):
+            if rx.search(said):
                 return role, evidence_at(role, f.source, f.start, f.end)
     own = _sender_on_form(ctx) or _referrer_on_form(ctx)
     if own is not None:
@@ -114,6 +119,14 @@ def extract_role(ctx: Context) -> tuple[str, Evidence | None]:
                 if ctx.documents_read and m.group().lower().startswith("please find"):
                     continue  # with the form read, "please find attached our referral" says only that it is attached
                 add_score(scores, hits, role, weight * factor, src, m.start(), m.end())
+    for src, signed_at in letters_signed_by_sender(ctx):
+        for role, weight, cue in _ROLE_CUES:
+            for m in src.finditer(cue):
+                add_score(scores, hits, role, weight, src, m.start(), m.end())
+        line_end = src.norm.find("\n", signed_at)
+        signed = src.norm[signed_at : line_end if line_end >= 0 else len(src.norm)]
+        if len(signed) <= 90 and _JOB_TITLE.search(signed):  # "Naomi Pierce, Senior Advocate"
+            add_score(scores, hits, "professional", 3.0, src, signed_at, signed_at + len(signed))
     said_professional = scores["professional"]  # what the words say, before titles and domains
     for src in ctx.by_name("body", "forwarded", "signature"):
         title = _signoff_title(src)

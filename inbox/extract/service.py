@@ -209,7 +209,13 @@ def extract_service(ctx: Context, topics: list[str]) -> tuple[str | None, Eviden
     # A request needs more than a bare mention of the word "mediation".
     request = sum(scores.values()) - bare
     if request <= 0.6:
-        return None, None
+        form = _filled_referral_form(ctx) if enquiry <= 0 else None
+        if form is None:
+            return None, None
+        # A referral form filled in and sent to a mediation service, no service ticked or named: a
+        # referral for mediation (the form's ticked option, or the body's words, would say otherwise).
+        line_end = form.norm.find("\n")
+        return "mediation", evidence_at("mediation", form, 0, line_end if line_end > 0 else len(form.norm))
     if any(t in _APPEALABLE_TOPICS for t in topics):
         scores["mediation"] = scores.get("mediation", 0.0) + 1.5
     service = max(scores, key=lambda k: scores[k])
@@ -217,6 +223,21 @@ def extract_service(ctx: Context, topics: list[str]) -> tuple[str | None, Eviden
         return None, None
     hit = best_hit.get(service)
     return service, (evidence_at(service, hit.src, hit.start, hit.end) if hit else None)
+
+
+_REFERRAL_FORM = re.compile(r"(?i)\breferral\b|\brequest for (?:send |sen )?mediation\b")
+
+
+def _filled_referral_form(ctx: Context) -> Source | None:
+    """An attached referral form with the child's details filled in (a blank leaflet or a council's letter
+    is not one)."""
+    for src in ctx.by_name("attachment"):
+        if not (_REFERRAL_FORM.search(src.file) or _REFERRAL_FORM.search(src.norm[:300])):
+            continue
+        kinds = {f.kind for f in ctx.fields if f.source is src and f.value}
+        if len(kinds & {"child_name", "child_first_name", "dob"}) >= 1 and len(kinds) >= 3:
+            return src
+    return None
 
 
 def _question_factor(norm: str, start: int, end: int) -> float:
