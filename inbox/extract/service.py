@@ -115,6 +115,11 @@ _SERVICE_CUES: tuple[_CUE, ...] = (
         r"\s+service)\b"
         r"|\b(?:refer\w*|request)\s+(?:him|her|them|the family|mum|dad|(?:ms|mrs|mr|miss|dr)\.?\s+\w+)\s+(?:for|to)\s+"
         r"mediation", (r"\bmediat", "refer"), anchor=r"\bmediat|\brefer", reach=(60, 80))),
+    # "I'd like to talk to someone about mediation": asking for it, as a caller puts it.
+    ("mediation", 2.0, Gated(
+        r"(?i)\b(?:like|want|need|wanted|hoping)\s+to\s+(?:talk|speak|chat)\s+(?:to|with)\s+(?:someone|somebody|you"
+        r"|one\s+of\s+you|a\s+mediator)\s+about\s+(?:going\s+to\s+|having\s+|getting\s+|starting\s+)?mediation\b",
+        r"\bmediat", ("talk", "speak", "chat"), anchor=r"\bmediat", reach=(90, 12))),
     ("mediation", 0.5, _BARE_MEDIATION),
 )  # fmt: skip
 _ENQUIRY_CUES: tuple[tuple[float, Gated], ...] = (

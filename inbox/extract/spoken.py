@@ -430,6 +430,29 @@ _TEXTSPEAK = {
 }
 
 
+# Speech-to-text and quick typing drop apostrophes; the extractor's negations and cues are written with them.
+# Only words that cannot be anything else ("were", "its", "id" and "well" can, so they stay).
+_CONTRACTIONS = {
+    "wont": "won't", "dont": "don't", "cant": "can't", "isnt": "isn't", "doesnt": "doesn't", "didnt": "didn't",
+    "havent": "haven't", "hasnt": "hasn't", "wouldnt": "wouldn't", "couldnt": "couldn't", "shouldnt": "shouldn't",
+    "arent": "aren't", "wasnt": "wasn't", "werent": "weren't", "ive": "I've", "youre": "you're",
+    "theyre": "they're", "theyve": "they've", "weve": "we've", "hes": "he's", "shes": "she's", "thats": "that's",
+}  # fmt: skip
+_CONTRACTION = re.compile(r"(?<![\w'])(" + "|".join(_CONTRACTIONS) + r")(?![\w'])")
+# Letters spelt out one by one ("e h c p", "s e n"): one word again. Not a run with "a" or "i" in it (words:
+# "i a m") nor one of "o" alone ("oh" in a number).
+_SPELT = re.compile(r"(?<![\w'])[a-z](?:\s[a-z])+(?![\w'])")
+
+
+def _apostrophes(text: str, _directory: Directory) -> str:
+    text = _CONTRACTION.sub(lambda m: _CONTRACTIONS[m.group(1)], text)
+    def joined(m: re.Match[str]) -> str:
+        letters = m.group(0).split()
+        return m.group(0) if {"a", "i"} & set(letters) or set(letters) == {"o"} else "".join(letters)
+
+    return _SPELT.sub(joined, text)
+
+
 def _acronyms(text: str, _directory: Directory) -> str:
     text = _TEAM_WORDS.sub(lambda m: m.group(0).upper(), text)
     text = re.sub(
@@ -451,6 +474,7 @@ RULES: tuple[Callable[[str, Directory], str], ...] = (
     _spoken_dates,
     _misheard_councils,
     _councils,
+    _apostrophes,
     _acronyms,
     _names,
 )
