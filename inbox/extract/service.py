@@ -55,7 +55,7 @@ _CUE = tuple[str, float, Gated]
 _SERVICE_CUES: tuple[_CUE, ...] = (
     ("certificate", 2.5, Gated(
         r"(?i)\b(?:issue|send|needs?|wants?|like|request|have|get|obtain|provide|requesting|issuing|apply for)\s+"
-        r"(?:\w+\s+){0,3}?(?:mediation\s+)?certificate", "certificate", anchor="certificate", reach=(90, 12))),
+        r"(?:\w+\s+){0,4}?(?:mediation\s+)?certificate", "certificate", anchor="certificate", reach=(90, 12))),
     ("certificate", 4.0, Gated(
         r"(?i)\bcertificate\s+only\b|\bonly\s+(?:\w+\s+){0,2}(?:a|the)\s+(?:mediation\s+)?certificate"
         r"|\bjust\s+(?:\w+\s+){0,2}(?:a|the)\s+(?:mediation\s+)?certificate"
@@ -67,8 +67,12 @@ _SERVICE_CUES: tuple[_CUE, ...] = (
     ("certificate", 2.0, Gated(
         r"(?i)\b(?:want|wants|wanting|like|wish|wishes|going|plan|planning|intend|intending|hoping|decided|need|needs)"
         r"\s+to\s+(?:go\s+ahead\s+and\s+)?appeal\b|\b(?:want|like|need|going)\s+to\s+(?:go|take\s+it)\s+to\s+"
-        r"(?:the\s+)?(?:send\s+|sen\s+)?tribunal\b",
+        r"(?:the\s+)?(?:send\s+|sen\s+)?tribunal\b|\b(?:we'?re|we\s+are|i'?m|i\s+am|they'?re|they\s+are)\s+"
+        r"(?:going\s+to\s+(?:the\s+)?(?:send\s+|sen\s+)?tribunal|appealing)\b",
         ("appeal", "tribunal"), anchor=r"appeal|tribunal", reach=(60, 40))),
+    ("certificate", 2.0, Gated(
+        r"(?i)\b(?:for|about)\s+(?:a|the)\s+(?:mediation\s+)?certificate\b", "certificate", anchor="certificate",
+        reach=(30, 12))),
     ("certificate", 2.0, Gated(
         r"(?i)\bcertificate\s+(?:request|please|required|needed)\b|\brequest\s+for\s+(?:a\s+|the\s+)?(?:mediation\s+)?"
         r"certificate", "certificate", anchor="certificate", reach=(60, 30))),

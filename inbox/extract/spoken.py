@@ -80,9 +80,9 @@ _DOB_CUE = re.compile(
 
 # Words that name a child, or the caller, just after them.
 _CHILD_CUE = re.compile(
-    r"(?:\b(?:my|our|her|his|their)\s+(?:(?:little|eldest|oldest|youngest|younger|older|foster|step|grand)\s*)?"
+    r"(?:\b(?:my|our|her|his|their|whose)\s+(?:(?:little|eldest|oldest|youngest|younger|older|foster|step|grand)\s*)?"
     r"(?:son|daughter|child|boy|girl|lad|kid|grandson|granddaughter|grandaughter|nephew|niece|stepson"
-    r"|stepdaughter)(?:'s\s+name\s+is|'s\s+called|s\s+called|\s+is\s+called|\s+called|\s+named|\s+is|,)?"
+    r"|stepdaughter|twins|boys|girls|kids)(?:'s\s+name\s+is|'s\s+called|s\s+called|\s+is\s+called|\s+called|\s+named|\s+is|,)?"
     r"|\b(?:mum|mom|dad|mother|father|parent|carer|guardian)\s+(?:of|to)"
     r"|\b(?:son|daughter|child|grandson|granddaughter)\s+is(?:\s+called)?"
     r"|(?:^|(?<=[,.;:!?]\s))(?:son|daughter|grandson|granddaughter))\s+(?P<name>[a-z][a-z'\-]+)",
@@ -407,11 +407,24 @@ def _names(text: str, _directory: Directory) -> str:
             return said
         return said + " " + _capitalised(second) + "\x00"  # the marker drops the lower-case copy
 
-    text = _CHILD_CUE.sub(capitalise, text)
+    def capitalise_child(match: re.Match[str]) -> str:
+        """ "my son ethan jones was refused": a second word before what is said about a child is a surname."""
+        said = capitalise(match)
+        after = text[match.end() :]
+        surname = _SURNAME_THEN.match(after)
+        if said == match.group(0) or surname is None or surname.group(1).lower() in _NOT_A_NAME | _MONTHS_SET:
+            return said
+        return said + after[: surname.start(1)] + _capitalised(surname.group(1)) + "\x00"
+
+    text = _CHILD_CUE.sub(capitalise_child, text)
     return re.sub(r"\x00\s+[a-z][a-z'\-]+", "", _SELF_CUE.sub(capitalise_full, text))
 
 
 _MONTHS_SET = frozenset(_MONTHS)
+_SURNAME_THEN = re.compile(
+    r"\s+([a-z][a-z'\-]+)(?=[,.]?\s+(?:dob\b|d\.o\.b|date\s+of\s+birth|born|aged?\b|who\b|was\b|is\b|has\b|he's|she's"
+    r"|he\b|she\b|they\b|in\s+year)|[,.]?$)"
+)
 
 
 def _capitalised(name: str) -> str:
@@ -444,6 +457,18 @@ _CONTRACTION = re.compile(r"(?<![\w'])(" + "|".join(_CONTRACTIONS) + r")(?![\w']
 _SPELT = re.compile(r"(?<![\w'])[a-z](?:\s[a-z])+(?![\w'])")
 
 
+# A word said twice ("it's it's", "freya freya brown"): once. Not number words ("oh oh", "seven seven" are
+# digits of a phone number).
+_REPEATED = re.compile(r"(?<![\w'])([a-z][a-z']*)(?:\s+\1)+(?![\w'])", re.IGNORECASE)
+
+
+def _repeats(text: str, _directory: Directory) -> str:
+    return _REPEATED.sub(lambda m: m.group(0) if m.group(1).lower() in _NUMBER_WORDS else m.group(1), text)
+
+
+_NUMBER_WORDS = frozenset(_DIGITS) | frozenset(_REPEAT) | frozenset(_ZEROS) | frozenset(_TEENS) | {"twenty", "thirty"}
+
+
 def _apostrophes(text: str, _directory: Directory) -> str:
     text = _CONTRACTION.sub(lambda m: _CONTRACTIONS[m.group(1)], text)
     def joined(m: re.Match[str]) -> str:
@@ -470,6 +495,7 @@ def _acronyms(text: str, _directory: Directory) -> str:
 
 
 RULES: tuple[Callable[[str, Directory], str], ...] = (
+    _repeats,
     _spoken_numbers,
     _spoken_dates,
     _misheard_councils,
