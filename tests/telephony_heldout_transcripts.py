@@ -25,13 +25,18 @@ def _want(
     child_name: str | None,
     child_dob: str | None,
 ) -> dict[str, str | None]:
-    return dict(zip(FIELDS, (service, local_authority, region, referrer_role, contact_phone, child_name, child_dob)))
+    return dict(
+        zip(
+            FIELDS, (service, local_authority, region, referrer_role, contact_phone, child_name, child_dob), strict=True
+        )
+    )
 
 
 HELD_OUT: list[tuple[str, dict[str, str | None]]] = [
     (
         "hi um hello my name is karen and i'm ringing about my granddaughter poppy i'm her special guardian "
-        "um we live in brighton and hove and the council have said they won't assess her and we want to go to mediation er could somebody "
+        "um we live in brighton and hove and the council have said they won't assess her and we want to go to "
+        "mediation er could somebody "
         "call me back on oh seven seven double oh nine double oh four one seven thank you",
         _want("mediation", "NOT_SERVED", None, "parent", "+447700900417", "Poppy", None),
     ),
@@ -68,8 +73,8 @@ HELD_OUT: list[tuple[str, dict[str, str | None]]] = [
     ),
     (
         "hi there i live in kingston upon hull my daughter grace has an e h c p and the school won't put in "
-        "the support in her plan um i just wanted to know if you cover our area call me on oh seven seven double oh nine "
-        "double oh two eight two",
+        "the support in her plan um i just wanted to know if you cover our area call me on oh seven seven double "
+        "oh nine double oh two eight two",
         _want(None, "NOT_SERVED", None, "parent", "+447700900282", "Grace", None),
     ),
     (
@@ -148,7 +153,9 @@ HELD_OUT: list[tuple[str, dict[str, str | None]]] = [
         "first of may twenty twelve we're in redcar and cleveland and the council won't name the school we "
         "want so we want mediation call me on nought seven seven double nought nine double nought five "
         "three five",
-        _want("mediation", "Redcar and Cleveland", "national", "parent", "+447700900535", "Riley Thompson", "2012-05-01"),
+        _want(
+            "mediation", "Redcar and Cleveland", "national", "parent", "+447700900535", "Riley Thompson", "2012-05-01"
+        ),
     ),
     (
         "hello um i wanted to ask about how the mediation works and if it costs anything we're in "
@@ -311,8 +318,7 @@ HELD_OUT_2: list[tuple[str, dict[str, str | None]]] = [
         _want("mediation", "Kensington and Chelsea", "london", "parent", "+447700900535", "Noah", None),
     ),
     (
-        "mediation request for my daughter evie jones dob 03-05-2014 we are in worcester shire "
-        "tel 07700 900 647",
+        "mediation request for my daughter evie jones dob 03-05-2014 we are in worcester shire tel 07700 900 647",
         _want("mediation", "Worcestershire", "national", "parent", "+447700900647", "Evie Jones", "2014-05-03"),
     ),
     (

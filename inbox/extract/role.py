@@ -25,7 +25,8 @@ _ROLE_CUES: tuple[tuple[str, float, Gated], ...] = (
         r"|\b(?:i'?m|i am)\s+a\s+young\s+(?:person|adult)\b"
         # the age said in words, as a voicemail transcript writes it
         r"|\b(?:i'?m|i am|im)\s+(?:now\s+|aged\s+|only\s+)?(?:sixteen|seventeen|eighteen|nineteen"
-        r"|twenty(?:[\s-](?:one|two|three|four|five))?)\b(?!\s+(?:minutes|weeks|months|days|miles|years? old (?:son|daughter)))",
+        r"|twenty(?:[\s-](?:one|two|three|four|five))?)\b"
+        r"(?!\s+(?:minutes|weeks|months|days|miles|years? old (?:son|daughter)))",
         ("i'm", "i am", "im "))),
     ("young_person", 2.0, Gated(
         r"(?i)\bmy\s+(?:own\s+|new\s+|draft\s+|final\s+|current\s+)?(?:ehcp|ehc\s+plan|e\.h\.c\.p)\b"

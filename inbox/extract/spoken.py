@@ -1,8 +1,11 @@
 """Machine speech-to-text made readable to the referral extractor, which reads text as people type it.
 
 A voicemail transcript is lower case with little punctuation; numbers come spoken ("oh seven seven
-double oh nine...") or as digits; council names are split or misheard ("wolver hampton"); names and
-months are not capitalised. `from_speech` rewrites only those things, each by a small named rule, and
+double oh nine...") or as digits; dates of birth come every way ("the fourth of february twenty fifteen",
+"four two fifteen" after a DOB cue, "born in 2013 march the 3rd", "the 14th of the 2nd 2013"); council
+names are split or misheard ("wolver hampton", "green witch": matched by letters, one or two off, only
+when one council is nearest); words are said twice, letters spelt ("e h c p"), apostrophes dropped
+("wont"); names and months are not capitalised. `from_speech` rewrites only those things, each by a small named rule, and
 leaves every other word where it was, so the evidence quoted from the result still reads as the caller
 said it. An SMS typed in lower case benefits from the same rules (an SMS typed properly is unchanged by
 them: the rules only capitalise, join and turn spoken numbers into digits).
@@ -336,7 +339,7 @@ def _councils(text: str, directory: Directory) -> str:
                 continue
             key = re.sub(r"[^a-z]", "", "".join(w.group(0) for w in window).casefold())
             key = re.sub(r"^saint", "st", key)
-            name = names.get(key) or _sounds_like(window, key, names)
+            name = names.get(key) or _sounds_like(window, key, _by_first_letter(directory))
             if name is None:
                 continue
             start, end = window[0].start(), window[-1].end()
@@ -358,7 +361,7 @@ def _councils(text: str, directory: Directory) -> str:
     return "".join(out)
 
 
-def _sounds_like(window: list[re.Match[str]], key: str, names: dict[str, str]) -> str | None:
+def _sounds_like(window: list[re.Match[str]], key: str, index: dict[str, list[tuple[str, str]]]) -> str | None:
     """A council's name as speech-to-text splits and misspells it ("green witch", "warrick shire"): one
     letter off (two in a long name), same first letter, only in lower-case speech split into words (or one
     long word), never from a word that is no name."""
@@ -369,13 +372,22 @@ def _sounds_like(window: list[re.Match[str]], key: str, names: dict[str, str]) -
         return None
     allowed = 2 if len(key) >= 11 else 1
     by_distance: dict[int, set[str]] = {}
-    for known, name in names.items():
-        if known[0] == key[0] and abs(len(known) - len(key)) <= allowed:
+    for known, name in index.get(key[0], ()):
+        if abs(len(known) - len(key)) <= allowed:
             distance = _edits(key, known, allowed)
             if distance <= allowed:
                 by_distance.setdefault(distance, set()).add(name)
     nearest = by_distance[min(by_distance)] if by_distance else set()
     return nearest.pop() if len(nearest) == 1 else None  # two councils as near: neither
+
+
+@cache
+def _by_first_letter(directory: Directory) -> dict[str, list[tuple[str, str]]]:
+    """The councils' letter keys by their first letter (a misheard name keeps its first sound)."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for known, name in _council_words(directory).items():
+        index.setdefault(known[0], []).append((known, name))
+    return index
 
 
 def _edits(a: str, b: str, limit: int) -> int:
@@ -471,6 +483,7 @@ _NUMBER_WORDS = frozenset(_DIGITS) | frozenset(_REPEAT) | frozenset(_ZEROS) | fr
 
 def _apostrophes(text: str, _directory: Directory) -> str:
     text = _CONTRACTION.sub(lambda m: _CONTRACTIONS[m.group(1)], text)
+
     def joined(m: re.Match[str]) -> str:
         letters = m.group(0).split()
         return m.group(0) if {"a", "i"} & set(letters) or set(letters) == {"o"} else "".join(letters)
