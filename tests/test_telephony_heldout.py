@@ -6,7 +6,9 @@ First run of HELD_OUT, before any change to the reader (34 texts): service 29, l
 region 33, referrer_role 33, contact_phone 34, child_name 31, child_dob 30 (223 of 238).
 HELD_OUT_2 was written after the reader had been changed for HELD_OUT and our own set, and run once before
 any further change (20 texts): service 18, local_authority 20, region 20, referrer_role 20, contact_phone 20,
-child_name 16, child_dob 20 (134 of 140): the figure nearest to what an unseen set would see."""
+child_name 16, child_dob 20 (134 of 140). HELD_OUT_3, likewise after the changes for HELD_OUT_2 (16 texts):
+service 12, local_authority 15, region 15, referrer_role 16, contact_phone 16, child_name 15, child_dob 16
+(105 of 112). These first runs are the figures nearest to what an unseen set would see."""
 
 from __future__ import annotations
 
@@ -15,18 +17,18 @@ import pytest
 from inbox.extract.spoken import from_speech
 from inbox.text_reading import read_text, text_summary
 from models.la_directory import load_directory
-from tests.telephony_heldout_transcripts import FIELDS, HELD_OUT, HELD_OUT_2
+from tests.telephony_heldout_transcripts import FIELDS, HELD_OUT, HELD_OUT_2, HELD_OUT_3
 
-# Floors for the two batches together (54 texts): what the reader reads today, after it was changed with
+# Floors for the three batches together (70 texts): what the reader reads today, after it was changed with
 # these texts in view (so they overstate what an unseen set gets: the first runs above are the honest figures).
 FLOOR = {
-    "service": 54,
-    "local_authority": 54,
-    "region": 54,
-    "referrer_role": 54,
-    "contact_phone": 54,
-    "child_name": 54,
-    "child_dob": 54,
+    "service": 63,
+    "local_authority": 63,
+    "region": 63,
+    "referrer_role": 63,
+    "contact_phone": 63,
+    "child_name": 63,
+    "child_dob": 63,
 }
 
 
@@ -36,12 +38,12 @@ def directory():
 
 
 def test_the_held_out_set_is_thirty_texts_or_more_each_fully_labelled():
-    assert len(HELD_OUT) >= 30 and all(set(want) == set(FIELDS) for _, want in HELD_OUT + HELD_OUT_2)
+    assert len(HELD_OUT) >= 30 and all(set(want) == set(FIELDS) for _, want in HELD_OUT + HELD_OUT_2 + HELD_OUT_3)
 
 
 def test_per_field_figures_on_the_held_out_texts(directory, capsys):
     right = dict.fromkeys(FIELDS, 0)
-    for name, batch in (("first", HELD_OUT), ("second", HELD_OUT_2)):
+    for name, batch in (("first", HELD_OUT), ("second", HELD_OUT_2), ("third", HELD_OUT_3)):
         batch_right = dict.fromkeys(FIELDS, 0)
         for text, want in batch:
             got = text_summary(read_text(text, directory=directory))
