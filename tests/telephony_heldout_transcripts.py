@@ -385,8 +385,7 @@ HELD_OUT_3: list[tuple[str, dict[str, str | None]]] = [
         _want("certificate", "Haringey", "london", "professional", "+442079460261", None, None),
     ),
     (
-        "Hi, I'm Dev, dad of Anaya (d.o.b. 7/3/13). Waltham Forest won't reassess her. Mediation please. "
-        "07700 900 354",
+        "Hi, I'm Dev, dad of Anaya (d.o.b. 7/3/13). Waltham Forest won't reassess her. Mediation please. 07700 900 354",
         _want("mediation", "Waltham Forest", "london", "parent", "+447700900354", "Anaya", "2013-03-07"),
     ),
     (

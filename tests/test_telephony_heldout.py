@@ -22,13 +22,13 @@ from tests.telephony_heldout_transcripts import FIELDS, HELD_OUT, HELD_OUT_2, HE
 # Floors for the three batches together (70 texts): what the reader reads today, after it was changed with
 # these texts in view (so they overstate what an unseen set gets: the first runs above are the honest figures).
 FLOOR = {
-    "service": 63,
-    "local_authority": 63,
-    "region": 63,
-    "referrer_role": 63,
-    "contact_phone": 63,
-    "child_name": 63,
-    "child_dob": 63,
+    "service": 69,
+    "local_authority": 70,
+    "region": 70,
+    "referrer_role": 70,
+    "contact_phone": 70,
+    "child_name": 70,
+    "child_dob": 70,
 }
 
 

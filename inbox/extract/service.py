@@ -78,8 +78,10 @@ _SERVICE_CUES: tuple[_CUE, ...] = (
         r"certificate", "certificate", anchor="certificate", reach=(60, 30))),
     ("facilitation", 4.0, Gated(
         r"(?i)\bfacilitat(?:ed|ion|or|ors|e|ing)\b|\bindependent\s+chair\w*|\bchaired\s+independently\b"
-        r"|\bindependently\s+chaired\b|\bchair(?:ed)?\s+(?:the|a|an|this|our)\s+"
-        r"(?:[\w-]+\s+){0,3}?(?:meeting|review|tac|team around)", ("facilitat", "chair"))),
+        r"|\bindependently\s+chaired\b"
+        r"|\b(?:someone|somebody|a\s+person|person)\s+independent\s+to\s+(?:chair|run|lead|facilitate)\b"
+        r"|\bindependent\s+(?:person|someone|somebody)\s+to\s+(?:chair|run|lead|facilitate)\b|\bchair(?:ed)?\s+(?:the|a|an|this|our)\s+"
+        r"(?:[\w-]+\s+){0,3}?(?:meeting|review|tac|team around)", ("facilitat", "chair", "independent"))),
     ("disagreement_resolution", 5.0, Gated(r"(?i)\bdisagreement[\s-]+resolution\b", "disagreement")),
     ("disagreement_resolution", 4.0, Gated(
         rf"(?i)\bmediat\w*\s+(?:meeting\s+|session\s+)?(?:with|between)\s+{_DETERMINER}{_SETTING}\b",
@@ -119,6 +121,8 @@ _SERVICE_CUES: tuple[_CUE, ...] = (
         r"\s+service)\b"
         r"|\b(?:refer\w*|request)\s+(?:him|her|them|the family|mum|dad|(?:ms|mrs|mr|miss|dr)\.?\s+\w+)\s+(?:for|to)\s+"
         r"mediation", (r"\bmediat", "refer"), anchor=r"\bmediat|\brefer", reach=(60, 80))),
+    ("mediation", 2.5, Gated(r"(?i)\bmediation[,.!]?\s+please\b", r"\bmediat", "please", anchor=r"\bmediat",
+                             reach=(0, 20))),
     # "I'd like to talk to someone about mediation": asking for it, as a caller puts it.
     ("mediation", 2.0, Gated(
         r"(?i)\b(?:like|want|need|wanted|hoping)\s+to\s+(?:talk|speak|chat)\s+(?:to|with)\s+(?:someone|somebody|you"
@@ -166,7 +170,23 @@ def _eligibility_questions(src: Source) -> int:
         sentence = src.norm[s:e].strip()
         if sentence.endswith("?") and "please" not in sentence.lower() and _ELIGIBILITY_MARK.search(sentence):
             n += 1
+    for m in src.finditer(_ELIGIBILITY_INDIRECT):
+        s, e = sentence_around(src.norm, m.start(), m.end())
+        sentence = src.norm[s:e]
+        if "please" not in sentence.lower() and _ELIGIBILITY_MARK.search(src.norm[m.start() : m.end() + 60]):
+            n += 1
     return n
+
+
+# "I was wondering if I can ask for mediation myself": the same question asked indirectly, which needs no
+# question mark (speech is written without one, and many people type without one).
+_ELIGIBILITY_INDIRECT = Gated(
+    r"(?i)\b(?:wonder(?:ing|ed)?|know|ask(?:ing)?|check(?:ing)?|find\s+out|sure)\s+(?:if|whether)\s+"
+    r"(?:i|we|parents?|families|carers?|young\s+people|a\s+young\s+person|they|he|she)\s+"
+    r"(?:can|could|should|must|may|am\s+allowed\s+to|are\s+allowed\s+to|is\s+allowed\s+to|need\s+to|have\s+to)\s+"
+    r"(?:\w+\s+){0,2}?(?:ask|apply|request|self-?refer|refer|go)\b",
+    ("if", "whether"),
+)
 
 
 _APPEALABLE_TOPICS = frozenset(

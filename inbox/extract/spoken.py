@@ -5,10 +5,11 @@ double oh nine...") or as digits; dates of birth come every way ("the fourth of 
 "four two fifteen" after a DOB cue, "born in 2013 march the 3rd", "the 14th of the 2nd 2013"); council
 names are split or misheard ("wolver hampton", "green witch": matched by letters, one or two off, only
 when one council is nearest); words are said twice, letters spelt ("e h c p"), apostrophes dropped
-("wont"); names and months are not capitalised. `from_speech` rewrites only those things, each by a small named rule, and
-leaves every other word where it was, so the evidence quoted from the result still reads as the caller
-said it. An SMS typed in lower case benefits from the same rules (an SMS typed properly is unchanged by
-them: the rules only capitalise, join and turn spoken numbers into digits).
+("wont"); names and months are not capitalised. `from_speech` rewrites only those things, each by a
+small named rule, and leaves every other word where it was, so the evidence quoted from the result still
+reads as the caller said it. An SMS typed in lower case benefits from the same rules (an SMS typed
+properly is unchanged by them: the rules only capitalise, join, put back apostrophes, drop a word said
+twice and turn spoken numbers and dates into digits).
 """
 
 from __future__ import annotations
@@ -434,8 +435,8 @@ def _names(text: str, _directory: Directory) -> str:
 
 _MONTHS_SET = frozenset(_MONTHS)
 _SURNAME_THEN = re.compile(
-    r"\s+([a-z][a-z'\-]+)(?=[,.]?\s+(?:dob\b|d\.o\.b|date\s+of\s+birth|born|aged?\b|who\b|was\b|is\b|has\b|he's|she's"
-    r"|he\b|she\b|they\b|in\s+year)|[,.]?$)"
+    r"\s+([a-z][a-z'\-]+)(?=[,.]?\s+(?i:dob\b|d\.o\.b|date\s+of\s+birth|born|aged?\b|who\b|was\b|is\b|has\b|he's|she's"
+    r"|he\b|she\b|they\b|in\s+year|i\b|i've|i'm|we\b|we're|we've)|[,.]?$)"
 )
 
 
