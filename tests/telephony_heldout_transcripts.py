@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from tests.telephony_transcripts import FIELDS
 
-__all__ = ["FIELDS", "HELD_OUT", "HELD_OUT_2", "HELD_OUT_3"]
+__all__ = ["FIELDS", "HELD_OUT", "HELD_OUT_2", "HELD_OUT_3", "HELD_OUT_4"]
 
 
 def _want(
@@ -452,5 +452,89 @@ HELD_OUT_3: list[tuple[str, dict[str, str | None]]] = [
         "school not putting in place what's in her plan can we have disagreement resolution please call "
         "oh seven seven double oh nine double oh one eight one",
         _want("disagreement_resolution", "Luton", "national", "parent", "+447700900181", "Maya", "2015-06-01"),
+    ),
+]
+
+# A fourth batch, written after the changes for the third and run once before any further change.
+HELD_OUT_4: list[tuple[str, dict[str, str | None]]] = [
+    (
+        "hi this is emma mum of jack um jack was born in march twenty fifteen and we live in sutton coldfield "
+        "the council won't assess him we want mediation you can call me back on this number thanks",
+        _want("mediation", None, None, "parent", None, "Jack", None),
+    ),
+    (
+        "hello could you send me some information about mediation please we're in enfield my son's got "
+        "an e h c p my number is oh seven seven double oh nine double oh three oh three",
+        _want(None, "Enfield", "london", "parent", "+447700900303", None, None),
+    ),
+    (
+        "hi i'm an educational psychologist with brent council i'm calling for a family who'd like "
+        "mediation about the needs in section b their child is called ayaan my work mobile is oh seven "
+        "seven double oh nine double oh seven eight seven",
+        _want("mediation", "Brent", "london", "professional", "+447700900787", "Ayaan", None),
+    ),
+    (
+        "hiya um i've got two boys sam and alex and sam's the one with the e h c p we're in hartle pool "
+        "and we've had the final plan and we want to appeal it so we need the certificate ring me on oh "
+        "seven seven double oh nine double oh four seven seven",
+        _want("certificate", "Hartlepool", "national", "parent", "+447700900477", "Sam", None),
+    ),
+    (
+        "hello this is a voicemail for the london office my daughter chloe chloe adams she's sixteen "
+        "her date of birth is oh two oh six two thousand and ten we're in hammersmith and fulham we want "
+        "mediation because they won't name her college my number is oh two oh seven nine four six oh "
+        "one nine one",
+        _want("mediation", "Hammersmith and Fulham", "london", "parent", "+442079460191", "Chloe Adams", "2010-06-02"),
+    ),
+    (
+        "Hi its Becky, my son Louie (8) has an EHCP, we're in Barnet. The school keep ignoring his 1:1 hours, "
+        "can we get disagreement resolution? 07700 900 515",
+        _want("disagreement_resolution", "Barnet", "london", "parent", "+447700900515", "Louie", None),
+    ),
+    (
+        "good morning i'm a health visitor in peterborough i've got a family with a little one in nursery "
+        "whose application for an assessment was refused mum would like mediation but she doesn't speak "
+        "much english so please call me on oh one seven three three four nine six oh oh five two",
+        _want("mediation", "Peterborough", "national", "professional", None, None, None),
+    ),
+    (
+        "hello um my son william um was born on the thirty first of december two thousand and nine "
+        "he's at college in wands worth and we want mediation because they're ceasing his plan please call "
+        "oh seven seven double oh nine double oh two oh two",
+        _want("mediation", "Wandsworth", "london", "parent", "+447700900202", "William", "2009-12-31"),
+    ),
+    (
+        "hi it's about my foster daughter skye we live in the vale of glamorgan and we're not happy with "
+        "her plan we'd like mediation my number is oh seven seven double oh nine double oh six five six",
+        _want("mediation", "NOT_SERVED", None, "parent", "+447700900656", "Skye", None),
+    ),
+    (
+        "yeah hi i need mediation for my son reggie the council in darby have refused to assess him "
+        "ring me on oh seven seven double oh nine double oh nine nine one",
+        _want("mediation", "Derby", "national", "parent", "+447700900991", "Reggie", None),
+    ),
+    (
+        "hello i'm twenty two and i've got an e h c plan i live in westminster the council want to cease "
+        "my plan because i'm not in education and i want to go to mediation please call me on zero seven "
+        "seven zero zero nine zero zero eight zero eight",
+        _want("mediation", "Westminster", "london", "young_person", "+447700900808", None, None),
+    ),
+    (
+        "hi my daughter's name is hana h a n a she was born on 14 08 2017 we live in central beds and the "
+        "council said they won't issue a plan we'd like mediation call oh seven seven double oh nine "
+        "double oh five one two",
+        _want("mediation", "Central Bedfordshire", "national", "parent", "+447700900512", "Hana", "2017-08-14"),
+    ),
+    (
+        "hello my name is grace okonkwo i'm ringing about my son daniel we're in southwark and the school "
+        "won't provide the speech therapy in his plan we'd like disagreement resolution please my number "
+        "is plus four four two oh seven nine four six oh four oh four",
+        _want("disagreement_resolution", "Southwark", "london", "parent", "+442079460404", "Daniel", None),
+    ),
+    (
+        "hi um i'm calling about my granddaughter she's five we're in hull the council won't do the "
+        "assessment we want the mediation certificate so we can appeal my number's oh seven seven double "
+        "oh nine double oh three two three",
+        _want("certificate", "NOT_SERVED", None, "parent", "+447700900323", None, None),
     ),
 ]
