@@ -24,13 +24,13 @@ from tests.telephony_heldout_transcripts import FIELDS, HELD_OUT, HELD_OUT_2, HE
 # Floors for the four batches together (84 texts): what the reader reads today, after it was changed with
 # these texts in view (so they overstate what an unseen set gets: the first runs above are the honest figures).
 FLOOR = {
-    "service": 69,
-    "local_authority": 70,
-    "region": 70,
-    "referrer_role": 70,
-    "contact_phone": 70,
-    "child_name": 70,
-    "child_dob": 70,
+    "service": 82,
+    "local_authority": 84,
+    "region": 84,
+    "referrer_role": 84,
+    "contact_phone": 84,
+    "child_name": 83,
+    "child_dob": 84,
 }
 
 

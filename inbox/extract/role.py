@@ -54,7 +54,7 @@ _ROLE_CUES: tuple[tuple[str, float, Gated], ...] = (
     ("professional", 3.0, Gated(
         r"(?i)\b(?:i\s+am|i'm|i\s+work\s+as)\s+(?:the|a|an|one of the)\s+(?:[\w-]+\s+){0,3}?(?:senco|sendco|officer"
         r"|caseworker|case worker|social worker|advocate|teacher|worker|adviser|advisor|co-?ordinator|manager|head"
-        r"|practitioner|therapist|nurse|psychologist|solicitor)\b|\bon\s+behalf\s+of\b|\bwriting\s+from\b"
+        r"|practitioner|therapist|nurse|psychologist|solicitor|health\s+visitor|paediatrician|doctor|gp)\b|\bon\s+behalf\s+of\b|\bwriting\s+from\b"
         r"|\b(?:i\s+am|i'm)\s+[\w-]+'s\s+(?:[\w-]+\s+){0,2}?(?:senco|social worker|key\s?worker|advocate|teacher"
         r"|case\s?worker|support worker|therapist|nurse|psychologist|paediatrician|officer|advisor|adviser)\b",
         ("i am", "i'm", "i work", "behalf", "writing from"))),

@@ -22,7 +22,9 @@ _SETTING_ANCHOR = rf"\b{_SETTING}\b"
 _SETTINGS = ("school", "academy", "college", "nursery", "setting", "head", "senco", "trust")
 _DETERMINER = r"(?:(?:the|my|his|her|their|our|a|[\w'-]+'s)\s+)?(?:[\w-]+\s+)?"
 _MEDIATE_NEG = Gated(
-    r"(?i)(?:\bnot|n't|\bno longer|\bnever)\s+(?:\w+\s+){0,3}?"
+    # (the words between are no new clause: "they won't assess him we want mediation" is two clauses, as
+    # unpunctuated speech runs them together)
+    r"(?i)(?:\bnot|n't|\bno longer|\bnever)\s+(?:(?!(?:we|i|they|you|she|he)\b)\w+\s+){0,3}?"
     r"(?:interested in|want(?:ing)?|wish(?:ing)?|like|going|need)\s+(?:to\s+)?"
     r"(?:go\s+ahead\s+with\s+|try\s+|attend\s+|have\s+|do\s+|take\s+part\s+in\s+|proceed\s+with\s+"
     r"|pursue\s+|go\s+(?:to|through)\s+|engage\s+(?:in|with)\s+)?(?:the\s+|a\s+|any\s+)?mediat\w*"
@@ -121,8 +123,9 @@ _SERVICE_CUES: tuple[_CUE, ...] = (
         r"\s+service)\b"
         r"|\b(?:refer\w*|request)\s+(?:him|her|them|the family|mum|dad|(?:ms|mrs|mr|miss|dr)\.?\s+\w+)\s+(?:for|to)\s+"
         r"mediation", (r"\bmediat", "refer"), anchor=r"\bmediat|\brefer", reach=(60, 80))),
-    ("mediation", 2.5, Gated(r"(?i)\bmediation[,.!]?\s+please\b", r"\bmediat", "please", anchor=r"\bmediat",
-                             reach=(0, 20))),
+    ("mediation", 2.5, Gated(
+        r"(?i)(?<!about\s)(?<!on\s)(?<!regarding\s)\bmediation[,.!]?\s+please\b",
+        r"\bmediat", "please", anchor=r"\bmediat", reach=(0, 20))),
     # "I'd like to talk to someone about mediation": asking for it, as a caller puts it.
     ("mediation", 2.0, Gated(
         r"(?i)\b(?:like|want|need|wanted|hoping)\s+to\s+(?:talk|speak|chat)\s+(?:to|with)\s+(?:someone|somebody|you"
