@@ -15,14 +15,15 @@ from tests.cli import run_main
 from tests.telephony_transcripts import CASES, FIELDS
 
 # The floor each field must keep on the 24 texts (figures when written: service 19, local_authority 23,
-# region 23, referrer_role 22, contact_phone 24, child_name 23, child_dob 24).
+# region 23, referrer_role 22, contact_phone 24, child_name 23, child_dob 24; after the held-out round of
+# tests/test_telephony_heldout.py: service 23, every other field 24).
 FLOOR = {
-    "service": 19,
-    "local_authority": 23,
-    "region": 23,
-    "referrer_role": 22,
+    "service": 23,
+    "local_authority": 24,
+    "region": 24,
+    "referrer_role": 24,
     "contact_phone": 24,
-    "child_name": 23,
+    "child_name": 24,
     "child_dob": 24,
 }
 

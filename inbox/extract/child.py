@@ -22,7 +22,7 @@ _CHILD_BEFORE: tuple[tuple[float, re.Pattern[str]], ...] = (
         r"(?i)(?:^\s*|[,.;:!?(]\s*)(?:son|daughter|grandson|granddaughter|stepson|stepdaughter)"
         r"\s*[,(]?\s*(?:(?:is\s+)?(?:called|named)\s+|is\s+)?$")),
     (3.0, re.compile(
-        r"(?i)\b(?:her|his|their|the\s+family's|ms\s+\w+'s|mrs\s+\w+'s|mr\s+\w+'s)\s+(?:[\w-]+\s+){0,2}?"
+        r"(?i)\b(?:her|his|their|whose|the\s+family's|ms\s+\w+'s|mrs\s+\w+'s|mr\s+\w+'s)\s+(?:[\w-]+\s+){0,2}?"
         r"(?:son|daughter|child|grandson|granddaughter|stepson|stepdaughter)\s*,?\s*$")),
     (4.0, re.compile(
         r"(?i)\b(?:one\s+of\s+our|our|a|the)\s+(?:[\w-]+\s+)?"

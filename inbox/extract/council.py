@@ -30,8 +30,14 @@ _MOVED_TO = re.compile(
     r"(?i)\b(?:moved|relocated|transferr\w*)\b[^.\n]{0,60}?\bto\s+(?:the\s+)?$"
     r"|\bnow\s+(?:with|in|under|at|(?:live|living|lives|based)\s+in)\s+(?:the\s+)?$"
     r"|\b(?:we|they|i|family)\s+(?:now\s+)?(?:live|lives|living|are)\s+in\s+(?:the\s+)?$"
+    r"|\b(?:we're|they're)\s+(?:now\s+)?in\s+(?:the\s+)?$"
     r"|\b(?:new|current|home)\s+(?:la|local authority|council|borough|authority)\s*(?:is|,|:|-|\()?\s*(?:the\s+)?$"
     r"|\bmaintained by\s+(?:the\s+)?$|\b(?:ehcp|ehc plan|plan)\s+(?:is\s+)?(?:from|with)\s+(?:the\s+)?$"
+)
+# A council named as a correction of the one just said ("we're in Barking, no sorry, we moved, we're in
+# Redbridge"): the ones before it in that text are taken back.
+_CORRECTION = re.compile(
+    r"(?i)\b(?:sorry|i\s+mean|no\s+wait|no\s+no|correction)\b[^.\n]{0,40}?\b(?:in|to|with|from)\s+(?:the\s+)?$"
 )
 # After the name: "Trafford now hold his plan", "Herts have taken over the plan".
 _NOW_RESPONSIBLE = re.compile(
@@ -76,7 +82,16 @@ def extract_local_authority(ctx: Context) -> tuple[LocalAuthority | None, Eviden
     return la, evidence_at(la.name, best.src, best.start, best.end)
 
 
-def _la_candidates(src: Source, directory: Directory, ctx: Context) -> Iterator[tuple[Candidate[LocalAuthority], bool]]:
+def _la_candidates(src: Source, directory: Directory, ctx: Context) -> list[tuple[Candidate[LocalAuthority], bool]]:
+    found = list(_la_mentions(src, directory, ctx))
+    for i, (cand, _) in enumerate(found):
+        before = clause_before(src.norm, cand.start, 60)
+        if _CORRECTION.search(before):
+            found[:i] = [(c, demoted or c.value.name != cand.value.name) for c, demoted in found[:i]]
+    return found
+
+
+def _la_mentions(src: Source, directory: Directory, ctx: Context) -> Iterator[tuple[Candidate[LocalAuthority], bool]]:
     for mention in directory.council_mentions(src.norm):
         weight = _la_mention_weight(src, mention, ctx)
         if weight is None:

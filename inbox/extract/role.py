@@ -26,7 +26,8 @@ _ROLE_CUES: tuple[tuple[str, float, Gated], ...] = (
         r"|\b(?:i'?m|i am)\s+a\s+young\s+(?:person|adult)\b"
         # the age said in words, as a voicemail transcript writes it
         r"|\b(?:i'?m|i am|im)\s+(?:now\s+|aged\s+|only\s+)?(?:sixteen|seventeen|eighteen|nineteen"
-        r"|twenty(?:[\s-](?:one|two|three|four|five))?)\b(?!\s+(?:minutes|weeks|months|days|miles|years? old (?:son|daughter)))",
+        r"|twenty(?:[\s-](?:one|two|three|four|five))?)\b"
+        r"(?!\s+(?:minutes|weeks|months|days|miles|years? old (?:son|daughter)))",
         ("i'm", "i am", "im "))),
     ("young_person", 2.0, Gated(
         r"(?i)\bmy\s+(?:own\s+|new\s+|draft\s+|final\s+|current\s+)?(?:ehcp|ehc\s+plan|e\.h\.c\.p)\b"
@@ -54,7 +55,7 @@ _ROLE_CUES: tuple[tuple[str, float, Gated], ...] = (
     ("professional", 3.0, Gated(
         r"(?i)\b(?:i\s+am|i'm|i\s+work\s+as)\s+(?:the|a|an|one of the)\s+(?:[\w-]+\s+){0,3}?(?:senco|sendco|officer"
         r"|caseworker|case worker|social worker|advocate|teacher|worker|adviser|advisor|co-?ordinator|manager|head"
-        r"|practitioner|therapist|nurse|psychologist|solicitor)\b|\bon\s+behalf\s+of\b|\bwriting\s+from\b"
+        r"|practitioner|therapist|nurse|psychologist|solicitor|health\s+visitor|paediatrician|doctor|gp)\b|\bon\s+behalf\s+of\b|\bwriting\s+from\b"
         r"|\b(?:i\s+am|i'm)\s+[\w-]+'s\s+(?:[\w-]+\s+){0,2}?(?:senco|social worker|key\s?worker|advocate|teacher"
         r"|case\s?worker|support worker|therapist|nurse|psychologist|paediatrician|officer|advisor|adviser)\b",
         ("i am", "i'm", "i work", "behalf", "writing from"))),

@@ -22,7 +22,9 @@ _SETTING_ANCHOR = rf"\b{_SETTING}\b"
 _SETTINGS = ("school", "academy", "college", "nursery", "setting", "head", "senco", "trust")
 _DETERMINER = r"(?:(?:the|my|his|her|their|our|a|[\w'-]+'s)\s+)?(?:[\w-]+\s+)?"
 _MEDIATE_NEG = Gated(
-    r"(?i)(?:\bnot|n't|\bno longer|\bnever)\s+(?:\w+\s+){0,3}?"
+    # (the words between are no new clause: "they won't assess him we want mediation" is two clauses, as
+    # unpunctuated speech runs them together)
+    r"(?i)(?:\bnot|n't|\bno longer|\bnever)\s+(?:(?!(?:we|i|they|you|she|he)\b)\w+\s+){0,3}?"
     r"(?:interested in|want(?:ing)?|wish(?:ing)?|like|going|need)\s+(?:to\s+)?"
     r"(?:go\s+ahead\s+with\s+|try\s+|attend\s+|have\s+|do\s+|take\s+part\s+in\s+|proceed\s+with\s+"
     r"|pursue\s+|go\s+(?:to|through)\s+|engage\s+(?:in|with)\s+)?(?:the\s+|a\s+|any\s+)?mediat\w*"
@@ -63,7 +65,7 @@ _CUE = tuple[str, float, Gated]
 _SERVICE_CUES: tuple[_CUE, ...] = (
     ("certificate", 2.5, Gated(
         r"(?i)\b(?:issue|send|needs?|wants?|like|request|have|get|obtain|provide|requesting|issuing|apply for)\s+"
-        r"(?:\w+\s+){0,3}?(?:mediation\s+)?certificate", "certificate", anchor="certificate", reach=(90, 12))),
+        r"(?:\w+\s+){0,4}?(?:mediation\s+)?certificate", "certificate", anchor="certificate", reach=(90, 12))),
     ("certificate", 4.0, Gated(
         r"(?i)\bcertificate\s+only\b|\bonly\s+(?:\w+\s+){0,2}(?:a|the)\s+(?:mediation\s+)?certificate"
         r"|\bjust\s+(?:\w+\s+){0,2}(?:a|the)\s+(?:mediation\s+)?certificate"
@@ -75,15 +77,21 @@ _SERVICE_CUES: tuple[_CUE, ...] = (
     ("certificate", 2.0, Gated(
         r"(?i)\b(?:want|wants|wanting|like|wish|wishes|going|plan|planning|intend|intending|hoping|decided|need|needs)"
         r"\s+to\s+(?:go\s+ahead\s+and\s+)?appeal\b|\b(?:want|like|need|going)\s+to\s+(?:go|take\s+it)\s+to\s+"
-        r"(?:the\s+)?(?:send\s+|sen\s+)?tribunal\b",
+        r"(?:the\s+)?(?:send\s+|sen\s+)?tribunal\b|\b(?:we'?re|we\s+are|i'?m|i\s+am|they'?re|they\s+are)\s+"
+        r"(?:going\s+to\s+(?:the\s+)?(?:send\s+|sen\s+)?tribunal|appealing)\b",
         ("appeal", "tribunal"), anchor=r"appeal|tribunal", reach=(60, 40))),
+    ("certificate", 2.0, Gated(
+        r"(?i)\b(?:for|about)\s+(?:a|the)\s+(?:mediation\s+)?certificate\b", "certificate", anchor="certificate",
+        reach=(30, 12))),
     ("certificate", 2.0, Gated(
         r"(?i)\bcertificate\s+(?:request|please|required|needed)\b|\brequest\s+for\s+(?:a\s+|the\s+)?(?:mediation\s+)?"
         r"certificate", "certificate", anchor="certificate", reach=(60, 30))),
     ("facilitation", 4.0, Gated(
         r"(?i)\bfacilitat(?:ed|ion|or|ors|e|ing)\b|\bindependent\s+chair\w*|\bchaired\s+independently\b"
-        r"|\bindependently\s+chaired\b|\bchair(?:ed)?\s+(?:the|a|an|this|our)\s+"
-        r"(?:[\w-]+\s+){0,3}?(?:meeting|review|tac|team around)", ("facilitat", "chair"))),
+        r"|\bindependently\s+chaired\b"
+        r"|\b(?:someone|somebody|a\s+person|person)\s+independent\s+to\s+(?:chair|run|lead|facilitate)\b"
+        r"|\bindependent\s+(?:person|someone|somebody)\s+to\s+(?:chair|run|lead|facilitate)\b|\bchair(?:ed)?\s+(?:the|a|an|this|our)\s+"
+        r"(?:[\w-]+\s+){0,3}?(?:meeting|review|tac|team around)", ("facilitat", "chair", "independent"))),
     ("disagreement_resolution", 5.0, Gated(r"(?i)\bdisagreement[\s-]+resolution\b", "disagreement")),
     ("disagreement_resolution", 4.0, Gated(
         rf"(?i)\bmediat\w*\s+(?:meeting\s+|session\s+)?(?:with|between)\s+{_DETERMINER}{_SETTING}\b",
@@ -123,6 +131,14 @@ _SERVICE_CUES: tuple[_CUE, ...] = (
         r"\s+service)\b"
         r"|\b(?:refer\w*|request)\s+(?:him|her|them|the family|mum|dad|(?:ms|mrs|mr|miss|dr)\.?\s+\w+)\s+(?:for|to)\s+"
         r"mediation", (r"\bmediat", "refer"), anchor=r"\bmediat|\brefer", reach=(60, 80))),
+    ("mediation", 2.5, Gated(
+        r"(?i)(?<!about\s)(?<!on\s)(?<!regarding\s)\bmediation[,.!]?\s+please\b",
+        r"\bmediat", "please", anchor=r"\bmediat", reach=(0, 20))),
+    # "I'd like to talk to someone about mediation": asking for it, as a caller puts it.
+    ("mediation", 2.0, Gated(
+        r"(?i)\b(?:like|want|need|wanted|hoping)\s+to\s+(?:talk|speak|chat)\s+(?:to|with)\s+(?:someone|somebody|you"
+        r"|one\s+of\s+you|a\s+mediator)\s+about\s+(?:going\s+to\s+|having\s+|getting\s+|starting\s+)?mediation\b",
+        r"\bmediat", ("talk", "speak", "chat"), anchor=r"\bmediat", reach=(90, 12))),
     ("mediation", 0.5, _BARE_MEDIATION),
 )  # fmt: skip
 _ENQUIRY_CUES: tuple[tuple[float, Gated], ...] = (
@@ -165,7 +181,23 @@ def _eligibility_questions(src: Source) -> int:
         sentence = src.norm[s:e].strip()
         if sentence.endswith("?") and "please" not in sentence.lower() and _ELIGIBILITY_MARK.search(sentence):
             n += 1
+    for m in src.finditer(_ELIGIBILITY_INDIRECT):
+        s, e = sentence_around(src.norm, m.start(), m.end())
+        sentence = src.norm[s:e]
+        if "please" not in sentence.lower() and _ELIGIBILITY_MARK.search(src.norm[m.start() : m.end() + 60]):
+            n += 1
     return n
+
+
+# "I was wondering if I can ask for mediation myself": the same question asked indirectly, which needs no
+# question mark (speech is written without one, and many people type without one).
+_ELIGIBILITY_INDIRECT = Gated(
+    r"(?i)\b(?:wonder(?:ing|ed)?|know|ask(?:ing)?|check(?:ing)?|find\s+out|sure)\s+(?:if|whether)\s+"
+    r"(?:i|we|parents?|families|carers?|young\s+people|a\s+young\s+person|they|he|she)\s+"
+    r"(?:can|could|should|must|may|am\s+allowed\s+to|are\s+allowed\s+to|is\s+allowed\s+to|need\s+to|have\s+to)\s+"
+    r"(?:\w+\s+){0,2}?(?:ask|apply|request|self-?refer|refer|go)\b",
+    ("if", "whether"),
+)
 
 
 _APPEALABLE_TOPICS = frozenset(

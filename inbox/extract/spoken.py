@@ -1,11 +1,15 @@
 """Machine speech-to-text made readable to the referral extractor, which reads text as people type it.
 
 A voicemail transcript is lower case with little punctuation; numbers come spoken ("oh seven seven
-double oh nine...") or as digits; council names are split or misheard ("wolver hampton"); names and
-months are not capitalised. `from_speech` rewrites only those things, each by a small named rule, and
-leaves every other word where it was, so the evidence quoted from the result still reads as the caller
-said it. An SMS typed in lower case benefits from the same rules (an SMS typed properly is unchanged by
-them: the rules only capitalise, join and turn spoken numbers into digits).
+double oh nine...") or as digits; dates of birth come every way ("the fourth of february twenty fifteen",
+"four two fifteen" after a DOB cue, "born in 2013 march the 3rd", "the 14th of the 2nd 2013"); council
+names are split or misheard ("wolver hampton", "green witch": matched by letters, one or two off, only
+when one council is nearest); words are said twice, letters spelt ("e h c p"), apostrophes dropped
+("wont"); names and months are not capitalised. `from_speech` rewrites only those things, each by a
+small named rule, and leaves every other word where it was, so the evidence quoted from the result still
+reads as the caller said it. An SMS typed in lower case benefits from the same rules (an SMS typed
+properly is unchanged by them: the rules only capitalise, join, put back apostrophes, drop a word said
+twice and turn spoken numbers and dates into digits).
 """
 
 from __future__ import annotations
@@ -80,9 +84,9 @@ _DOB_CUE = re.compile(
 
 # Words that name a child, or the caller, just after them.
 _CHILD_CUE = re.compile(
-    r"(?:\b(?:my|our|her|his|their)\s+(?:(?:little|eldest|oldest|youngest|younger|older|foster|step|grand)\s*)?"
+    r"(?:\b(?:my|our|her|his|their|whose)\s+(?:(?:little|eldest|oldest|youngest|younger|older|foster|step|grand)\s*)?"
     r"(?:son|daughter|child|boy|girl|lad|kid|grandson|granddaughter|grandaughter|nephew|niece|stepson"
-    r"|stepdaughter)(?:'s\s+name\s+is|'s\s+called|s\s+called|\s+is\s+called|\s+called|\s+named|\s+is|,)?"
+    r"|stepdaughter|twins|boys|girls|kids)(?:'s\s+name\s+is|'s\s+called|s\s+called|\s+is\s+called|\s+called|\s+named|\s+is|,)?"
     r"|\b(?:mum|mom|dad|mother|father|parent|carer|guardian)\s+(?:of|to)"
     r"|\b(?:son|daughter|child|grandson|granddaughter)\s+is(?:\s+called)?"
     r"|(?:^|(?<=[,.;:!?]\s))(?:son|daughter|grandson|granddaughter))\s+(?P<name>[a-z][a-z'\-]+)",
@@ -336,7 +340,7 @@ def _councils(text: str, directory: Directory) -> str:
                 continue
             key = re.sub(r"[^a-z]", "", "".join(w.group(0) for w in window).casefold())
             key = re.sub(r"^saint", "st", key)
-            name = names.get(key) or _sounds_like(window, key, names)
+            name = names.get(key) or _sounds_like(window, key, _by_first_letter(directory))
             if name is None:
                 continue
             start, end = window[0].start(), window[-1].end()
@@ -358,7 +362,7 @@ def _councils(text: str, directory: Directory) -> str:
     return "".join(out)
 
 
-def _sounds_like(window: list[re.Match[str]], key: str, names: dict[str, str]) -> str | None:
+def _sounds_like(window: list[re.Match[str]], key: str, index: dict[str, list[tuple[str, str]]]) -> str | None:
     """A council's name as speech-to-text splits and misspells it ("green witch", "warrick shire"): one
     letter off (two in a long name), same first letter, only in lower-case speech split into words (or one
     long word), never from a word that is no name."""
@@ -369,13 +373,22 @@ def _sounds_like(window: list[re.Match[str]], key: str, names: dict[str, str]) -
         return None
     allowed = 2 if len(key) >= 11 else 1
     by_distance: dict[int, set[str]] = {}
-    for known, name in names.items():
-        if known[0] == key[0] and abs(len(known) - len(key)) <= allowed:
+    for known, name in index.get(key[0], ()):
+        if abs(len(known) - len(key)) <= allowed:
             distance = _edits(key, known, allowed)
             if distance <= allowed:
                 by_distance.setdefault(distance, set()).add(name)
     nearest = by_distance[min(by_distance)] if by_distance else set()
     return nearest.pop() if len(nearest) == 1 else None  # two councils as near: neither
+
+
+@cache
+def _by_first_letter(directory: Directory) -> dict[str, list[tuple[str, str]]]:
+    """The councils' letter keys by their first letter (a misheard name keeps its first sound)."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for known, name in _council_words(directory).items():
+        index.setdefault(known[0], []).append((known, name))
+    return index
 
 
 def _edits(a: str, b: str, limit: int) -> int:
@@ -407,11 +420,24 @@ def _names(text: str, _directory: Directory) -> str:
             return said
         return said + " " + _capitalised(second) + "\x00"  # the marker drops the lower-case copy
 
-    text = _CHILD_CUE.sub(capitalise, text)
+    def capitalise_child(match: re.Match[str]) -> str:
+        """ "my son ethan jones was refused": a second word before what is said about a child is a surname."""
+        said = capitalise(match)
+        after = text[match.end() :]
+        surname = _SURNAME_THEN.match(after)
+        if said == match.group(0) or surname is None or surname.group(1).lower() in _NOT_A_NAME | _MONTHS_SET:
+            return said
+        return said + after[: surname.start(1)] + _capitalised(surname.group(1)) + "\x00"
+
+    text = _CHILD_CUE.sub(capitalise_child, text)
     return re.sub(r"\x00\s+[a-z][a-z'\-]+", "", _SELF_CUE.sub(capitalise_full, text))
 
 
 _MONTHS_SET = frozenset(_MONTHS)
+_SURNAME_THEN = re.compile(
+    r"\s+([a-z][a-z'\-]+)(?=[,.]?\s+(?i:dob\b|d\.o\.b|date\s+of\s+birth|born|aged?\b|who\b|was\b|is\b|has\b|he's|she's"
+    r"|he\b|she\b|they\b|in\s+year|i\b|i've|i'm|we\b|we're|we've)|[,.]?$)"
+)
 
 
 def _capitalised(name: str) -> str:
@@ -428,6 +454,42 @@ _TEXTSPEAK = {
     "plz": "please",
     "asap": "as soon as possible",
 }
+
+
+# Speech-to-text and quick typing drop apostrophes; the extractor's negations and cues are written with them.
+# Only words that cannot be anything else ("were", "its", "id" and "well" can, so they stay).
+_CONTRACTIONS = {
+    "wont": "won't", "dont": "don't", "cant": "can't", "isnt": "isn't", "doesnt": "doesn't", "didnt": "didn't",
+    "havent": "haven't", "hasnt": "hasn't", "wouldnt": "wouldn't", "couldnt": "couldn't", "shouldnt": "shouldn't",
+    "arent": "aren't", "wasnt": "wasn't", "werent": "weren't", "ive": "I've", "youre": "you're",
+    "theyre": "they're", "theyve": "they've", "weve": "we've", "hes": "he's", "shes": "she's", "thats": "that's",
+}  # fmt: skip
+_CONTRACTION = re.compile(r"(?<![\w'])(" + "|".join(_CONTRACTIONS) + r")(?![\w'])")
+# Letters spelt out one by one ("e h c p", "s e n"): one word again. Not a run with "a" or "i" in it (words:
+# "i a m") nor one of "o" alone ("oh" in a number).
+_SPELT = re.compile(r"(?<![\w'])[a-z](?:\s[a-z])+(?![\w'])")
+
+
+# A word said twice ("it's it's", "freya freya brown"): once. Not number words ("oh oh", "seven seven" are
+# digits of a phone number).
+_REPEATED = re.compile(r"(?<![\w'])([a-z][a-z']*)(?:\s+\1)+(?![\w'])", re.IGNORECASE)
+
+
+def _repeats(text: str, _directory: Directory) -> str:
+    return _REPEATED.sub(lambda m: m.group(0) if m.group(1).lower() in _NUMBER_WORDS else m.group(1), text)
+
+
+_NUMBER_WORDS = frozenset(_DIGITS) | frozenset(_REPEAT) | frozenset(_ZEROS) | frozenset(_TEENS) | {"twenty", "thirty"}
+
+
+def _apostrophes(text: str, _directory: Directory) -> str:
+    text = _CONTRACTION.sub(lambda m: _CONTRACTIONS[m.group(1)], text)
+
+    def joined(m: re.Match[str]) -> str:
+        letters = m.group(0).split()
+        return m.group(0) if {"a", "i"} & set(letters) or set(letters) == {"o"} else "".join(letters)
+
+    return _SPELT.sub(joined, text)
 
 
 def _acronyms(text: str, _directory: Directory) -> str:
@@ -447,10 +509,12 @@ def _acronyms(text: str, _directory: Directory) -> str:
 
 
 RULES: tuple[Callable[[str, Directory], str], ...] = (
+    _repeats,
     _spoken_numbers,
     _spoken_dates,
     _misheard_councils,
     _councils,
+    _apostrophes,
     _acronyms,
     _names,
 )
