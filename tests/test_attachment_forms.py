@@ -130,6 +130,14 @@ def test_numbered_questions_and_a_table_inside_a_table_are_read(name, maker):
     assert (r.child_name, r.contact_phone, r.local_authority) == ("Sienna Kaur", "+447700900708", "Leicester")
 
 
+def test_a_pdf_page_in_two_columns_keeps_each_column_under_its_own_heading():
+    left = ["About the child", "Name: Ava Smith", "Date of birth: 14/02/2013", "Local authority: Trafford"]
+    right = ["About you", "Name: Sarah Nolan", "Relationship: Mother", "Phone: 07700 900123"]
+    r = reading_of(email_with(COVER, [("Referral.pdf", pdf_form([("twocol", left, right)], header=None))])).referral
+    assert r is not None
+    assert (r.child_name, r.referrer_name, r.contact_phone) == ("Ava Smith", "Sarah Nolan", "+447700900123")
+
+
 def test_a_pdf_page_in_two_columns_keeps_each_answer_to_its_label():
     left = ["Child's name: Luca Bianchi", "Date of birth: 14th February 2013", "Local authority: Havering"]
     right = ["Parent's name: Sofia Bianchi", "Mobile: 07700 900709", "Service: Certificate only"]
