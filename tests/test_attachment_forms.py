@@ -479,3 +479,17 @@ def test_a_questions_number_in_a_cell_of_its_own_is_not_its_label(maker, name):
     r = reading_of(email_with(COVER, [(name, maker(form))])).referral
     assert r is not None
     assert (r.child_name, r.local_authority, r.contact_phone) == ("Ava Smith", "Trafford", "+447700900123")
+
+
+@pytest.mark.parametrize("layout", ["rows", "lines", "below"])
+def test_labels_marked_required_or_qualified_after_a_dash_are_still_labels(layout):
+    form = [
+        (layout, [
+            ("Child\u2019s name * \u2013 first and last", "Ava Smith"), ("Date of birth *", "14/02/2013"),
+            ("Local authority (LA)*", "Trafford"), ("Telephone \u2013 mobile", "07700 900123"),
+        ]),
+    ]  # fmt: skip
+    r = reading_of(email_with(COVER, [("Referral form.docx", docx_form(form))])).referral
+    assert r is not None
+    assert (r.child_name, r.local_authority, r.contact_phone) == ("Ava Smith", "Trafford", "+447700900123")
+    assert r.child_dob is not None and r.child_dob.isoformat() == "2013-02-14"
