@@ -57,7 +57,10 @@ def _plain(items: list[Item], word: bool = False) -> list[Item]:
             for heading, rows in item[1]:
                 out += [("heading", heading), ("rows", rows)]
         elif item[0] == "twocol":
-            out.append(("lines", [tuple(line.split(": ", 1)) for line in item[1] + item[2]]))
+            out += [
+                ("text", line) if ": " not in line else ("lines", [tuple(line.split(": ", 1))])
+                for line in item[1] + item[2]
+            ]
         else:
             out.append(item)
     return out

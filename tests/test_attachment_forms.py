@@ -130,6 +130,14 @@ def test_numbered_questions_and_a_table_inside_a_table_are_read(name, maker):
     assert (r.child_name, r.contact_phone, r.local_authority) == ("Sienna Kaur", "+447700900708", "Leicester")
 
 
+def test_a_pdf_page_in_two_columns_keeps_each_column_under_its_own_heading():
+    left = ["About the child", "Name: Ava Smith", "Date of birth: 14/02/2013", "Local authority: Trafford"]
+    right = ["About you", "Name: Sarah Nolan", "Relationship: Mother", "Phone: 07700 900123"]
+    r = reading_of(email_with(COVER, [("Referral.pdf", pdf_form([("twocol", left, right)], header=None))])).referral
+    assert r is not None
+    assert (r.child_name, r.referrer_name, r.contact_phone) == ("Ava Smith", "Sarah Nolan", "+447700900123")
+
+
 def test_a_pdf_page_in_two_columns_keeps_each_answer_to_its_label():
     left = ["Child's name: Luca Bianchi", "Date of birth: 14th February 2013", "Local authority: Havering"]
     right = ["Parent's name: Sofia Bianchi", "Mobile: 07700 900709", "Service: Certificate only"]
@@ -471,3 +479,17 @@ def test_a_questions_number_in_a_cell_of_its_own_is_not_its_label(maker, name):
     r = reading_of(email_with(COVER, [(name, maker(form))])).referral
     assert r is not None
     assert (r.child_name, r.local_authority, r.contact_phone) == ("Ava Smith", "Trafford", "+447700900123")
+
+
+@pytest.mark.parametrize("layout", ["rows", "lines", "below"])
+def test_labels_marked_required_or_qualified_after_a_dash_are_still_labels(layout):
+    form = [
+        (layout, [
+            ("Child\u2019s name * \u2013 first and last", "Ava Smith"), ("Date of birth *", "14/02/2013"),
+            ("Local authority (LA)*", "Trafford"), ("Telephone \u2013 mobile", "07700 900123"),
+        ]),
+    ]  # fmt: skip
+    r = reading_of(email_with(COVER, [("Referral form.docx", docx_form(form))])).referral
+    assert r is not None
+    assert (r.child_name, r.local_authority, r.contact_phone) == ("Ava Smith", "Trafford", "+447700900123")
+    assert r.child_dob is not None and r.child_dob.isoformat() == "2013-02-14"

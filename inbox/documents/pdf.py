@@ -91,7 +91,7 @@ def _opens_without_password(reader: PdfReader) -> bool:
 
 def _cells(page_text: str) -> str:
     """Each line stripped of its layout indent, wide gaps made cell boundaries, runs of blank lines one."""
-    raw = _wrapped_labels(page_text.splitlines())
+    raw = _text_columns(_wrapped_labels(page_text.splitlines()))
     lines = [_GAP.sub(" | ", _unjustified(line.strip())) for line in raw]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
@@ -107,6 +107,50 @@ def _unjustified(line: str) -> str:
     if len(gaps) < 5 or sum(1 < len(g) < 4 for g in gaps) < 0.6 * len(gaps):
         return line
     return _WIDE_SPACES.sub(" ", line)
+
+
+_ONE_GAP = re.compile(r"^(?P<left>[ ]*\S.*?\S?)(?P<gap>[ ]{4,})(?P<right>\S.*)$")
+_LABELLED = re.compile(r"^[ ]*[A-Za-z][^:]{0,45}:[ ]*\S")
+
+
+def _text_columns(lines: list[str]) -> list[str]:
+    """A page printed in two columns of "Label: value" lines (a form laid out by Word in columns) comes
+    out of layout mode with its columns side by side, line by line: the left column is put first, then
+    the right, so each column's headings stay over their own fields ("About the child" / "About you")."""
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        first = _ONE_GAP.match(lines[i])
+        if first is None or _GAP.search(first.group("left").strip()) or _GAP.search(first.group("right")):
+            out.append(lines[i])
+            i += 1
+            continue
+        col = first.start("right")
+        left: list[str] = []
+        right: list[str] = []
+        both_labelled = 0
+        j = i
+        while j < len(lines) and lines[j].strip():
+            line = lines[j]
+            m = _ONE_GAP.match(line)
+            if m and abs(m.start("right") - col) <= 3 and not _GAP.search(m.group("right")):
+                left.append(m.group("left"))
+                right.append(m.group("right"))
+                both_labelled += bool(_LABELLED.match(m.group("left")) and _LABELLED.match(m.group("right")))
+            elif not _GAP.search(line.strip()) and _indent(line) >= col - 3:
+                right.append(line.strip())
+            elif not _GAP.search(line.strip()) and len(line.rstrip()) < col:
+                left.append(line)
+            else:
+                break
+            j += 1
+        if j - i >= 3 and both_labelled >= max(2, (j - i) // 2):
+            out += [*left, "", *right]
+            i = j
+        else:
+            out += lines[i:j]  # a table of labels and answers: as it is
+            i = j
+    return out
 
 
 def _indent(line: str) -> int:

@@ -41,8 +41,14 @@ _FIELD_NEXT_LINE = re.compile(
 # date of birth", "Q4)"), and an answer on the line below its label read line by line, every line a
 # possible label (a lookahead, so "Parent/carer" over "Name" over "Grace Adeyemi" does not pair wrongly).
 _NUMBER = r"(?:(?:Q(?:uestion)?[ ]?)?\d{1,2}[a-z]?(?:[.)][ ]+|[.)]?[ ]*\|[ ]*)|Q\d{1,2}[ ]+)?"  # or in its own cell
-_LABEL = r"(?P<label>[A-Za-z][A-Za-z0-9'()/.&?, ]{0,90}?)"  # a form's question may be long (<= 10 words)
-_FORM_LINE = re.compile(rf"(?m)^[ ]*{_NUMBER}{_LABEL}[ ]*(?::|\||[ ]-[ ]|-(?=[ ]))[ ]*(?P<value>[^\n]*?)[ |]*$")
+# A form's question may be long (<= 10 words), marked as required ("Date of birth *") or qualified after a
+# dash ("Telephone - mobile", "Child's name - first and last").
+_LABEL = r"(?P<label>[A-Za-z][A-Za-z0-9'()/.&?,* -]{0,90}?)"
+# " - " parts a label from its answer only when no ":" or "|" follows on the line (else it qualifies the label).
+_FORM_LINE = re.compile(
+    rf"(?m)^[ ]*{_NUMBER}{_LABEL}[ ]*(?P<sep>:|\||[ ]-[ ](?![^\n]*[:|])|-(?=[ ])(?![^\n]*[:|]))[ ]*"
+    r"(?P<value>[^\n]*?)[ |]*$"
+)
 _FORM_NEXT_LINE = re.compile(
     rf"(?m)^[ ]*{_NUMBER}{_LABEL}[ ]*:?[ ]*\n(?=(?:[ ]*\n)?[ ]*\|?[ ]*(?P<value>[^\n]*?)[ |]*$)"
 )
@@ -107,7 +113,7 @@ def parse_fields(sources: list[Source]) -> list[FormField]:
                 label = m.group("label").strip()
                 if len(label.split()) > (10 if form else 7) or src.skipped(m.start()):
                     continue
-                kind = _field_kind(label) or (_field_kind(_question_label(label)) if form else None)
+                kind = _form_kind(label) if form else _field_kind(label)
                 if kind in _FORM_ONLY_KINDS and not form:
                     continue
                 if not kind:
@@ -119,6 +125,8 @@ def parse_fields(sources: list[Source]) -> list[FormField]:
                         raw = raw[: nxt.start()]  # the next column's field starts here
                     if _label_like(kind, raw):
                         continue  # a label, not an answer: "Parent/carer" over "Name"
+                    if "sep" in m.groupdict() and m.group("sep").strip() == "-" and raw.strip()[:1].islower():
+                        continue  # "Telephone - mobile": a qualifier of the label, the answer is elsewhere
                     value, start, end = without_marks(raw, raw_start)
                     section = _section_at(sections, m.start())
                     kind = _in_section(kind, section, label)
@@ -148,6 +156,13 @@ _QUESTION_STEM = re.compile(
 _QUESTION_TAIL = re.compile(r"(?i)(?:[ ]+(?:on|at|with|for|please))?[ ?.:]*$")
 
 
+def _form_kind(label: str) -> str | None:
+    """A form's label's kind: as said, as a question ("What is your child's name?"), or without its
+    required mark and its qualifier ("Child's name * - first and last", "Date of birth (DD/MM/YYYY)")."""
+    plain = label.replace("*", " ").strip()
+    return _field_kind(plain) or _field_kind(_question_label(plain)) or _field_kind(re.split(r" - | \(", plain)[0])
+
+
 def _question_label(label: str) -> str:
     asked = _QUESTION_TAIL.sub("", _QUESTION_STEM.sub("", label.strip()))
     return re.sub(r"(?i)^(?:your|my|the)[ ]+(?=(?:child|son|daughter|young person)\b)", "", asked)
@@ -170,7 +185,7 @@ def _deleted_answers(src: Source, sections: list[tuple[int, str]]) -> list[FormF
     out = []
     for m in _DELETE_AS.finditer(src.norm):
         label = m.group("label").strip()
-        kind = _field_kind(label.rstrip(":"))
+        kind = _form_kind(label.rstrip(":"))
         if not kind:
             continue
         if m.group("after"):
