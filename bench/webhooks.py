@@ -1,7 +1,7 @@
 """Twilio webhooks under load: the running app against a bare endpoint on the same server stack.
 
 Starts the web app (`web.app.create_app` with telephony's webhooks, a new SQLite database, real uvicorn
-in its own process, as the daemon serves it) with one extra route, `POST /bench/bare`, that answers a
+in its own process, as the daemon serves it) with one extra route, `POST /twilio/bench-bare`, that answers a
 fixed TwiML with no signature check and no database: the floor of the stack (uvicorn, Starlette,
 FastAPI). Then, in one run, for each target in turn for --seconds (default 10) with --concurrency
 keep-alive connections (default 16):
@@ -9,7 +9,7 @@ keep-alive connections (default 16):
   - webhooks: signed requests in a realistic mix (per call: voice, <Dial> action, status; a third of
     calls leave a voicemail: recording, <Record> action, transcription; SMS in; SMS status callbacks
     queued -> sent -> delivered), every CallSid and MessageSid new;
-  - bare: the same requests (same sizes) to /bench/bare.
+  - bare: the same requests (same sizes) to /twilio/bench-bare.
 
 Prints requests/s sustained, p50 / p99 latency and errors for each, the ratio webhooks / bare, and the
 server's CPU time a request (from /proc: what the rate would be with a core of its own, a figure a busy
@@ -67,7 +67,7 @@ def serve(port: int, var_dir: str) -> None:
     db.upgrade(engine)
     app = create_app(engine, settings=settings)
 
-    @app.post("/bench/bare")
+    @app.post("/twilio/bench-bare")
     async def bare() -> Response:
         return Response('<?xml version="1.0" encoding="UTF-8"?><Response />', media_type="application/xml")
 
@@ -142,7 +142,7 @@ def build(requests: list[tuple[str, bytes]], port: int, *, bare: bool) -> list[b
         from urllib.parse import parse_qsl
 
         signature = validator.compute_signature(PUBLIC + path, dict(parse_qsl(body.decode())))
-        target = "/bench/bare" if bare else path
+        target = "/twilio/bench-bare" if bare else path
         head = (
             f"POST {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
