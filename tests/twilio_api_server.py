@@ -11,7 +11,7 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -48,6 +48,8 @@ class FakeTwilio:
     # Every message the account holds, as Twilio's API shows it, oldest first.
     messages: list[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Called with each message taken, before the answer: True drops the answer (the sender died first).
+    on_taken: Callable[[dict[str, str]], bool] | None = None
 
     def answer_messages(self, *answers: tuple[int, int | None]) -> None:
         self.message_answers.extend(answers)
@@ -104,6 +106,8 @@ def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 with state.lock:
                     state.sent.append(seen.form | {"sid": sid})
                     state.messages.append(taken)
+                if state.on_taken is not None and state.on_taken(seen.form):
+                    return None
                 return self._json(201, _public(taken))
             message = ERRORS.get(code or 0, "Too Many Requests" if status == 429 else "Internal Server Error")
             error = {"code": code, "message": message.format(to=seen.form.get("To")), "status": status}
