@@ -44,6 +44,8 @@ UNDELIVERABLE = {
 
 # Messages per page of a lookup: the messages to one number from one office in a day or so fit in one.
 LOOKUP_PAGE_SIZE = 50
+# Messages read, newest first, looking for one still queued at Twilio (no date_sent yet).
+LOOKUP_UNDATED = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,16 +89,8 @@ class TwilioSmsTransport:
         return Sent(str(message.sid), str(message.status or "queued"))
 
     def find(self, *, to: str, body: str, from_number: str, since: datetime) -> Sent | None:
-        # Twilio's DateSent filter goes by whole days (GMT): it narrows the listing to `since`'s day
-        # on, and the time is checked here. With a Messaging Service Twilio picks the sender, so the
-        # listing is by recipient and the service is checked on each message instead.
-        sender = {} if self.messaging_service_sid else {"from_": from_number}
         try:
-            for message in self.client.messages.stream(
-                to=to, date_sent_after=since, page_size=LOOKUP_PAGE_SIZE, **sender
-            ):
-                if self._is_it(message, body, from_number, since):
-                    return Sent(str(message.sid), str(message.status or "queued"))
+            return self._look(to=to, body=body, from_number=from_number, since=since)
         except TwilioRestException as exc:
             said = f"Twilio {exc.status} looking up an earlier send: {exc.msg}"
             if exc.status in (401, 403):
@@ -119,6 +113,26 @@ class TwilioSmsTransport:
             raise TransportUnavailable(f"Twilio's API cannot be reached: {type(exc).__name__}") from exc
         except (ValueError, KeyError, TypeError) as exc:  # an answer not shaped as Twilio's
             raise TransientSendError(f"Twilio's lookup answer could not be read: {type(exc).__name__}") from exc
+
+    def _look(self, *, to: str, body: str, from_number: str, since: datetime) -> Sent | None:
+        # With a Messaging Service Twilio picks the sender, so the listing is by recipient and the
+        # service is checked on each message instead.
+        sender = {} if self.messaging_service_sid else {"from_": from_number}
+        # Twilio's DateSent filter goes by whole days (GMT): it narrows the listing to `since`'s day on,
+        # and the time is checked here.
+        dated = self.client.messages.stream(to=to, date_sent_after=since, page_size=LOOKUP_PAGE_SIZE, **sender)
+        for message in dated:
+            if self._is_it(message, body, from_number, since):
+                return Sent(str(message.sid), str(message.status or "queued"))
+        # One Twilio took but still holds in its queue (a burst from one number drains at its send rate)
+        # has no date_sent, so no DateSent filter shows it: the newest messages, undated, read down to
+        # `since` (Twilio lists newest first), at most LOOKUP_UNDATED of them.
+        undated = self.client.messages.stream(to=to, page_size=LOOKUP_PAGE_SIZE, limit=LOOKUP_UNDATED, **sender)
+        for message in undated:
+            if message.date_created is not None and message.date_created < since:
+                break
+            if message.date_sent is None and self._is_it(message, body, from_number, since):
+                return Sent(str(message.sid), str(message.status or "queued"))
         return None
 
     def _is_it(self, message: Any, body: str, from_number: str, since: datetime) -> bool:

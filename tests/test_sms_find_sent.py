@@ -68,7 +68,7 @@ def test_a_row_twilio_took_before_its_worker_died_is_recorded_sent_with_that_sid
         stats = _dispatcher(engine, settings).run_once(now=_after_the_lease())
     assert (stats.claimed, stats.sent) == (1, 1)
     assert len(api.posts()) == 1  # the dead worker's, and no second
-    [lookup] = _lookups(api)
+    [lookup] = _lookups(api)  # found among those sent: no need to read the queued ones
     assert lookup["To"] == [MOBILE] and lookup["From"] == [LONDON]
     row = _load(engine, row_id)
     # From shortly before the row could first have gone (Twilio narrows by day; the time is checked by us).
@@ -96,6 +96,8 @@ def test_a_lapsed_row_twilio_never_got_is_sent_once_and_lookalikes_are_not_taken
         created = _load(engine, row_id).created_at
         # Same text, same number, same office, but before this row existed (an earlier row's): not this one.
         api.add_message(to=MOBILE, from_=LONDON, body=body, at=created - timedelta(minutes=10), account=ACCOUNT)
+        earlier = created - timedelta(minutes=5)
+        api.add_message(to=MOBILE, from_=LONDON, body=body, at=earlier, account=ACCOUNT, sent=False)  # queued
         # Same text now, but to another number, or from the other office; and another text to this number.
         api.add_message(to="+447700900999", from_=LONDON, body=body, at=utcnow(), account=ACCOUNT)
         api.add_message(to=MOBILE, from_="+441612345678", body=body, at=utcnow(), account=ACCOUNT)
@@ -103,7 +105,8 @@ def test_a_lapsed_row_twilio_never_got_is_sent_once_and_lookalikes_are_not_taken
         _died_mid_send(engine, settings, row_id, twilio_took_it=False)
         stats = _dispatcher(engine, settings).run_once(now=_after_the_lease())
     assert (stats.claimed, stats.sent) == (1, 1)
-    assert len(_lookups(api)) == 1  # it looked first
+    dated, undated = _lookups(api)  # it looked first: sent messages, then any still queued
+    assert "DateSent>" in dated and "DateSent>" not in undated
     [post] = api.posts()
     assert post.form["To"] == MOBILE and post.form["Body"] == body
     row = _load(engine, row_id)
@@ -128,6 +131,18 @@ def test_a_lookup_that_fails_is_retried_not_sent_blind_and_then_finds_the_sms(en
     assert len(_lookups(api)) == 2
     row = _load(engine, row_id)
     assert (row.status, row.provider_id) == ("sent", api.sent[0]["sid"])
+
+
+def test_an_sms_twilio_took_and_still_holds_queued_is_found(engine, tmp_path):
+    with fake_twilio() as api:
+        api.send_at_once = False  # a burst's backlog: taken, not yet sent, no date_sent
+        settings = twilio_settings(tmp_path, twilio_api_url=api.base)
+        row_id = _row(engine)
+        _died_mid_send(engine, settings, row_id, twilio_took_it=True)
+        stats = _dispatcher(engine, settings).run_once(now=_after_the_lease())
+    assert stats.sent == 1 and len(api.posts()) == 1
+    assert len(_lookups(api)) == 2  # not among those sent; found among the newest, undated
+    assert _load(engine, row_id).provider_id == api.sent[0]["sid"]
 
 
 def test_the_sms_is_found_on_a_later_page_of_twilio_s_list(engine, tmp_path):

@@ -50,6 +50,7 @@ class FakeTwilio:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # Called with each message taken, before the answer: True drops the answer (the sender died first).
     on_taken: Callable[[dict[str, str]], bool] | None = None
+    send_at_once: bool = True  # False: messages taken stay queued (no date_sent), as in a burst's backlog
 
     def answer_messages(self, *answers: tuple[int, int | None]) -> None:
         self.message_answers.extend(answers)
@@ -57,11 +58,13 @@ class FakeTwilio:
     def answer_lists(self, *statuses: int) -> None:
         self.list_answers.extend(statuses)
 
-    def add_message(self, *, to: str, from_: str, body: str, at: datetime, account: str = "AC" + "0" * 32) -> str:
-        """A message Twilio took (and sent) at `at`, as if posted then; its sid."""
+    def add_message(
+        self, *, to: str, from_: str, body: str, at: datetime, account: str = "AC" + "0" * 32, sent: bool = True
+    ) -> str:
+        """A message Twilio took at `at` (and sent then, or still holds queued), as if posted then; its sid."""
         sid = "SM" + secrets.token_hex(16)
         with self.lock:
-            self.messages.append(_message(account, sid, {"To": to, "From": from_, "Body": body}, at))
+            self.messages.append(_message(account, sid, {"To": to, "From": from_, "Body": body}, at, sent=sent))
         return sid
 
     def posts(self) -> list[Seen]:
@@ -102,7 +105,7 @@ def _handler(state: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             status, code = state.message_answers.pop(0) if state.message_answers else (201, None)
             if status == 201:
                 sid = "SM" + secrets.token_hex(16)
-                taken = _message(match.group(1), sid, seen.form, datetime.now(UTC))
+                taken = _message(match.group(1), sid, seen.form, datetime.now(UTC), sent=state.send_at_once)
                 with state.lock:
                     state.sent.append(seen.form | {"sid": sid})
                     state.messages.append(taken)
@@ -222,16 +225,16 @@ def _public(message: dict) -> dict:
     return {key: value for key, value in message.items() if not key.startswith("_")}
 
 
-def _message(account: str, sid: str, form: dict[str, str], at: datetime) -> dict:
+def _message(account: str, sid: str, form: dict[str, str], at: datetime, *, sent: bool = True) -> dict:
     stamp = format_datetime(at.astimezone(UTC), usegmt=False)  # "Thu, 03 Dec 2026 12:00:00 +0000"
     return {
         "_created_at": at,
-        "_sent_at": at,  # taken and sent at once (Twilio fills date_sent when it hands it on)
+        "_sent_at": at if sent else None,  # Twilio fills date_sent when it hands the message on
         "account_sid": account,
         "api_version": "2010-04-01",
         "body": form.get("Body", ""),
         "date_created": stamp,
-        "date_sent": stamp,
+        "date_sent": stamp if sent else None,
         "date_updated": stamp,
         "direction": "outbound-api",
         "error_code": None,
