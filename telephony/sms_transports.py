@@ -46,6 +46,8 @@ UNDELIVERABLE = {
 LOOKUP_PAGE_SIZE = 50
 # Messages read, newest first, looking for one still queued at Twilio (no date_sent yet).
 LOOKUP_UNDATED = 200
+# At most this many sent since the row's earliest send are read: a bound on a runaway listing.
+LOOKUP_DATED = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,9 @@ class TwilioSmsTransport:
         sender = {} if self.messaging_service_sid else {"from_": from_number}
         # Twilio's DateSent filter goes by whole days (GMT): it narrows the listing to `since`'s day on,
         # and the time is checked here.
-        dated = self.client.messages.stream(to=to, date_sent_after=since, page_size=LOOKUP_PAGE_SIZE, **sender)
+        dated = self.client.messages.stream(
+            to=to, date_sent_after=since, page_size=LOOKUP_PAGE_SIZE, limit=LOOKUP_DATED, **sender
+        )
         for message in dated:
             if self._is_it(message, body, from_number, since):
                 return Sent(str(message.sid), str(message.status or "queued"))
