@@ -84,7 +84,7 @@ class TwilioSmsTransport:
         except TwilioRestException as exc:
             raise _sorted(exc, to) from exc
         except requests.Timeout as exc:
-            # Twilio may have taken it: retried (a rare duplicate beats a lost reminder), as SMTP does.
+            # Twilio may have taken it: retried, and the retry first looks for it (find).
             raise TransientSendError(f"Twilio did not answer in time: {type(exc).__name__}") from exc
         except requests.RequestException as exc:
             raise TransportUnavailable(f"Twilio's API cannot be reached: {type(exc).__name__}") from exc

@@ -133,6 +133,19 @@ def test_a_lookup_that_fails_is_retried_not_sent_blind_and_then_finds_the_sms(en
     assert (row.status, row.provider_id) == ("sent", api.sent[0]["sid"])
 
 
+def test_an_sms_whose_answer_from_twilio_was_lost_is_found_by_the_retry_not_sent_again(engine, tmp_path):
+    with fake_twilio() as api:
+        api.on_taken = lambda form: True  # Twilio takes it; the connection drops before its answer
+        settings = twilio_settings(tmp_path, twilio_api_url=api.base)
+        row_id = _row(engine)
+        dispatcher = _dispatcher(engine, settings)
+        assert dispatcher.run_once().retried == 1
+        api.on_taken = None
+        stats = dispatcher.run_once(now=_load(engine, row_id).due_at + timedelta(seconds=1))
+    assert stats.sent == 1 and len(api.posts()) == 1
+    assert _load(engine, row_id).provider_id == api.sent[0]["sid"]
+
+
 def test_an_sms_twilio_took_and_still_holds_queued_is_found(engine, tmp_path):
     with fake_twilio() as api:
         api.send_at_once = False  # a burst's backlog: taken, not yet sent, no date_sent
