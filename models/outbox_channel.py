@@ -58,9 +58,10 @@ class Channel(Protocol):
 
     def find_sent(self, row: OutboxMessage) -> str | None:
         """The provider's id for this row if the provider already has it, else None. Asked before sending
-        again a row whose earlier claim lapsed with no result recorded (its worker died, perhaps after the
-        provider accepted it and before `record_sent`): a channel whose provider can say (an SMS API
-        listing what it accepted) makes that crash cost no second message. Default: cannot tell."""
+        again a row claimed before (its worker died, perhaps after the provider accepted it and before
+        `record_sent`; or a send timed out): a channel whose provider can say (an SMS API listing what
+        it accepted) makes that crash cost no second message. A lookup that fails raises one of the
+        errors above, so the row is retried rather than sent blind. Default: cannot tell."""
         return None
 
     @contextmanager

@@ -4,8 +4,8 @@ It holds a mapping name -> Channel (models.outbox_channel) and knows no channel'
 email channel lives in `inbox/`, the SMS one in `telephony/`. One `run_once` is one pass: claim a
 batch of rows of the channels it has (committed), then for each row in turn:
 
-    claimed again after a lapsed claim, and the channel's provider already has it (find_sent)
-                        -> record_sent, not sent again
+    claimed before (a lapsed claim, or a retry), and the channel's provider already has it
+    (find_sent)         -> record_sent, not sent again (a lookup that fails is retried, not sent blind)
     past its expires_at -> record_missed               (a reminder found after downtime: no use now)
     suppressed address  -> record_suppressed           (nothing sent)
     TransportUnavailable -> record_retry, never failed, every 15 s up to 5 min (our relay is down or
@@ -196,8 +196,9 @@ class Dispatcher:
         channel = self.channels[row.channel]
         try:
             self._prepare(channel, row)
-            # Claimed before with no result recorded: its worker died mid-send; the provider may have it.
-            earlier = channel.find_sent(row) if row.attempts > 1 and row.last_error is None else None
+            # Claimed before: its worker may have died mid-send, or the provider may have taken it and
+            # not answered in time (a timeout is retried), or a lookup may have failed: ask each time.
+            earlier = channel.find_sent(row) if row.attempts > 1 else None
             provider_id = earlier or channel.send(row)
         except PermanentSendError as exc:
             with session_scope(self.engine) as session:

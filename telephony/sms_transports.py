@@ -7,6 +7,12 @@ A transport returns the provider's id or raises one of the outbox's three errors
     no connection, 401/403 (our credentials) TransportUnavailable (our outage: retried, never failed)
     400 21211 / 21610 / 21614                PermanentSendError, the number undeliverable by SMS
     any other 4xx                            PermanentSendError with Twilio's code and message
+
+`find` asks whether the provider already has a message (after a worker died between Twilio taking
+it and the outbox recording it). Its failures never let the row go out blind, nor fail it for good
+on their own: a timeout, 429, 5xx or any unexpected answer is a TransientSendError (looked up again
+after the backoff, failed at the attempt cap like any retried row); no connection or 401/403 is
+TransportUnavailable (our outage: retried, never failed).
 """
 
 from __future__ import annotations
@@ -16,11 +22,12 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from models.outbox_claims import PermanentSendError, TransientSendError, TransportUnavailable
@@ -35,6 +42,13 @@ UNDELIVERABLE = {
     21614: "not a mobile number",
 }
 
+# Messages per page of a lookup: the messages to one number from one office in a day or so fit in one.
+LOOKUP_PAGE_SIZE = 50
+# Messages read, newest first, looking for one still queued at Twilio (no date_sent yet).
+LOOKUP_UNDATED = 200
+# At most this many sent since the row's earliest send are read: a bound on a runaway listing.
+LOOKUP_DATED = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class Sent:
@@ -46,6 +60,10 @@ class SmsTransport(Protocol):
     kind: str
 
     def send(self, *, to: str, body: str, from_number: str, status_callback: str) -> Sent: ...
+
+    def find(self, *, to: str, body: str, from_number: str, since: datetime) -> Sent | None:
+        """The message the provider took since `since` (UTC) to `to` with this body from this sender, if any."""
+        ...
 
 
 class TwilioSmsTransport:
@@ -66,11 +84,71 @@ class TwilioSmsTransport:
         except TwilioRestException as exc:
             raise _sorted(exc, to) from exc
         except requests.Timeout as exc:
-            # Twilio may have taken it: retried (a rare duplicate beats a lost reminder), as SMTP does.
+            # Twilio may have taken it: retried, and the retry first looks for it (find).
             raise TransientSendError(f"Twilio did not answer in time: {type(exc).__name__}") from exc
         except requests.RequestException as exc:
             raise TransportUnavailable(f"Twilio's API cannot be reached: {type(exc).__name__}") from exc
         return Sent(str(message.sid), str(message.status or "queued"))
+
+    def find(self, *, to: str, body: str, from_number: str, since: datetime) -> Sent | None:
+        try:
+            return self._look(to=to, body=body, from_number=from_number, since=since)
+        except TwilioRestException as exc:
+            said = f"Twilio {exc.status} looking up an earlier send: {exc.msg}"
+            if exc.status in (401, 403):
+                raise TransportUnavailable(
+                    f"{said} (check MDESK_TWILIO_ACCOUNT_SID and MDESK_TWILIO_AUTH_TOKEN)"
+                ) from exc
+            raise TransientSendError(said, code=exc.code if isinstance(exc.code, int) else None) from exc
+        except TwilioException as exc:
+            # A list page the SDK could not read says so with this and the HTTP response, not a code.
+            status = getattr(exc.args[1], "status_code", None) if len(exc.args) > 1 else None
+            if status in (401, 403):
+                raise TransportUnavailable(
+                    f"Twilio {status} looking up an earlier send"
+                    " (check MDESK_TWILIO_ACCOUNT_SID and MDESK_TWILIO_AUTH_TOKEN)"
+                ) from exc
+            raise TransientSendError(f"Twilio {status} looking up an earlier send") from exc
+        except requests.Timeout as exc:
+            raise TransientSendError(f"Twilio did not answer a lookup in time: {type(exc).__name__}") from exc
+        except requests.RequestException as exc:
+            raise TransportUnavailable(f"Twilio's API cannot be reached: {type(exc).__name__}") from exc
+        except (ValueError, KeyError, TypeError) as exc:  # an answer not shaped as Twilio's
+            raise TransientSendError(f"Twilio's lookup answer could not be read: {type(exc).__name__}") from exc
+
+    def _look(self, *, to: str, body: str, from_number: str, since: datetime) -> Sent | None:
+        # With a Messaging Service Twilio picks the sender, so the listing is by recipient and the
+        # service is checked on each message instead.
+        sender = {} if self.messaging_service_sid else {"from_": from_number}
+        # Twilio's DateSent filter goes by whole days (GMT): it narrows the listing to `since`'s day on,
+        # and the time is checked here.
+        dated = self.client.messages.stream(
+            to=to, date_sent_after=since, page_size=LOOKUP_PAGE_SIZE, limit=LOOKUP_DATED, **sender
+        )
+        for message in dated:
+            if self._is_it(message, body, from_number, since):
+                return Sent(str(message.sid), str(message.status or "queued"))
+        # One Twilio took but still holds in its queue (a burst from one number drains at its send rate)
+        # has no date_sent, so no DateSent filter shows it: the newest messages, undated, read down to
+        # `since` (Twilio lists newest first), at most LOOKUP_UNDATED of them.
+        undated = self.client.messages.stream(to=to, page_size=LOOKUP_PAGE_SIZE, limit=LOOKUP_UNDATED, **sender)
+        for message in undated:
+            if message.date_created is not None and message.date_created < since:
+                break
+            if message.date_sent is None and self._is_it(message, body, from_number, since):
+                return Sent(str(message.sid), str(message.status or "queued"))
+        return None
+
+    def _is_it(self, message: Any, body: str, from_number: str, since: datetime) -> bool:
+        # A message still queued at Twilio has no date_sent yet: when it was created is when it was taken.
+        when = message.date_sent or message.date_created
+        if not str(message.direction or "").startswith("outbound") or message.body != body:
+            return False
+        if when is None or when < since:
+            return False
+        if self.messaging_service_sid:
+            return message.messaging_service_sid == self.messaging_service_sid
+        return message.from_ == from_number
 
 
 def _sorted(exc: TwilioRestException, to: str) -> Exception:
@@ -106,3 +184,6 @@ class ConsoleSmsTransport:
             raise TransientSendError(f"could not record the SMS: {exc}") from exc
         log.info("console SMS transport: recorded %s", name)
         return Sent(sid, "recorded")
+
+    def find(self, *, to: str, body: str, from_number: str, since: datetime) -> Sent | None:
+        return None  # a record is written whole or not at all (os.replace): nothing to look for

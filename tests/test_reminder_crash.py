@@ -1,15 +1,18 @@
 """Reminders through real daemons (forked processes running scheduler.daemon.Daemon) to the local
 Twilio-like sink: killed with SIGKILL during a burst, ten times, each reminder still sent exactly once;
-two daemons on one PostgreSQL sending one burst with no duplicates, and leadership passing when the
-leader is killed."""
+the same through the real SMS channel (the Twilio SDK) to the local Twilio-like API, each daemon killed
+in the worst moment (Twilio has taken the SMS, the daemon has not heard back); two daemons on one
+PostgreSQL sending one burst with no duplicates, and leadership passing when the leader is killed."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 import signal
+import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,10 +26,13 @@ from models.db import make_engine, session_scope, upgrade
 from models.outbox import SENT, OutboxMessage
 from models.outbox_ops import enqueue_id
 from models.settings import Settings
+from models.telephony import SmsMessage
 from models.types import utcnow
 from scheduler.leadership import LOCK_KEY
 from tests.conftest import PG_URL
 from tests.sms_sink import SinkSms, SmsSink
+from tests.twilio_api_server import fake_twilio
+from tests.twilio_webhooks import ACCOUNT, PUBLIC, TOKEN
 
 FORK = multiprocessing.get_context("fork")
 
@@ -117,6 +123,85 @@ def test_sigkill_during_a_burst_ten_times_sends_each_reminder_once(tmp_path, sin
     counts = sink.counts()
     assert set(counts) == keys
     assert [key for key, n in counts.items() if n != 1] == []
+    engine.dispose()
+
+
+def _twilio_daemon(var_dir: str, url: str, api_url: str) -> None:
+    # The daemon's own channels (channels_from_settings): the real SmsChannel through the Twilio SDK.
+    settings = Settings(
+        _env_file=None,
+        var_dir=Path(var_dir),
+        database_url=url,
+        outbox_lease_seconds=2,
+        outbox_batch=10,
+        read_timeout_seconds=0,
+        twilio_account_sid=ACCOUNT,
+        twilio_auth_token=TOKEN,
+        twilio_api_url=api_url,
+        public_base_url=PUBLIC,
+    )
+    from scheduler.daemon import Daemon
+
+    Daemon(settings).run(web=False)
+
+
+def test_sigkill_after_twilio_took_an_sms_sends_it_once_through_the_real_sms_channel(tmp_path):
+    url = f"sqlite:///{tmp_path / 'mdesk.sqlite3'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    numbers = set()
+    with session_scope(engine) as db:
+        for n in range(40):
+            numbers.add(f"+4477009{n:05d}")
+            enqueue_id(
+                db,
+                key=f"crash:{n}",
+                channel="sms",
+                to=f"+4477009{n:05d}",
+                template="help",
+                context={"office": "london"},
+                automatic=False,
+                due_at=utcnow(),
+                fresh=True,
+            )
+    with fake_twilio() as api:
+        daemon = None
+        kill_at = 0
+        killed: list[str] = []  # the number whose SMS Twilio took as its daemon died
+        died = threading.Event()
+
+        def die_mid_send(form: dict[str, str]) -> bool:
+            if daemon is None or len(api.sent) < kill_at:
+                return False
+            os.kill(daemon.pid, signal.SIGKILL)  # before Twilio's answer reaches it
+            killed.append(form["To"])
+            died.set()
+            return True
+
+        api.on_taken = die_mid_send
+        for _ in range(3):
+            died.clear()
+            kill_at = len(api.sent) + 5
+            daemon = FORK.Process(target=_twilio_daemon, args=(str(tmp_path), url, api.base), daemon=True)
+            daemon.start()
+            assert died.wait(60)
+            daemon.join()
+        daemon = None
+        last = FORK.Process(target=_twilio_daemon, args=(str(tmp_path), url, api.base), daemon=True)
+        last.start()
+        assert wait_until(lambda: sent_count(engine) == len(numbers), timeout=60)
+        os.kill(last.pid, signal.SIGTERM)
+        last.join(30)
+        sends = Counter(form["To"] for form in api.sent)
+    assert len(killed) == 3 and len(sends) == len(numbers) == len(set(sends))
+    assert [number for number, n in sends.items() if n != 1] == []  # the three taken as a daemon died too
+    with Session(engine) as db:
+        rows = {row.to: row for row in db.exec(select(OutboxMessage))}
+        recorded = {sms.message_sid: sms for sms in db.exec(select(SmsMessage))}
+    sid_of = {form["To"]: form["sid"] for form in api.sent}
+    for number in killed:  # recorded sent with the sid Twilio gave the dead daemon, as a normal send would be
+        assert rows[number].provider_id == sid_of[number]
+        assert recorded[sid_of[number]].outbox_id == rows[number].id
     engine.dispose()
 
 

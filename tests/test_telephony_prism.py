@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,26 @@ def test_prism_does_refuse_a_request_that_breaks_the_contract(prism, tmp_path):
     url = f"https://api.twilio.com/2010-04-01/Accounts/{settings.twilio_account_sid}/Messages.json"
     response = client.request("POST", url, data={"Body": "no recipient", "From": "+442073593635"})
     assert response.status_code == 422
+
+
+@pytest.mark.slow
+def test_prism_accepts_the_lookup_of_an_earlier_send_and_its_answer_reads(prism, tmp_path):
+    """find_sent's listing (To, From or none, DateSent>, PageSize) is one the contract accepts, and a
+    list answer shaped by the contract is read without error (whatever it holds is not our row).
+
+    Prism's own list answer breaks the contract (its relative `uri`s are not of format "uri", as
+    Twilio's are not either): only violations of the request count, and only this test's. Last in the
+    module, since the tests above read the whole shared log."""
+    base, log = prism
+    seen_before = len(_answers(log))
+    since = datetime(2026, 12, 3, 9, 58, tzinfo=UTC)
+    for service in ("", "MG" + "1" * 32):
+        settings = twilio_settings(tmp_path, twilio_api_url=base, twilio_messaging_service_sid=service)
+        found = SmsChannel.from_settings(settings).sms_transport.find(
+            to="+447700900123", body="a text no example holds", from_number="+442073593635", since=since
+        )
+        assert found is None
+    ours = _answers(log)[seen_before:]
+    assert "messages.json" in ours.lower()
+    assert [line for line in ours.lower().splitlines() if "violation: request" in line] == []
+    assert "violation: response.body.uri" in ours.lower()  # the control: Prism does report what it checks

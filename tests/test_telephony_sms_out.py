@@ -100,7 +100,9 @@ def test_429_and_500_are_retried_with_backoff_then_sent(engine, tmp_path):
         assert dispatcher.run_once(now=first.due_at + timedelta(seconds=1)).retried == 1
         assert "Twilio 500" in _row(engine, row_id).last_error
         assert dispatcher.run_once(now=utcnow() + timedelta(hours=2)).sent == 1
-    assert len(api.requests) == 3 and len(api.sent) == 1
+    # Three POSTs, one taken; each retry first asked Twilio's list whether an earlier POST got through.
+    assert len(api.posts()) == 3 and len(api.sent) == 1
+    assert [seen.method for seen in api.requests] == ["POST", "GET", "GET", "POST", "GET", "GET", "POST"]
 
 
 @pytest.mark.parametrize("code", [21211, 21610, 21614])
