@@ -35,6 +35,7 @@ def environment() -> jinja2.Environment:
     env.filters["since"] = since_text
     env.filters["label"] = lambda s: (s or "").replace("_", " ").capitalize()
     env.filters["filesize"] = _filesize
+    env.filters["local_time"] = lambda at: at.astimezone(LONDON).strftime("%H:%M") if at else ""
     env.globals["urlencode"] = urlencode
     env.globals["STATUSES"] = list(TRANSITIONS)
     return env
