@@ -24,6 +24,7 @@ from models.case_queries import case_id_for_reference
 from models.cases import Case
 from models.certificates import CertificateRefused, issue_certificate
 from models.db import session_scope
+from models.deadline_queue import DueDeadline, cached_deadlines_due, forget
 from models.ics import MODE_LABELS
 from models.session_ops import (
     NOTICE_WORKING_DAYS,
@@ -39,6 +40,7 @@ from models.settings import Settings
 from models.staff_ops import Staff
 from models.telephony import REC_STORED, Call
 from models.types import utcnow
+from models.work_queue import WorkFilters
 from models.workdays import WorkingDayCalendar
 
 # What the CLI says (its flags) as the page says it (its fields).
@@ -185,6 +187,17 @@ def _session_line(db: Session, item: MediationSession, now: datetime) -> Session
     )
 
 
+def deadlines_for_inbox(engine: Any, settings: Settings, filters: WorkFilters) -> list[DueDeadline]:
+    """The inbox's deadlines under its office and overdue filters (a case with no office yet is on both)."""
+    calendar = WorkingDayCalendar(tz=settings.zone)
+    found = cached_deadlines_due(engine, calendar, calendar.local_date(utcnow()))
+    if filters.office:
+        found = [d for d in found if d.region in (filters.office, None)]
+    if filters.overdue:
+        found = [d for d in found if d.overdue]
+    return found
+
+
 # ---- the actions ---------------------------------------------------------------------------------------
 
 Act = Callable[..., Response]
@@ -216,6 +229,7 @@ def router(settings: Settings, act: Act) -> APIRouter:
                 do(db, case_id, staff)
             except (SessionRefused, CertificateRefused) as exc:
                 raise actions.ActionRefused(for_coordinator(str(exc))) from None
+            forget()  # the inbox's deadlines may have changed: computed afresh on its next read
 
         return run
 

@@ -17,6 +17,7 @@ from models.reports import as_csv, monthly_totals, referrals_report
 from models.settings import Settings
 from models.types import utcnow
 from models.work_queue import WorkFilters, local_authority_choices, work_page
+from web.case_sessions import deadlines_for_inbox
 from web.render import page, reading, staff_of
 
 SERVICES = ("mediation", "certificate", "disagreement_resolution", "facilitation")
@@ -61,8 +62,15 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
         with reading(engine) as session:
             work = work_page(session, filters, staff_id=staff.id)
         template = "inbox_list.html" if request.query_params.get("fragment") == "1" else "inbox.html"
+        deadlines = deadlines_for_inbox(engine, settings, filters) if template == "inbox.html" else []
         return page(
-            request, template, work=work, filters=filters, services=SERVICES, authorities=local_authority_choices()
+            request,
+            template,
+            work=work,
+            filters=filters,
+            services=SERVICES,
+            authorities=local_authority_choices(),
+            deadlines=deadlines,
         )
 
     @r.post("/inbox/items/{item_id}/done")
