@@ -233,3 +233,28 @@ def test_a_voicemail_plays_from_storage_as_a_sandboxed_download_with_its_transcr
     assert "sandbox" in audio.headers["content-security-policy"]
     assert client.get(f"/cases/OTHER-1/calls/{call_id}/recording").status_code == 404
     assert "recording.played" in actions_of(engine)
+
+
+def figures_of(page: str) -> dict[str, str]:
+    section = page[page.index('id="sessions-report-h"') : page.index('id="chart-h"')]
+    held = re.search(r'id="sessions-held">(\d+)<', section).group(1)  # type: ignore[union-attr]
+    rate = re.search(r'id="agreement-rate">([^<]+)<', section).group(1)  # type: ignore[union-attr]
+    headline = re.search(r'id="headline"><strong>([^<]+)<', section).group(1)  # type: ignore[union-attr]
+    return {"held": held, "rate": rate, "headline": headline}
+
+
+def test_the_report_counts_sessions_held_outcomes_and_the_headline(engine, client, reference):
+    assert figures_of(client.get("/reports").text) == {"held": "0", "rate": "–", "headline": "–"}
+    client.post(f"/cases/{reference}/sessions", data=booking(client, reference))
+    item = only_session(engine)
+    with session_scope(engine) as db:
+        start = utcnow() - timedelta(hours=2)
+        db.execute(update(MediationSession).values(start_at=start, end_at=start + timedelta(hours=1)))
+    token = csrf_of(client, f"/cases/{reference}")
+    client.post(f"/cases/{reference}/sessions/{item.id}/outcome", data={"csrf_token": token, "outcome": "no_agreement"})
+    page = client.get("/reports").text
+    assert figures_of(page) == {"held": "1", "rate": "0%", "headline": "0%"}
+    assert "Median days from referral to first session" in page and "(1 case)" in page
+    assert "Statutory deadlines met" in page
+    other_la = client.get("/reports", params={"la": "Barnet"}).text
+    assert figures_of(other_la)["held"] == "0"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from models.session_ops import (
     reschedule_session,
 )
 from models.session_outcome import OUTCOMES, record_outcome
+from models.session_reports import SessionsReport, sessions_report
 from models.session_views import reminder_rows
 from models.sessions import CaseEvent, MediationSession, Mediator, SessionMediator
 from models.settings import Settings
@@ -196,6 +197,15 @@ def deadlines_for_inbox(engine: Any, settings: Settings, filters: WorkFilters) -
     if filters.overdue:
         found = [d for d in found if d.overdue]
     return found
+
+
+def session_figures(
+    db: Session, settings: Settings, start: date, end: date, local_authority: str | None
+) -> SessionsReport:
+    """The reports page's sessions figures for its period and LA."""
+    calendar = WorkingDayCalendar(tz=settings.zone)
+    today = calendar.local_date(utcnow())
+    return sessions_report(db, start, end, calendar=calendar, today=today, local_authority=local_authority)
 
 
 # ---- the actions ---------------------------------------------------------------------------------------

@@ -1,0 +1,119 @@
+"""The reports' sessions figures for a chosen period (and LA): sessions held, their outcomes, the
+agreement rate, the median days from referral to first session, the statutory deadlines met, and the
+provider's headline, the share of mediated cases that reached agreement.
+
+Definitions, as the report page states them:
+- a session counts in the period it was held (its start, in the service's time zone);
+- agreement means agreement reached or agreement on some issues (models.session_outcome.REACHED_AGREEMENT);
+- days to first session: from the case's opening to the start of its first session not cancelled, for the
+  cases whose first session falls in the period;
+- deadlines met: of the cases opened in the period, each deadline settled (met or missed) so far.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from models.case_clock import case_deadlines
+from models.cases import Case
+from models.deadlines import Status
+from models.session_outcome import OUTCOMES, REACHED_AGREEMENT
+from models.sessions import CANCELLED, HELD, MediationSession
+from models.workdays import WorkingDayCalendar
+
+
+@dataclass(slots=True)
+class SessionsReport:
+    sessions_held: int = 0
+    outcomes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    agreement_rate: float | None = None  # of sessions held with an outcome recorded
+    median_days_to_first_session: float | None = None
+    first_sessions: int = 0
+    deadlines_met: int = 0
+    deadlines_missed: int = 0
+    cases_mediated: int = 0
+    cases_agreed: int = 0
+
+    @property
+    def deadlines_met_share(self) -> float | None:
+        settled = self.deadlines_met + self.deadlines_missed
+        return self.deadlines_met / settled if settled else None
+
+    @property
+    def outcome_rows(self) -> list[tuple[str, int]]:
+        return [(OUTCOMES[key], n) for key, n in self.outcomes.items()]
+
+    @property
+    def headline(self) -> float | None:
+        """The provider's headline: of the cases with a session held in the period, the share that reached
+        agreement."""
+        return self.cases_agreed / self.cases_mediated if self.cases_mediated else None
+
+
+def _bounds(start: date, end: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    return datetime.combine(start, time(0), tzinfo=zone), datetime.combine(
+        end + timedelta(days=1), time(0), tzinfo=zone
+    )
+
+
+def sessions_report(
+    db: Session,
+    start: date,
+    end: date,
+    *,
+    calendar: WorkingDayCalendar,
+    today: date,
+    local_authority: str | None = None,
+) -> SessionsReport:
+    since, until = _bounds(start, end, calendar.tz)
+    report = SessionsReport()
+    in_la = [Case.local_authority == local_authority] if local_authority else []
+    held = db.exec(
+        select(MediationSession)
+        .join(Case, col(Case.id) == MediationSession.case_id)
+        .where(
+            MediationSession.status == HELD,
+            col(MediationSession.start_at) >= since,
+            col(MediationSession.start_at) < until,
+            *in_la,
+        )
+    ).all()
+    report.sessions_held = len(held)
+    counted = Counter(item.outcome for item in held if item.outcome in OUTCOMES)
+    report.outcomes.update(counted)
+    with_outcome = sum(counted.values())
+    agreed = sum(n for outcome, n in counted.items() if outcome in REACHED_AGREEMENT)
+    report.agreement_rate = agreed / with_outcome if with_outcome else None
+    cases = {item.case_id for item in held}
+    report.cases_mediated = len(cases)
+    report.cases_agreed = len({item.case_id for item in held if item.outcome in REACHED_AGREEMENT})
+
+    first_rows = db.exec(
+        select(Case.created_at, MediationSession.case_id, MediationSession.start_at)
+        .join(Case, col(Case.id) == MediationSession.case_id)
+        .where(MediationSession.status != CANCELLED, *in_la)
+        .order_by(col(MediationSession.case_id), col(MediationSession.start_at))
+    ).all()
+    firsts: dict[int, tuple[datetime, datetime]] = {}
+    for opened, case_id, starts in first_rows:
+        firsts.setdefault(case_id, (opened, starts))
+    days = [(starts - opened).total_seconds() / 86400 for opened, starts in firsts.values() if since <= starts < until]
+    report.first_sessions = len(days)
+    report.median_days_to_first_session = round(statistics.median(days), 1) if days else None
+
+    opened_cases = db.exec(
+        select(Case).where(col(Case.created_at) >= since, col(Case.created_at) < until, *in_la)
+    ).all()
+    for case in opened_cases:
+        for item in case_deadlines(db, case, calendar, today):
+            if item.deadline.status is Status.MET:
+                report.deadlines_met += 1
+            elif item.deadline.status is Status.MISSED:
+                report.deadlines_missed += 1
+    return report
