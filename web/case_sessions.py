@@ -72,6 +72,7 @@ def for_coordinator(message: str) -> str:
 
 @dataclass(slots=True)
 class ReminderLine:
+    name: str
     to: str
     offset: str
     due: datetime
@@ -167,7 +168,9 @@ def _session_line(db: Session, item: MediationSession, now: datetime) -> Session
     ).all()
     current = f"reminder:s{item.id}:v{item.sequence}:"
     reminders = [
-        ReminderLine(row.to, str(row.context.get("offset") or ""), row.due_at, row.status)
+        ReminderLine(
+            str(row.context.get("name") or ""), row.to, str(row.context.get("offset") or ""), row.due_at, row.status
+        )
         for row in reminder_rows(db, item.id)
         if row.template == "session_reminder" and row.idempotency_key.startswith(current)
     ]
