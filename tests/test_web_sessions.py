@@ -103,6 +103,8 @@ def test_short_notice_is_refused_with_a_sentence_and_booked_once_agreed(engine, 
     assert refused.status_code == 409
     assert "The parties agreed to short notice" in refused.text and "--short-notice" not in refused.text
     assert "Under 5 working days" in refused.text
+    assert 'value="https://meet.example.org/room-1"' in refused.text  # what was typed is kept
+    assert re.search(r'id="book-mediator-1"[^>]*checked', refused.text)
     with Session(engine) as db:
         assert db.exec(select(MediationSession)).all() == []
     agreed = client.post(f"/cases/{reference}/sessions", data={**soon, "short_notice_agreed": "yes"})

@@ -77,7 +77,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
                     body_events.setdefault(e.inbound_id, e.id)
             audit(session, actor=staff.email, action="case.viewed", entity="case", entity_id=view.id)
             coordinators = staff_names(session)
-            extras = case_sessions.case_extras(session, view.id, settings)
+            extras = case_sessions.case_extras(session, view.id, settings, form=case_sessions.form_of(request))
         allowed = sorted(TRANSITIONS.get(view.status, ()))
         if view.status == CLOSED:
             allowed = [IN_PROGRESS]

@@ -112,9 +112,18 @@ class CaseExtras:
     outcomes: dict[str, str]
     mode_labels: dict[str, str]
     notice_days: int = NOTICE_WORKING_DAYS
+    form: dict[str, Any] = field(default_factory=dict)  # a refused booking's input, shown again
 
 
-def case_extras(db: Session, case_id: int, settings: Settings, *, now: datetime | None = None) -> CaseExtras:
+def form_of(request: Request) -> dict[str, Any]:
+    """What a refused booking asked (kept on the request by `book`), so the coordinator corrects it
+    rather than typing it all again."""
+    return dict(request.scope.get("state", {}).get("session_form") or {})
+
+
+def case_extras(
+    db: Session, case_id: int, settings: Settings, *, now: datetime | None = None, form: dict[str, Any] | None = None
+) -> CaseExtras:
     now = now or utcnow()
     calendar = WorkingDayCalendar(tz=settings.zone)
     case = db.get(Case, case_id)
@@ -155,6 +164,7 @@ def case_extras(db: Session, case_id: int, settings: Settings, *, now: datetime 
         f"{issued.day} {issued:%B %Y}" if issued else None,
         OUTCOMES,
         MODE_LABELS,
+        form=form or {},
     )
 
 
@@ -260,6 +270,11 @@ def router(settings: Settings, act: Act) -> APIRouter:
         notes: str = Form(""),
         short_notice_agreed: str = Form(""),
     ) -> Response:
+        request.scope.setdefault("state", {})["session_form"] = {
+            "start": start, "end": end, "mode": mode, "venue": venue, "dial_in": dial_in, "link": link,
+            "mediators": set(mediator), "notes": notes, "short_notice_agreed": short_notice_agreed == "yes",
+        }  # fmt: skip
+
         def do(db: Session, case_id: int, staff: Staff) -> None:
             case = db.get(Case, case_id)
             assert case is not None
