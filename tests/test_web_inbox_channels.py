@@ -3,15 +3,16 @@ statutory deadlines due within 2 working days or overdue, most urgent first (rea
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
+from sqlmodel import Session
 
 from models.case_ops import open_case, open_inbox_item
 from models.cases import Case
 from models.db import session_scope
-from models.deadline_queue import forget
+from models.deadline_queue import deadlines_due, forget
 from models.types import utcnow
 from models.workdays import WorkingDayCalendar
 from telephony.callback_tasks import note_missed_call
@@ -74,3 +75,19 @@ def test_deadlines_due_soon_or_overdue_are_listed_most_urgent_first(engine, clie
     assert "Overdue" in listed and "Certificate due" in listed
     national = client.get("/inbox?office=national").text
     assert late not in national.split('id="worklist"')[0]
+
+
+def test_a_certificate_due_in_two_working_days_is_listed_and_one_due_later_is_not(engine):
+    monday = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+    with session_scope(engine) as db:
+        for days in (0, 3):
+            case = open_case(
+                db, service="certificate", local_authority="Camden", served=True, region="london",
+                referrer_email=f"c{days}@example.net", draft={},
+            )  # fmt: skip
+            db.execute(update(Case).where(Case.id == case.id).values(created_at=monday + timedelta(days=days)))
+    with Session(engine) as db:
+        found = deadlines_due(db, WorkingDayCalendar(), date(2027, 3, 2))  # Tuesday
+    assert [(d.label, d.due, d.days_left, d.overdue) for d in found] == [
+        ("Certificate due", date(2027, 3, 4), 2, False)  # asked Monday: 3 working days, due Thursday
+    ]
