@@ -117,3 +117,25 @@ def sessions_report(
             elif item.deadline.status is Status.MISSED:
                 report.deadlines_missed += 1
     return report
+
+
+def sessions_by_local_authority(
+    db: Session, start: date, end: date, *, calendar: WorkingDayCalendar, today: date
+) -> list[tuple[str, SessionsReport]]:
+    """The same figures for each LA with a session held in the period, by name."""
+    since, until = _bounds(start, end, calendar.tz)
+    names = db.exec(
+        select(Case.local_authority)
+        .join(MediationSession, col(MediationSession.case_id) == Case.id)
+        .where(
+            MediationSession.status == HELD,
+            col(MediationSession.start_at) >= since,
+            col(MediationSession.start_at) < until,
+            col(Case.local_authority).is_not(None),
+        )
+        .distinct()
+    ).all()
+    return [
+        (name, sessions_report(db, start, end, calendar=calendar, today=today, local_authority=name))
+        for name in sorted(n for n in names if n)
+    ]

@@ -258,5 +258,7 @@ def test_the_report_counts_sessions_held_outcomes_and_the_headline(engine, clien
     assert figures_of(page) == {"held": "1", "rate": "0%", "headline": "0%"}
     assert "Median days from referral to first session" in page and "(1 case)" in page
     assert "Statutory deadlines met" in page
+    by_la = page[page.index('id="sessions-by-la"') :]
+    assert re.search(r"<th scope=\"row\">Camden</th><td>1</td><td>0%</td>", by_la)
     other_la = client.get("/reports", params={"la": "Barnet"}).text
     assert figures_of(other_la)["held"] == "0"

@@ -34,7 +34,7 @@ from models.session_ops import (
     reschedule_session,
 )
 from models.session_outcome import OUTCOMES, record_outcome
-from models.session_reports import SessionsReport, sessions_report
+from models.session_reports import SessionsReport, sessions_by_local_authority, sessions_report
 from models.session_views import reminder_rows
 from models.sessions import CaseEvent, MediationSession, Mediator, SessionMediator
 from models.settings import Settings
@@ -219,6 +219,11 @@ def session_figures(
     calendar = WorkingDayCalendar(tz=settings.zone)
     today = calendar.local_date(utcnow())
     return sessions_report(db, start, end, calendar=calendar, today=today, local_authority=local_authority)
+
+
+def session_figures_by_la(db: Session, settings: Settings, start: date, end: date) -> list[tuple[str, SessionsReport]]:
+    calendar = WorkingDayCalendar(tz=settings.zone)
+    return sessions_by_local_authority(db, start, end, calendar=calendar, today=calendar.local_date(utcnow()))
 
 
 # ---- the actions ---------------------------------------------------------------------------------------

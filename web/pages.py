@@ -17,7 +17,7 @@ from models.reports import as_csv, monthly_totals, referrals_report
 from models.settings import Settings
 from models.types import utcnow
 from models.work_queue import WorkFilters, local_authority_choices, work_page
-from web.case_sessions import deadlines_for_inbox, session_figures
+from web.case_sessions import deadlines_for_inbox, session_figures, session_figures_by_la
 from web.render import page, reading, staff_of
 
 SERVICES = ("mediation", "certificate", "disagreement_resolution", "facilitation")
@@ -149,6 +149,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
         with reading(engine) as session:
             rows = referrals_report(session, start, end, local_authority=la)
             figures = session_figures(session, settings, start, end, la)
+            figures_by_la = [] if la else session_figures_by_la(session, settings, start, end)
         if request.query_params.get("format") == "csv":
             headers = {"Content-Disposition": f'attachment; filename="referrals-{start}-{end}.csv"'}
             return Response(as_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
@@ -166,6 +167,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             authorities=local_authority_choices(),
             services=SERVICES_REPORTED,
             figures=figures,
+            figures_by_la=figures_by_la,
         )
 
     @r.get("/admin/audit")
