@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import create_engine, update
 from sqlmodel import Session
 
+from models.cases import Case
 from models.sessions import MediationSession
 from models.types import utcnow
 from models.workdays import LONDON
@@ -46,6 +47,7 @@ def test_book_a_session_see_its_reminders_record_the_outcome_and_the_report_chan
     page.locator("table.work tbody tr", has_text="Elliot Pryce").get_by_role("link").click()
     page.get_by_role("heading", name="Sessions").wait_for()
 
+    page.get_by_text("Book a session").click()  # the form opens
     book = page.locator("#book form")
     book.get_by_label("Start (UK time)").fill(local_input(1, 10))  # tomorrow: under 5 working days' notice
     book.get_by_label("End (UK time)").fill(local_input(1, 12))
@@ -79,6 +81,7 @@ def test_book_a_session_see_its_reminders_record_the_outcome_and_the_report_chan
     with Session(engine) as db:
         start = utcnow() - timedelta(hours=2)
         db.execute(update(MediationSession).values(start_at=start, end_at=start + timedelta(hours=1)))
+        db.execute(update(Case).values(created_at=utcnow() - timedelta(days=24)))  # referred 24 days before
         db.commit()
     engine.dispose()
     page.reload()
@@ -92,6 +95,7 @@ def test_book_a_session_see_its_reminders_record_the_outcome_and_the_report_chan
     assert page.locator("#sessions-held").inner_text() == "1"
     assert page.locator("#agreement-rate").inner_text() == "100%"
     assert page.locator("#headline strong").inner_text() == "100%"
+    assert "23.9 (1 case)" in page.locator("dl.figures").inner_text()  # median days, referral to session
     assert serious_violations(page) == []
     shoot(page, "reports-sessions")
     assert w.outside() == [] and w.dialogs == [] and w.errors == []
