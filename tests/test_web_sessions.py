@@ -234,6 +234,10 @@ def test_a_voicemail_plays_from_storage_as_a_sandboxed_download_with_its_transcr
     assert audio.headers["content-disposition"].startswith("attachment;")
     assert "sandbox" in audio.headers["content-security-policy"]
     assert client.get(f"/cases/OTHER-1/calls/{call_id}/recording").status_code == 404
+    with session_scope(engine) as db:
+        add_timeline(db, case_id, "sms", "Running 10 minutes late, sorry", data={"message_sid": "SM1"})
+    page = client.get(f"/cases/{reference}").text
+    assert '<span class="tag tag-sms">SMS</span>' in page and "Running 10 minutes late, sorry" in page
     assert "recording.played" in actions_of(engine)
 
 
