@@ -2,12 +2,14 @@
 or overdue (models.case_clock.needs_attention, the digest's own rule), most urgent first: the longest
 overdue, then the fewest working days left.
 
-Every open case's deadlines are computed in Python (models.deadlines is pure), so the list is kept for
-`MAX_AGE_SECONDS` per database and day: the inbox polls often, the deadlines move by the day, and a
-booking or an outcome recorded shows on the case page at once and here within a minute."""
+Every open case's deadlines are computed in Python (models.deadlines is pure): about 0.3 ms a case, so
+seconds for tens of thousands. The list is therefore worked out off the request path, in a background
+thread, and kept for `MAX_AGE_SECONDS` per database and day: the inbox polls often, the deadlines move by
+the day, and a booking or an outcome recorded shows on the case page at once and here within a minute."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from models.case_clock import KIND_LABELS, all_deadlines, needs_attention
 from models.deadlines import Status
 from models.workdays import WorkingDayCalendar
 
+log = logging.getLogger(__name__)
 MAX_AGE_SECONDS = 60.0
 
 
@@ -49,25 +52,58 @@ def deadlines_due(db: Session, calendar: WorkingDayCalendar, today: date | datet
     return sorted(found, key=lambda d: (not d.overdue, d.days_left, d.due, d.reference))
 
 
+SHOWN = 20  # the most urgent; the rest are counted (and in the 08:00 digest)
+
 _cache: dict[tuple[int, date], tuple[float, list[DueDeadline]]] = {}
+_running: set[tuple[int, date]] = set()
 _lock = threading.Lock()
 
 
-def cached_deadlines_due(engine: Engine, calendar: WorkingDayCalendar, today: date) -> list[DueDeadline]:
+def cached_deadlines_due(engine: Engine, calendar: WorkingDayCalendar, today: date) -> list[DueDeadline] | None:
+    """The list as last worked out (None: not yet), never computed on the caller's thread: when it is
+    older than MAX_AGE_SECONDS a background thread works it out again (one at a time), so a page that
+    shows it never waits for every open case's deadlines."""
     key = (id(engine), today)
     with _lock:
         kept = _cache.get(key)
-    if kept is not None and time.monotonic() - kept[0] < MAX_AGE_SECONDS:
-        return kept[1]
+        stale = kept is None or time.monotonic() - kept[0] >= MAX_AGE_SECONDS
+        start = stale and key not in _running
+        if start:
+            _running.add(key)
+    if start:
+        threading.Thread(target=_refresh_in_background, args=(engine, calendar, today), daemon=True).start()
+    return kept[1] if kept else None
+
+
+def _refresh_in_background(engine: Engine, calendar: WorkingDayCalendar, today: date) -> None:
+    try:
+        refresh(engine, calendar, today)
+    except Exception as exc:  # the page keeps the last list; the next read tries again
+        log.error("the inbox's deadlines could not be worked out: %s", type(exc).__name__)
+    finally:
+        with _lock:
+            _running.discard((id(engine), today))
+
+
+def refresh(engine: Engine, calendar: WorkingDayCalendar, today: date) -> list[DueDeadline]:
+    """Work the list out now and keep it (the background thread; tests)."""
     with Session(engine.execution_options(sqlite_begin="DEFERRED")) as db:
         found = deadlines_due(db, calendar, today)
     with _lock:
-        _cache.clear()  # one day, one database: yesterday's list is never read again
-        _cache[key] = (time.monotonic(), found)
+        for other in [k for k in _cache if k[0] == id(engine)]:
+            del _cache[other]  # one day per database: yesterday's list is never read again
+        _cache[(id(engine), today)] = (time.monotonic(), found)
     return found
 
 
 def forget() -> None:
-    """Drop the kept list (tests, and a page that has just changed a deadline)."""
+    """Mark the kept lists stale (a deadline may have changed): the next read shows them and has them
+    worked out again."""
+    with _lock:
+        for key, (_, found) in list(_cache.items()):
+            _cache[key] = (float("-inf"), found)
+
+
+def clear() -> None:
     with _lock:
         _cache.clear()

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from models.case_ops import open_case, open_inbox_item
 from models.cases import Case
 from models.db import session_scope
-from models.deadline_queue import deadlines_due, forget
+from models.deadline_queue import clear, deadlines_due, refresh
 from models.types import utcnow
 from models.workdays import WorkingDayCalendar
 from telephony.callback_tasks import note_missed_call
@@ -29,12 +29,12 @@ def web_settings(settings):
 @pytest.fixture
 def client(engine, web_settings):
     add_staff(engine)
-    forget()
+    clear()
     with serve(create_app(engine, settings=web_settings)) as base:
         client, response = sign_in(base)
         assert response.status_code == 303
         yield client
-    forget()
+    clear()
 
 
 def new_case(engine, service: str, opened_days_ago: int, region: str = "london") -> str:
@@ -67,6 +67,8 @@ def test_deadlines_due_soon_or_overdue_are_listed_most_urgent_first(engine, clie
     late = new_case(engine, "certificate", 30)  # a certificate due within 3 working days of the request
     later = new_case(engine, "certificate", 10)
     fresh = new_case(engine, "mediation", 0)  # nothing due for weeks
+    calendar = WorkingDayCalendar()
+    refresh(engine, calendar, calendar.local_date(utcnow()))  # what the background thread does
     page = client.get("/inbox").text
     assert "Statutory deadlines due or overdue" in page
     listed = page[page.index('id="due-h"') : page.index('id="worklist"')]
@@ -91,3 +93,10 @@ def test_a_certificate_due_in_two_working_days_is_listed_and_one_due_later_is_no
     assert [(d.label, d.due, d.days_left, d.overdue) for d in found] == [
         ("Certificate due", date(2027, 3, 4), 2, False)  # asked Monday: 3 working days, due Thursday
     ]
+
+
+def test_the_first_inbox_says_the_deadlines_are_being_worked_out(engine, client):
+    new_case(engine, "certificate", 30)
+    page = client.get("/inbox").text
+    assert "Statutory deadlines due soon are being worked out" in page
+    assert 'id="due-h"' not in page

@@ -62,7 +62,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
         with reading(engine) as session:
             work = work_page(session, filters, staff_id=staff.id)
         template = "inbox_list.html" if request.query_params.get("fragment") == "1" else "inbox.html"
-        deadlines = deadlines_for_inbox(engine, settings, filters) if template == "inbox.html" else []
+        deadlines = deadlines_for_inbox(engine, settings, filters) if template == "inbox.html" else None
         return page(
             request,
             template,
