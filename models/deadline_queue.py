@@ -5,7 +5,8 @@ overdue, then the fewest working days left.
 Every open case's deadlines are computed in Python (models.deadlines is pure): about 0.3 ms a case, so
 seconds for tens of thousands. The list is therefore worked out off the request path, in a background
 thread, and kept for `MAX_AGE_SECONDS` per database and day: the inbox polls often, the deadlines move by
-the day, and a booking or an outcome recorded shows on the case page at once and here within a minute."""
+the day, and a booking or an outcome recorded shows on the case page at once and here within a minute
+(CHANGED_AFTER_SECONDS, then the next inbox read)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from models.deadlines import Status
 from models.workdays import WorkingDayCalendar
 
 log = logging.getLogger(__name__)
-MAX_AGE_SECONDS = 60.0
+MAX_AGE_SECONDS = 300.0  # worked out again at least this often (the deadlines move by the day)
+CHANGED_AFTER_SECONDS = 30.0  # and this soon after a page changed a deadline (not at once: a busy
+# office's bookings would keep a core busy on a large database)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +100,12 @@ def refresh(engine: Engine, calendar: WorkingDayCalendar, today: date) -> list[D
 
 
 def forget() -> None:
-    """Mark the kept lists stale (a deadline may have changed): the next read shows them and has them
-    worked out again."""
+    """A deadline may have changed: the kept lists are worked out again within CHANGED_AFTER_SECONDS
+    (shown as they are until then)."""
+    soon = time.monotonic() - MAX_AGE_SECONDS + CHANGED_AFTER_SECONDS
     with _lock:
-        for key, (_, found) in list(_cache.items()):
-            _cache[key] = (float("-inf"), found)
+        for key, (computed, found) in list(_cache.items()):
+            _cache[key] = (min(computed, soon), found)
 
 
 def clear() -> None:
