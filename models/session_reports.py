@@ -12,6 +12,8 @@ Definitions, as the report page states them:
 
 from __future__ import annotations
 
+import csv
+import io
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
@@ -139,3 +141,32 @@ def sessions_by_local_authority(
         (name, sessions_report(db, start, end, calendar=calendar, today=today, local_authority=name))
         for name in sorted(n for n in names if n)
     ]
+
+
+SESSION_COLUMNS = [
+    "local_authority", "sessions_held", *OUTCOMES, "agreement_rate", "cases_mediated", "cases_agreed",
+    "headline", "median_days_to_first_session", "deadlines_met", "deadlines_missed",
+]  # fmt: skip
+
+
+def sessions_csv(rows: list[tuple[str, SessionsReport]]) -> str:
+    """One row per LA (the first "All"), shares as fractions (0.5), empty where nothing was counted."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=SESSION_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for name, r in rows:
+        writer.writerow(
+            {
+                "local_authority": name,
+                "sessions_held": r.sessions_held,
+                **r.outcomes,
+                "agreement_rate": "" if r.agreement_rate is None else round(r.agreement_rate, 4),
+                "cases_mediated": r.cases_mediated,
+                "cases_agreed": r.cases_agreed,
+                "headline": "" if r.headline is None else round(r.headline, 4),
+                "median_days_to_first_session": r.median_days_to_first_session or "",
+                "deadlines_met": r.deadlines_met,
+                "deadlines_missed": r.deadlines_missed,
+            }
+        )
+    return out.getvalue()

@@ -264,5 +264,8 @@ def test_the_report_counts_sessions_held_outcomes_and_the_headline(engine, clien
     assert "Statutory deadlines met" in page
     by_la = page[page.index('id="sessions-by-la"') :]
     assert re.search(r"<th scope=\"row\">Camden</th><td>1</td><td>0%</td>", by_la)
+    csv_text = client.get("/reports", params={"format": "sessions-csv"}).text.splitlines()
+    assert csv_text[0].startswith("local_authority,sessions_held,agreement,partial_agreement,no_agreement")
+    assert csv_text[1].startswith("All,1,0,0,1,0.0,1,0,0.0,") and csv_text[2].startswith("Camden,1,")
     other_la = client.get("/reports", params={"la": "Barnet"}).text
     assert figures_of(other_la)["held"] == "0"

@@ -14,6 +14,7 @@ from models.case_queries import audit_rows, case_id_for_reference, filtered_mail
 from models.db import session_scope
 from models.reports import SERVICES as SERVICES_REPORTED
 from models.reports import as_csv, monthly_totals, referrals_report
+from models.session_reports import sessions_csv
 from models.settings import Settings
 from models.types import utcnow
 from models.work_queue import WorkFilters, local_authority_choices, work_page
@@ -150,6 +151,10 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             rows = referrals_report(session, start, end, local_authority=la)
             figures = session_figures(session, settings, start, end, la)
             figures_by_la = [] if la else session_figures_by_la(session, settings, start, end)
+        if request.query_params.get("format") == "sessions-csv":
+            body = sessions_csv([(la or "All", figures), *figures_by_la])
+            headers = {"Content-Disposition": f'attachment; filename="sessions-{start}-{end}.csv"'}
+            return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
         if request.query_params.get("format") == "csv":
             headers = {"Content-Disposition": f'attachment; filename="referrals-{start}-{end}.csv"'}
             return Response(as_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
