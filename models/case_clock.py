@@ -19,6 +19,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -158,9 +159,17 @@ def case_deadlines(db: Session, case: Case, calendar: WorkingDayCalendar, today:
 def all_deadlines(
     db: Session, calendar: WorkingDayCalendar, today: date | datetime, *, include_closed: bool = False
 ) -> list[CaseDeadline]:
-    """Every open case's deadlines, soonest due first: the cases, their events and their sessions read in
-    three queries (not three per case), then each case's deadlines computed as `case_deadlines` does."""
+    """Every open case's deadlines, soonest due first."""
     only_open = [] if include_closed else [col(Case.status).in_(sorted(OPEN_STATUSES))]
+    return deadlines_where(db, calendar, today, only_open)
+
+
+def deadlines_where(
+    db: Session, calendar: WorkingDayCalendar, today: date | datetime, only_open: list[Any]
+) -> list[CaseDeadline]:
+    """The deadlines of the cases these conditions (on Case) keep, soonest due first: the cases, their
+    events and their sessions read in three queries (not three per case), then each case's deadlines
+    computed as `case_deadlines` does."""
     cases = db.exec(select(Case).where(*only_open).order_by(col(Case.id))).all()
     events: dict[int, list[CaseEvent]] = {}
     for event in db.exec(

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from models.case_clock import case_deadlines
+from models.case_clock import deadlines_where
 from models.cases import Case
 from models.deadlines import Status
 from models.session_outcome import OUTCOMES, REACHED_AGREEMENT
@@ -109,15 +109,12 @@ def sessions_report(
     report.first_sessions = len(days)
     report.median_days_to_first_session = round(statistics.median(days), 1) if days else None
 
-    opened_cases = db.exec(
-        select(Case).where(col(Case.created_at) >= since, col(Case.created_at) < until, *in_la)
-    ).all()
-    for case in opened_cases:
-        for item in case_deadlines(db, case, calendar, today):
-            if item.deadline.status is Status.MET:
-                report.deadlines_met += 1
-            elif item.deadline.status is Status.MISSED:
-                report.deadlines_missed += 1
+    opened_in_period = [col(Case.created_at) >= since, col(Case.created_at) < until, *in_la]
+    for item in deadlines_where(db, calendar, today, opened_in_period):
+        if item.deadline.status is Status.MET:
+            report.deadlines_met += 1
+        elif item.deadline.status is Status.MISSED:
+            report.deadlines_missed += 1
     return report
 
 
