@@ -257,6 +257,24 @@ def sessions_held(
     _print_session(view, as_json)
 
 
+@sessions_app.command("outcome")
+def sessions_outcome(
+    session_id: Annotated[int, typer.Argument(metavar="ID")],
+    outcome: Annotated[str, typer.Option("--outcome", help="agreement | partial_agreement | no_agreement")],
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Record a session held and its outcome: reminders withdrawn, mediation held on the case's clock."""
+    from models.session_outcome import record_outcome
+    from models.session_views import session_view
+
+    settings = get_settings()
+    with _transaction() as db:
+        item = record_outcome(db, session_id, outcome=outcome, settings=settings, actor="cli")
+        db.flush()
+        view = session_view(db, item, settings.zone)
+    _print_session(view, as_json)
+
+
 @sessions_app.command("list")
 def sessions_list(as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """Sessions, soonest first."""

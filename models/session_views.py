@@ -77,6 +77,7 @@ def session_view(db: Session, item: MediationSession, zone: ZoneInfo, *, warning
         "mediators": list(mediators),
         "attendees": [{"contact_id": a.contact_id, "role": a.role, "name": a.name} for a in attendees],
         "status": item.status,
+        "outcome": item.outcome,
         "sequence": item.sequence,
         "short_notice_agreed": item.short_notice_agreed,
         "notes": item.notes,

@@ -50,6 +50,8 @@ class MediationSession(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Once held (models.session_outcome): agreement | partial_agreement | no_agreement.
+    outcome: str | None = Field(default=None, max_length=24)
 
 
 class SessionMediator(SQLModel, table=True):

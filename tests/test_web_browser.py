@@ -206,6 +206,7 @@ def test_hostile_email_renders_inert(desk, browser, imap_account):
     assert email.get_by_text("HIDDEN TEXT").is_visible()  # what the sender hid is shown
     heading = page.get_by_role("heading", level=1)
     assert heading.is_visible()
+    heading.scroll_into_view_if_needed()  # the link's click scrolled to the email, below the sessions
     box = heading.bounding_box()
     top = page.evaluate(
         "([x, y]) => document.elementFromPoint(x, y).closest('h1') !== null", [box["x"] + 5, box["y"] + 5]

@@ -21,6 +21,7 @@ from models.case_clock import all_deadlines
 from models.cases import Case
 from models.ics import IcsSession, calendar_feed
 from models.session_ops import SessionRefused, book_session, cancel_session, ics_session, reschedule_session
+from models.session_outcome import record_outcome
 from models.session_views import mediator_view, session_view
 from models.sessions import MediationSession, Mediator, SessionMediator
 from models.settings import Settings
@@ -39,6 +40,10 @@ class Booking(BaseModel):
     link: str | None = None
     notes: str = ""
     short_notice_agreed: bool = False
+
+
+class Held(BaseModel):
+    outcome: str
 
 
 class Move(BaseModel):
@@ -108,6 +113,15 @@ def mount(app: FastAPI, engine: Engine, settings: Settings) -> None:
             outcome = cancel_session(db, session_id, settings=settings, actor="api")
             db.flush()
             view = session_view(db, outcome.session, settings.zone)
+            db.commit()
+        return view
+
+    @router.post("/sessions/{session_id}/outcome")
+    def held(session_id: int, body: Held) -> dict:
+        with Session(engine, expire_on_commit=False) as db, _refused():
+            item = record_outcome(db, session_id, outcome=body.outcome, settings=settings, actor="api")
+            db.flush()
+            view = session_view(db, item, settings.zone)
             db.commit()
         return view
 

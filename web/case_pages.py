@@ -25,6 +25,7 @@ from models.outbox import OutboxMessage
 from models.privacy import PrivacyRefused, anonymise_case, person_export
 from models.settings import Settings
 from models.staff_ops import Staff, staff_names
+from web import case_sessions
 from web.email_html import sanitise
 from web.render import page, staff_of
 
@@ -76,6 +77,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
                     body_events.setdefault(e.inbound_id, e.id)
             audit(session, actor=staff.email, action="case.viewed", entity="case", entity_id=view.id)
             coordinators = staff_names(session)
+            extras = case_sessions.case_extras(session, view.id, settings, form=case_sessions.form_of(request))
         allowed = sorted(TRANSITIONS.get(view.status, ()))
         if view.status == CLOSED:
             allowed = [IN_PROGRESS]
@@ -98,6 +100,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             recipients=recipients,
             nonce=secrets.token_urlsafe(16),
             preview=preview,
+            extras=extras,
         )
 
     def act(request: Request, reference: str, do, anchor: str = "") -> Response:  # type: ignore[no-untyped-def]
@@ -239,4 +242,6 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
         }
         return Response(data, media_type=stored.content_type or "application/octet-stream", headers=headers)
 
+    r.include_router(case_sessions.router(settings, act))
+    r.include_router(case_sessions.recording_router(engine, settings, staff_of))
     return r

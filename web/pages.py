@@ -14,9 +14,11 @@ from models.case_queries import audit_rows, case_id_for_reference, filtered_mail
 from models.db import session_scope
 from models.reports import SERVICES as SERVICES_REPORTED
 from models.reports import as_csv, monthly_totals, referrals_report
+from models.session_reports import sessions_csv
 from models.settings import Settings
 from models.types import utcnow
 from models.work_queue import WorkFilters, local_authority_choices, work_page
+from web.case_sessions import deadlines_for_inbox, session_figures, session_figures_by_la
 from web.render import page, reading, staff_of
 
 SERVICES = ("mediation", "certificate", "disagreement_resolution", "facilitation")
@@ -61,8 +63,15 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
         with reading(engine) as session:
             work = work_page(session, filters, staff_id=staff.id)
         template = "inbox_list.html" if request.query_params.get("fragment") == "1" else "inbox.html"
+        deadlines = deadlines_for_inbox(engine, settings, filters) if template == "inbox.html" else None
         return page(
-            request, template, work=work, filters=filters, services=SERVICES, authorities=local_authority_choices()
+            request,
+            template,
+            work=work,
+            filters=filters,
+            services=SERVICES,
+            authorities=local_authority_choices(),
+            deadlines=deadlines,
         )
 
     @r.post("/inbox/items/{item_id}/done")
@@ -140,6 +149,12 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
         la = request.query_params.get("la") or None
         with reading(engine) as session:
             rows = referrals_report(session, start, end, local_authority=la)
+            figures = session_figures(session, settings, start, end, la)
+            figures_by_la = [] if la else session_figures_by_la(session, settings, start, end)
+        if request.query_params.get("format") == "sessions-csv":
+            body = sessions_csv([(la or "All", figures), *figures_by_la])
+            headers = {"Content-Disposition": f'attachment; filename="sessions-{start}-{end}.csv"'}
+            return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
         if request.query_params.get("format") == "csv":
             headers = {"Content-Disposition": f'attachment; filename="referrals-{start}-{end}.csv"'}
             return Response(as_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
@@ -156,6 +171,8 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             la=la or "",
             authorities=local_authority_choices(),
             services=SERVICES_REPORTED,
+            figures=figures,
+            figures_by_la=figures_by_la,
         )
 
     @r.get("/admin/audit")

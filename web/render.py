@@ -19,6 +19,7 @@ from models.staff_ops import Staff
 from models.work_queue import since_text
 from models.workdays import LONDON
 
+_LABELS = {"sms": "SMS", "clock": "Deadline event"}  # where capitalising the name reads wrong
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "web"
 
 
@@ -33,8 +34,9 @@ def environment() -> jinja2.Environment:
     )
     env.filters["local"] = _local
     env.filters["since"] = since_text
-    env.filters["label"] = lambda s: (s or "").replace("_", " ").capitalize()
+    env.filters["label"] = lambda s: _LABELS.get(s or "") or (s or "").replace("_", " ").capitalize()
     env.filters["filesize"] = _filesize
+    env.filters["local_time"] = lambda at: at.astimezone(LONDON).strftime("%H:%M") if at else ""
     env.globals["urlencode"] = urlencode
     env.globals["STATUSES"] = list(TRANSITIONS)
     return env
