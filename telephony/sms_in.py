@@ -10,6 +10,7 @@ from sqlalchemy import Insert, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from models.case_actions import needs_attention
 from models.case_ops import add_timeline, open_inbox_item, touch_case
 from models.offices import all_offices, office_by_number
 from models.outbox import Suppression
@@ -88,6 +89,8 @@ def receive(session: Session, sid: str, form: Form, *, settings: Settings) -> in
         changes["case_id"] = found.case_id
         add_timeline(session, found.case_id, "sms", said[:2000], at=now, data={"message_sid": sid, "keyword": keyword})
         touch_case(session, found.case_id)
+        if keyword is None:
+            needs_attention(session, found.case_id, "sms")  # in the coordinators' inbox until seen
     elif keyword is None:
         who = f" (on cases {', '.join(found.candidates)})" if found.candidates else ""
         changes["inbox_item_id"] = open_inbox_item(

@@ -357,3 +357,29 @@ def test_a_held_session_starts_the_certificate_clock_and_withdraws_what_is_left(
     # Held on Tuesday 19 January: the certificate is due Friday 22nd.
     assert kinds["certificate_due"].due == datetime(2027, 1, 22).date()
     assert kinds["mediation_due"].done_on == START.date()
+
+
+def test_replies_to_reminders_land_on_the_sessions_case_and_in_the_inbox(engine, settings, case_ref, mediator_id):
+    """The mediator's "running late" (no party of the case) and a parent's "can we move it"."""
+    from starlette.datastructures import ImmutableMultiDict
+
+    from models.cases import Case
+    from models.desk import CaseAttention
+    from models.telephony import SmsMessage
+    from models.types import utcnow
+    from telephony.sms_in import receive
+
+    soon = utcnow().replace(microsecond=0) + timedelta(days=1)  # a session tomorrow, booked today
+    book(engine, settings, case_ref, mediator_id, start=soon, end=soon + timedelta(hours=2), now=utcnow(),
+         short_notice_agreed=True)  # fmt: skip
+    with session_scope(engine) as db:
+        for n, (sender, body) in enumerate(
+            ((MEDIATOR_MOBILE, "Running 10 min late"), (PARENT_MOBILE, "Can we move it?"))
+        ):
+            receive(db, f"SM{n:032x}", ImmutableMultiDict({"From": sender, "To": "+442073593635", "Body": body}),
+                    settings=settings)  # fmt: skip
+    with Session(engine) as db:
+        case_id = db.exec(select(Case.id).where(Case.reference == case_ref)).one()
+        matched = db.exec(select(SmsMessage.match, SmsMessage.case_id).order_by(SmsMessage.id)).all()
+        assert matched == [("case", case_id), ("case", case_id)]  # neither went to triage
+        assert db.exec(select(CaseAttention.case_id)).all() == [case_id]  # the case waits in the inbox
