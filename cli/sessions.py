@@ -84,7 +84,7 @@ def mediators_add(
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Add a mediator; prints it with its id and its private calendar feed's path."""
-    from models.session_ops import SessionRefused, add_mediator
+    from models.mediators import add_mediator
     from models.session_views import mediator_view
 
     regions = region or ["national"]
@@ -92,10 +92,7 @@ def mediators_add(
         if value not in ("london", "national"):
             raise typer.BadParameter(f"{value!r}: london or national", param_hint="--region")
     with _transaction() as db:
-        try:
-            mediator = add_mediator(db, name=name, mobile=mobile, email=email, regions=regions)
-        except SessionRefused:
-            raise
+        mediator = add_mediator(db, name=name, mobile=mobile, email=email, regions=regions)
         db.flush()
         view = mediator_view(mediator, with_token=True)
     if as_json:
@@ -126,12 +123,62 @@ def mediators_new_calendar_link(
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Revoke the mediator's calendar feed address and make a new one."""
-    from models.session_ops import revoke_calendar_token
+    from models.mediators import revoke_calendar_token
     from models.session_views import mediator_view
 
     with _transaction() as db:
         view = mediator_view(revoke_calendar_token(db, mediator_id), with_token=True)
     print_json(view) if as_json else typer.echo(f"new calendar feed {view['calendar_path']}; the old one is revoked")
+
+
+@mediators_app.command("edit")
+def mediators_edit(
+    mediator_id: Annotated[int, typer.Argument(metavar="ID")],
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    mobile: Annotated[str | None, typer.Option("--mobile", help="Reminders not yet sent go to the new number.")] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    region: Annotated[list[str] | None, typer.Option("--region", help="london or national; repeat for both.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Change a mediator's details; what is not given stays as it is."""
+    from models.mediators import MediatorRefused, edit_mediator
+    from models.session_views import mediator_view
+    from models.sessions import Mediator
+
+    with _transaction() as db:
+        current = db.get(Mediator, mediator_id)
+        if current is None:
+            raise MediatorRefused(f"no mediator {mediator_id}; `mediators list` shows them")
+        mediator = edit_mediator(
+            db,
+            mediator_id,
+            name=current.name if name is None else name,
+            mobile=current.mobile if mobile is None else mobile,
+            email=current.email if email is None else email,
+            regions=current.regions if region is None else region,
+        )
+        view = mediator_view(mediator)
+    print_json(view) if as_json else typer.echo(f"mediator {view['id']}: {view['name']}, updated")
+
+
+@mediators_app.command("deactivate")
+def mediators_deactivate(mediator_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """No longer offered for bookings (refused while they have a session ahead); their history is kept."""
+    from models.mediators import set_active
+
+    with _transaction() as db:
+        mediator = set_active(db, mediator_id, False)
+        typer.echo(f"mediator {mediator.id}: {mediator.name}, inactive")
+
+
+@mediators_app.command("reactivate")
+def mediators_reactivate(mediator_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """Offered for bookings again."""
+    from models.mediators import set_active
+
+    with _transaction() as db:
+        mediator = set_active(db, mediator_id, True)
+        typer.echo(f"mediator {mediator.id}: {mediator.name}, active")
 
 
 # ---- sessions ------------------------------------------------------------------------------------------

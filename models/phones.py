@@ -69,3 +69,9 @@ def display(e164: str) -> str:
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return phonenumbers.format_number(number, fmt)
+
+
+def uk_mobile_shape(number: phonenumbers.PhoneNumber, e164: str) -> bool:
+    """Ofcom's drama range (07700 900000-900999), which phonenumbers calls invalid, is still a UK mobile's
+    shape: accepted, so training and test data need no real person's number."""
+    return e164.startswith("+447") and phonenumbers.is_possible_number(number)

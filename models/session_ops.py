@@ -33,6 +33,7 @@ from models.contacts import Contact, ContactPoint, Party
 from models.ics import MODE_LABELS, IcsSession, session_invitation
 from models.outbox import PENDING, SENDING, SENT, WITHDRAWN, OutboxMessage
 from models.outbox_ops import enqueue_id
+from models.phones import uk_mobile_shape
 from models.reminder_plan import plan_reminders
 from models.sessions import (
     CANCELLED,
@@ -77,63 +78,6 @@ class Outcome:
     reminders: list[int] = field(default_factory=list)
     withdrawn: int = 0
     warnings: list[str] = field(default_factory=list)
-
-
-# ---- mediators --------------------------------------------------------------------------------------
-
-
-def normalise_mobile(text: str) -> str:
-    """A UK or international number as E.164; SessionRefused when it is not a valid number."""
-    try:
-        number = phonenumbers.parse(text, "GB")
-    except phonenumbers.NumberParseException:
-        raise SessionRefused(f"{text!r} is not a phone number; give it as +447700900123") from None
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    if not (phonenumbers.is_valid_number(number) or _uk_mobile_shape(number, e164)):
-        raise SessionRefused(f"{text!r} is not a valid phone number; give it as +447700900123")
-    return e164
-
-
-def _uk_mobile_shape(number: phonenumbers.PhoneNumber, e164: str) -> bool:
-    # Ofcom's drama range (07700 900000-900999), which phonenumbers calls invalid, is still a UK mobile's
-    # shape: accepted, so training and test data need no real person's number.
-    return e164.startswith("+447") and phonenumbers.is_possible_number(number)
-
-
-def add_mediator(
-    db: Session, *, name: str, mobile: str, email: str, regions: Sequence[str], actor: str = "system"
-) -> Mediator:
-    name, email = name.strip(), email.strip().lower()
-    if not name:
-        raise SessionRefused("a mediator needs a name")
-    if email.count("@") != 1 or "." not in email.partition("@")[2] or " " in email:
-        raise SessionRefused(f"{email!r} is not an email address")
-    mediator = Mediator(
-        name=name,
-        mobile=normalise_mobile(mobile),
-        email=email,
-        regions=list(dict.fromkeys(regions)) or ["national"],
-        calendar_token=new_calendar_token(),
-    )
-    db.add(mediator)
-    db.flush()
-    audit(db, actor=actor, action="mediator.added", entity="mediator", entity_id=mediator.id)
-    return mediator
-
-
-def new_calendar_token() -> str:
-    return secrets.token_urlsafe(24)
-
-
-def revoke_calendar_token(db: Session, mediator_id: int, actor: str = "system") -> Mediator:
-    """A new feed address; the old one answers 404 from now on."""
-    mediator = db.get(Mediator, mediator_id)
-    if mediator is None:
-        raise SessionRefused(f"no mediator {mediator_id}; `mediators list` shows them")
-    mediator.calendar_token = new_calendar_token()
-    db.add(mediator)
-    audit(db, actor=actor, action="mediator.calendar_revoked", entity="mediator", entity_id=mediator_id)
-    return mediator
 
 
 # ---- booking ----------------------------------------------------------------------------------------
@@ -561,7 +505,7 @@ def _is_mobile(number: str) -> bool:
         parsed = phonenumbers.parse(number, "GB")
     except phonenumbers.NumberParseException:
         return False
-    if _uk_mobile_shape(parsed, number):
+    if uk_mobile_shape(parsed, number):
         return True
     kind = phonenumbers.number_type(parsed)
     return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)

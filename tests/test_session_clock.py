@@ -21,9 +21,10 @@ from models.case_clock import all_deadlines, enqueue_certificate_alerts, enqueue
 from models.case_ops import add_party, ensure_contact, open_case
 from models.certificates import CertificateRefused, issue_certificate
 from models.db import session_scope
+from models.mediators import add_mediator
 from models.outbox import OutboxMessage
 from models.reminder_plan import parse_offsets, parse_quiet_hours, plan_reminders
-from models.session_ops import add_mediator, book_session
+from models.session_ops import book_session
 from models.settings import Settings
 from models.staff import StaffUser
 from models.workdays import WorkingDayCalendar
@@ -217,7 +218,7 @@ def test_bad_settings_are_one_line_naming_the_setting(tmp_path):
 
 
 def test_the_calendar_feed_lists_the_mediators_sessions_and_a_new_link_revokes_the_old(engine, settings):
-    from models.session_ops import revoke_calendar_token
+    from models.mediators import revoke_calendar_token
 
     _, reference = new_case(engine, service="mediation", contact_on=datetime(2027, 1, 4, 10, tzinfo=UTC))
     with session_scope(engine) as db:

@@ -12,8 +12,9 @@ from sqlmodel import Session, select
 
 from models.case_ops import add_party, ensure_contact, open_case
 from models.db import make_engine, session_scope, upgrade
+from models.mediators import add_mediator
 from models.outbox import PENDING, WITHDRAWN, OutboxMessage
-from models.session_ops import add_mediator, book_session
+from models.session_ops import book_session
 from models.sessions import CaseEvent
 from models.settings import Settings
 from models.types import utcnow

@@ -16,9 +16,10 @@ from inbox.email_channel import EmailChannel
 from inbox.transports import SmtpTransport
 from models.case_ops import add_party, ensure_contact, open_case
 from models.db import session_scope
+from models.mediators import add_mediator
 from models.outbox import MISSED, PENDING, SENT, WITHDRAWN, OutboxMessage
 from models.outbox_ops import suppress
-from models.session_ops import SessionRefused, add_mediator, book_session, cancel_session, reschedule_session
+from models.session_ops import SessionRefused, book_session, cancel_session, reschedule_session
 from models.settings import Settings
 from models.workdays import WorkingDayCalendar
 from scheduler.dispatch import Dispatcher

@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 from models.case_ops import add_party, add_timeline, ensure_contact, open_case
 from models.cases import Case
 from models.db import session_scope
+from models.mediators import add_mediator
 from models.outbox import PENDING, WITHDRAWN, OutboxMessage
-from models.session_ops import add_mediator
 from models.sessions import HELD, CaseEvent, MediationSession
 from models.staff import AuditEvent
 from models.telephony import REC_STORED, VOICEMAIL, Call
