@@ -3,8 +3,8 @@ over loopback, reading a real IMAP server (Dovecot).
 
 A referral appended to the mailbox appears in the open inbox without a reload; a hostile email renders
 inert (no script runs, no handler fires, no javascript: link, no CSS overlay or hidden text, no request
-leaves for a remote image); axe-core finds no serious or critical violation on the inbox, case and
-filtered-mail pages. Screenshots are saved in tests/screenshots/ (docs/ keeps one of each).
+leaves for a remote image); axe-core finds no serious or critical violation on the inbox, case, reports,
+filtered-mail and mediators pages (a mediator is added through its form). Screenshots are saved in tests/screenshots/ (docs/ keeps one of each).
 
 axe-core comes from npm into tests/.node (`.ci/run` installs it); without it the accessibility check
 skips and says why. No browser is ever downloaded: /usr/bin/chromium (Debian) or the tests skip.
@@ -187,6 +187,16 @@ def test_a_referral_appears_without_reload_and_its_case_can_be_worked(desk, brow
     assert "Islington" in page.content()  # the corrected LA is what the report counts
     assert serious_violations(page) == []
     shoot(page, "reports")
+
+    page.get_by_role("link", name="Mediators").click()
+    page.get_by_label("Name").fill("Alex Mediator")
+    page.get_by_label("Mobile (reminders go here)").fill("07700 900456")
+    page.get_by_label("Email (invitations go here)").fill("alex@example.org")
+    page.get_by_label("London office").check()
+    page.get_by_role("button", name="Add mediator").click()
+    page.get_by_text("Alex Mediator's private calendar feed").wait_for()
+    assert page.get_by_role("link", name="Alex Mediator").is_visible()
+    assert serious_violations(page) == []
     assert w.outside() == [] and w.dialogs == [] and w.errors == []
 
 
