@@ -4,7 +4,8 @@ over loopback, reading a real IMAP server (Dovecot).
 A referral appended to the mailbox appears in the open inbox without a reload; a hostile email renders
 inert (no script runs, no handler fires, no javascript: link, no CSS overlay or hidden text, no request
 leaves for a remote image); axe-core finds no serious or critical violation on the inbox, case, reports,
-filtered-mail and mediators pages (a mediator is added through its form). Screenshots are saved in tests/screenshots/ (docs/ keeps one of each).
+filtered-mail and mediators pages (a mediator is added through its form). Screenshots are saved in
+tests/screenshots/ (docs/ keeps one of each).
 
 axe-core comes from npm into tests/.node (`.ci/run` installs it); without it the accessibility check
 skips and says why. No browser is ever downloaded: /usr/bin/chromium (Debian) or the tests skip.
