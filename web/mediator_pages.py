@@ -25,6 +25,12 @@ from models.settings import Settings
 from web.render import page, reading, staff_of
 
 
+async def submitted(request: Request) -> tuple[dict[str, str], list[str]]:
+    """The mediator form's fields as typed, and the regions ticked."""
+    form = await request.form()
+    return {k: str(form.get(k) or "") for k in ("name", "mobile", "email")}, [str(v) for v in form.getlist("regions")]
+
+
 def router(engine: Engine, settings: Settings) -> APIRouter:
     r = APIRouter()
 
@@ -59,9 +65,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
     @r.post("/mediators")
     async def add(request: Request) -> Response:
         staff = staff_of(request)
-        form = await request.form()
-        fields = {k: str(form.get(k) or "") for k in ("name", "mobile", "email")}
-        regions = [str(v) for v in form.getlist("regions")]
+        fields, regions = await submitted(request)
         try:
             with session_scope(engine) as db:
                 mediator = add_mediator(db, **fields, regions=regions, actor=staff.email)
@@ -79,9 +83,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
     @r.post("/mediators/{mediator_id}")
     async def edit(request: Request, mediator_id: int) -> Response:
         staff = staff_of(request)
-        form = await request.form()
-        fields = {k: str(form.get(k) or "") for k in ("name", "mobile", "email")}
-        regions = [str(v) for v in form.getlist("regions")]
+        fields, regions = await submitted(request)
         try:
             with session_scope(engine) as db:
                 edit_mediator(db, mediator_id, **fields, regions=regions, actor=staff.email)
