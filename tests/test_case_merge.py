@@ -3,15 +3,17 @@ reference leading there, refusals said plainly, a second merge a no-op. SQLite a
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, SQLModel, select
 
 from inbox.intake import Intake
 from inbox.sources.base import MessageKey, SourceMessage
-from models import case_actions, case_ops, db
+from models import case_actions, case_merge, case_ops, db
 from models.case_clock import case_dates, record_event
 from models.case_merge import MergeRefused, merge_cases, plan_merge
 from models.case_queries import case_id_for_reference, merged_into_reference
@@ -269,3 +271,67 @@ def test_replies_to_the_merged_cases_reference_or_messages_land_on_the_survivor(
         placed = session.exec(select(InboundMessage.case_id).order_by(InboundMessage.id)).all()
         assert placed[-2:] == [first.id, first.id]
         assert case_id_for_reference(session, second.reference) == first.id
+
+
+@pytest.mark.parametrize("second_pair", ["same pair reversed", "the merged case with a third"])
+def test_two_merges_at_once_wait_for_each_other_and_move_once(engine, intake, monkeypatch, second_pair):
+    """The second merge starts while the first holds both rows; on PostgreSQL it is seen waiting on
+    the first's row lock (SQLite: on the database's write lock), then finds the first's outcome."""
+    first, second = two_cases(engine, intake)
+    deliver(intake, mailfactory.referral(sender="Ann Other <ann@example.net>", subject="Mediation for Zoe"))
+    with Session(engine) as session:
+        third = session.exec(select(Case).order_by(Case.id.desc())).first()
+    pair = (
+        (first.reference, second.reference)
+        if second_pair == "same pair reversed"
+        else (second.reference, third.reference)
+    )
+    outcomes: list[object] = []
+
+    def other_merge() -> None:
+        try:
+            with db.session_scope(engine) as session:
+                outcomes.append(merge_cases(session, pair[1], pair[0], actor="other@example.org"))
+        except MergeRefused as exc:
+            outcomes.append(str(exc))
+
+    started: list[threading.Thread] = []
+
+    def while_holding_the_locks(session, case_ids) -> None:
+        if started:
+            return
+        thread = threading.Thread(target=other_merge)
+        started.append(thread)
+        thread.start()
+        if engine.dialect.name == "postgresql":
+            assert _blocked_behind(engine, session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar())
+
+    monkeypatch.setattr(case_merge, "refresh_stored_next_deadline", while_holding_the_locks)
+    with db.session_scope(engine) as session:
+        result = merge_cases(session, first.reference, second.reference, actor="coord@example.org")
+    started[0].join()
+    assert not result.already
+    if second_pair == "same pair reversed":
+        [again] = outcomes
+        assert again.already and again.survivor == first.reference  # type: ignore[attr-defined]
+    else:
+        assert outcomes == [
+            f"{second.reference} was merged into {first.reference}: merge with {first.reference} instead."
+        ]
+    with Session(engine) as session:
+        merged_events = session.exec(select(TimelineEvent).where(TimelineEvent.kind == "merged")).all()
+        assert len(merged_events) == 2  # one on each case, once
+        assert session.get(Case, third.id).merged_into_id is None
+
+
+def _blocked_behind(engine, pid: int) -> bool:
+    """Whether another backend comes to wait on a lock `pid` holds (polled; the merge holding the lock
+    is waiting for this answer, so the wait has an end: 30 s without it fails the test)."""
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))")
+    deadline = time.monotonic() + 30
+    with engine.connect() as connection:
+        while time.monotonic() < deadline:
+            if connection.execute(query, {"pid": pid}).scalar():
+                return True
+            time.sleep(0.02)
+    return False
