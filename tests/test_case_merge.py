@@ -294,6 +294,9 @@ def test_two_merges_at_once_wait_for_each_other_and_move_once(engine, intake, mo
                 outcomes.append(merge_cases(session, pair[1], pair[0], actor="other@example.org"))
         except MergeRefused as exc:
             outcomes.append(str(exc))
+        except Exception as exc:  # shown in the assertion below, not lost in the thread
+            outcomes.append(repr(exc))
+            raise
 
     started: list[threading.Thread] = []
 
@@ -304,7 +307,8 @@ def test_two_merges_at_once_wait_for_each_other_and_move_once(engine, intake, mo
         started.append(thread)
         thread.start()
         if engine.dialect.name == "postgresql":
-            assert _blocked_behind(engine, session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar())
+            pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            assert _blocked_behind(engine, pid), outcomes
 
     monkeypatch.setattr(case_merge, "refresh_stored_next_deadline", while_holding_the_locks)
     with db.session_scope(engine) as session:
@@ -333,5 +337,6 @@ def _blocked_behind(engine, pid: int) -> bool:
         while time.monotonic() < deadline:
             if connection.execute(query, {"pid": pid}).scalar():
                 return True
+            connection.rollback()  # pg_stat_activity is read once a transaction: a new one each time
             time.sleep(0.02)
     return False
