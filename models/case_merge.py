@@ -9,6 +9,7 @@ caller's transaction.
 - Every row naming the merged case moves: timeline, messages in and out, inbox items, sessions, calls,
   SMS, call-back tasks, clock events; its parties join the survivor's without duplicate rows; its
   unseen news is added to the survivor's. Attachments belong to messages and move with them.
+  Referral details the survivor lacks are copied from the merged case's (never overwriting).
 - The merged case is closed with `merged_into_id` pointing at the survivor: its reference keeps
   working (replies by reference, /cases/<reference>), and a later merge of the survivor carries it on.
 - Both case rows are locked in id order first (SELECT ... FOR UPDATE on PostgreSQL; SQLite's write
@@ -60,6 +61,10 @@ MOVED: tuple[tuple[str, Table], ...] = (
     ("SMS in", table(SmsMessage)),
     ("call-back tasks", table(CallbackTask)),
 )
+
+
+# The referral's details kept only in the draft (models/case_actions.EDITABLE_FIELDS with no column).
+REFERRAL_FIELDS = ("child_name", "referrer_name", "contact_phone", "school", "ehcp_stage")
 
 
 class MergeRefused(ValueError):
@@ -126,6 +131,7 @@ def merge_cases(session: Session, reference_a: str, reference_b: str, *, actor: 
     moved["people"] = _move_parties(session, merged.id, survivor.id)
     _move_attention(session, merged.id, survivor.id)
     _move_case_links(session, merged.id, survivor.id)
+    filled = _fill_referral(session, merged.id, survivor.id)
     now = utcnow()
     run(
         session,
@@ -167,6 +173,7 @@ def merge_cases(session: Session, reference_a: str, reference_b: str, *, actor: 
         entity_id=survivor.id,
         merged=merged.reference,
         moved=moved_counts,
+        referral_filled=filled,
     )
     refresh_stored_next_deadline(session, (survivor.id, merged.id))
     return MergeResult(survivor.reference, merged.reference, already=False, moved=moved_counts)
@@ -293,6 +300,23 @@ def _move_attention(session: Session, merged_id: int, survivor_id: int) -> None:
     if theirs.since < ours.since:
         values.update(since=theirs.since, reason=theirs.reason)
     run(session, update(ATTENTION).where(ATTENTION.c.case_id == survivor_id).values(**values))
+
+
+def _fill_referral(session: Session, merged_id: int, survivor_id: int) -> list[str]:
+    """Referral details the survivor lacks and the merged case has (its school, the child's name...)
+    are copied with their evidence; the survivor's own are never overwritten."""
+    drafts = dict(run(session, select(CASE.c.id, CASE.c.draft).where(CASE.c.id.in_((merged_id, survivor_id)))).all())
+    ours, theirs = dict(drafts[survivor_id] or {}), drafts[merged_id] or {}
+    filled = [name for name in REFERRAL_FIELDS if not ours.get(name) and theirs.get(name)]
+    if filled:
+        evidence = dict(ours.get("evidence") or {})
+        for name in filled:
+            ours[name] = theirs[name]
+            if name in (theirs.get("evidence") or {}):
+                evidence[name] = theirs["evidence"][name]
+        ours["evidence"] = evidence
+        run(session, update(CASE).where(CASE.c.id == survivor_id).values(draft=ours))
+    return filled
 
 
 def _move_case_links(session: Session, merged_id: int, survivor_id: int) -> None:

@@ -151,6 +151,19 @@ def test_everything_of_the_merged_case_moves_onto_the_survivor(engine, intake):
         assert sorted(audits) == [("case.merged", str(second.id)), ("case.merged_in", str(first.id))]
 
 
+def test_referral_details_the_survivor_lacks_come_from_the_merged_case(engine, intake):
+    first, second = two_cases(engine, intake)
+    with db.session_scope(engine) as session:
+        case_actions.edit_field(session, first.id, "coord@example.org", "school", "")
+        case_actions.edit_field(session, second.id, "coord@example.org", "school", "Hill Street Primary")
+        case_actions.edit_field(session, second.id, "coord@example.org", "child_name", "E. Pryce")
+        merge_cases(session, first.reference, second.reference, actor="coord@example.org")
+    with Session(engine) as session:
+        draft = session.get(Case, first.id).draft
+    assert draft["school"] == "Hill Street Primary" and draft["evidence"]["school"]["source"] == "coordinator"
+    assert draft["child_name"] == first.draft["child_name"]  # the survivor's own is kept
+
+
 def test_a_person_in_both_cases_stays_one_party_row(engine, intake):
     first, second = two_cases(engine, intake)
     with db.session_scope(engine) as session:  # the parent is in the school's case too, as parent
