@@ -55,7 +55,7 @@ def test_two_steps_show_both_cases_then_merge_and_the_old_reference_leads_to_the
     assert confirm.status_code == 200
     rows = re.findall(r'<th scope="row"><a href="/cases/([^"]+)">', confirm.text)
     assert rows == [first.reference, second.reference]
-    assert "Elliot" in confirm.text and "Carries on: its clock started first" in confirm.text
+    assert "Elliot" in confirm.text and "Carries on: opened first, its clock started the same day" in confirm.text
     assert f"Merge {second.reference} into {first.reference}</button>" in confirm.text
     with Session(engine) as session:
         assert session.get(Case, second.id).merged_into_id is None
