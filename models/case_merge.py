@@ -150,7 +150,7 @@ def merge_cases(session: Session, reference_a: str, reference_b: str, *, actor: 
         session,
         survivor.id,
         "merged",
-        f"{merged.reference} merged into this case",
+        f"{merged.reference} ({merged.status.replace('_', ' ')}) merged into this case",
         actor=actor,
         data={"from": merged.reference},
     )

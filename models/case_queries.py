@@ -152,9 +152,12 @@ class CaseView:
     merged_from: list[str] = field(default_factory=list)  # references of cases merged into this one
 
 
-def case_id_for_reference(session: Session, reference: str) -> int | None:
-    """The case a reference leads to: a merged case's leads to the case it was merged into."""
+def case_id_for_reference(session: Session, reference: str, *, follow_merge: bool = True) -> int | None:
+    """The case a reference leads to: a merged case's leads to the case it was merged into, unless
+    `follow_merge` is off (anonymising names exactly the case it means)."""
     wanted = reference.strip().upper()
+    if not follow_merge:
+        return run(session, select(CASE.c.id).where(CASE.c.reference == wanted)).scalar()
     return run(
         session, select(func.coalesce(CASE.c.merged_into_id, CASE.c.id)).where(CASE.c.reference == wanted)
     ).scalar()

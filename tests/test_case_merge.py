@@ -22,6 +22,7 @@ from models.contacts import Contact, Party
 from models.desk import CaseAttention
 from models.mail import InboundMessage
 from models.outbox import OutboxMessage
+from models.reports import referrals_report
 from models.sessions import MediationSession
 from models.staff import AuditEvent
 from models.telephony import Call, CallbackTask, SmsMessage
@@ -129,7 +130,7 @@ def test_everything_of_the_merged_case_moves_onto_the_survivor(engine, intake):
         [note] = session.exec(select(TimelineEvent).where(TimelineEvent.case_id == second.id)).all()
         assert note.summary == f"Merged into {first.reference}"
         survivor_events = session.exec(select(TimelineEvent.summary).where(TimelineEvent.case_id == first.id)).all()
-        assert f"{second.reference} merged into this case" in survivor_events
+        assert f"{second.reference} (new) merged into this case" in survivor_events
         assert (
             session.exec(
                 select(func.count()).select_from(InboundMessage).where(InboundMessage.case_id == first.id)
@@ -353,3 +354,19 @@ def _blocked_behind(engine, pid: int) -> bool:
             connection.rollback()  # pg_stat_activity is read once a transaction: a new one each time
             time.sleep(0.02)
     return False
+
+
+def test_the_referrals_report_counts_a_merged_family_once(engine, intake):
+    first, second = two_cases(engine, intake)
+    today = first.created_at.date()
+
+    def total() -> int:
+        with Session(engine) as session:
+            return sum(
+                row.total for row in referrals_report(session, today - timedelta(days=1), today + timedelta(days=1))
+            )
+
+    assert total() == 2
+    with db.session_scope(engine) as session:
+        merge_cases(session, first.reference, second.reference, actor="coord@example.org")
+    assert total() == 1

@@ -42,6 +42,13 @@ def test_cases_merge_from_the_command_line(tmp_path: Path):
     with Session(engine) as session:
         assert session.get(Case, second.id).merged_into_id == first.id
 
+    # Anonymising by the merged case's reference means that (closed) case, never the open survivor.
+    anonymised = run_main("cases", "anonymise", refs[1], settings=env)
+    assert anonymised.returncode == 0, anonymised.stderr
+    with Session(engine) as session:
+        assert session.get(Case, second.id).draft.get("anonymised_at")
+        assert not session.get(Case, first.id).draft.get("anonymised_at")
+
     unknown = run_main("cases", "merge", refs[0], "MD-26-ZZZZ", settings=env)
     assert (unknown.returncode, unknown.stderr) == (1, "No case has the reference MD-26-ZZZZ.\n")
     same = run_main("cases", "merge", refs[0], refs[0], settings=env)

@@ -65,7 +65,7 @@ def test_two_steps_show_both_cases_then_merge_and_the_old_reference_leads_to_the
     assert done.status_code == 303 and done.headers["location"] == f"/cases/{first.reference}#timeline"
     survivor = client.get(f"/cases/{first.reference}").text
     assert f"Merged into this case: {second.reference}" in survivor
-    assert f"{second.reference} merged into this case" in survivor
+    assert f"{second.reference} (new) merged into this case" in survivor
     old = client.get(f"/cases/{second.reference}")
     assert old.status_code == 303 and old.headers["location"] == f"/cases/{first.reference}"
     # The same form sent again: nothing more happens, and the page says it was merged already.
