@@ -280,10 +280,13 @@ def test_replies_to_the_merged_cases_reference_or_messages_land_on_the_survivor(
         merge_cases(session, first.reference, second.reference, actor="coord@example.org")
     deliver(intake, mailfactory.message(sender=SCHOOL, subject=f"About {second.reference}", body="One more thing.\n"))
     deliver(intake, mailfactory.reply_to(ack.message_id, sender="senco@school.example.org", subject="Re: referral"))
+    # New-case mail from the merged case's referrer the same day is held on the survivor, not opened.
+    again = "Hello, I am writing again about Elliot Pryce's mediation with Camden. Mr Hale, SENCo\n"
+    deliver(intake, mailfactory.referral(sender=SCHOOL, subject="Elliot Pryce again", body=again))
     with Session(engine) as session:
         assert session.exec(select(func.count()).select_from(Case)).one() == 2  # no new case opened
         placed = session.exec(select(InboundMessage.case_id).order_by(InboundMessage.id)).all()
-        assert placed[-2:] == [first.id, first.id]
+        assert placed[-3:] == [first.id, first.id, first.id]
         assert case_id_for_reference(session, second.reference) == first.id
 
 
