@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from sqlmodel import Session, col, select
 
+from cli.cases import register as register_cases
 from cli.output import JSON_HELP, checked_engine, console, print_json, print_table
 from cli.sessions import register as register_sessions
 from cli.staff import register as register_staff
@@ -376,6 +377,7 @@ def quarantine_retry(
 # The other areas' commands, one module each (cli/).
 register_telephony(app)
 register_staff(app, cases_app)
+register_cases(cases_app)
 register_workdays(app)
 register_sessions(app)
 

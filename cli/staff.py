@@ -75,7 +75,7 @@ def cases_anonymise(reference: Annotated[str, typer.Argument(help="The closed ca
     from models.privacy import PrivacyRefused, anonymise_case
 
     with session_scope(checked_engine()) as session:
-        case_id = case_id_for_reference(session, reference)
+        case_id = case_id_for_reference(session, reference, follow_merge=False)  # never the survivor by mistake
         if case_id is None:
             sys.stderr.write(f"no case {reference}\n")
             raise typer.Exit(1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, cast, null, select, union
+from sqlalchemy import bindparam, cast, func, null, select, union
 from sqlmodel import Session
 
 from inbox.mailtext import REPLY_SUBJECT
@@ -32,7 +32,10 @@ _MESSAGES_ON_CASES = union(
         INBOUND.c.message_id.in_(bindparam("ids", expanding=True)), INBOUND.c.case_id.is_not(None)
     ),
 )
-_CASE_BY_REFERENCE = select(CASE.c.id).where(CASE.c.reference == bindparam("reference"))
+# A merged case's reference leads to the case it was merged into (models/case_merge.py).
+_CASE_BY_REFERENCE = select(func.coalesce(CASE.c.merged_into_id, CASE.c.id)).where(
+    CASE.c.reference == bindparam("reference")
+)
 _REFERENCES = select(CASE.c.reference).where(CASE.c.id.in_(bindparam("ids", expanding=True))).order_by(CASE.c.id)
 
 

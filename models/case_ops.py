@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, and_, bindparam, or_, select, update
+from sqlalchemy import Insert, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -68,8 +68,9 @@ _CASES_OF_EMAIL = (
     .distinct()
 )
 # Cases opened for an address since a time, first first, with the child the referral named.
+# A case merged into another answers as that one (models/case_merge.py).
 _RECENT_CASES_OF = (
-    select(CASE.c.id, CASE.c.draft["child_name"].as_string())
+    select(func.coalesce(CASE.c.merged_into_id, CASE.c.id), CASE.c.draft["child_name"].as_string())
     .where(
         CASE.c.referrer_email == bindparam("email"),
         CASE.c.created_at >= bindparam("since", type_=CASE.c.created_at.type),

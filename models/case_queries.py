@@ -149,10 +149,29 @@ class CaseView:
     parties: list[PartyView]
     timeline: list[EventView]
     outbox: list[dict[str, Any]]
+    merged_from: list[str] = field(default_factory=list)  # references of cases merged into this one
 
 
-def case_id_for_reference(session: Session, reference: str) -> int | None:
-    return run(session, select(CASE.c.id).where(CASE.c.reference == reference.strip().upper())).scalar()
+def case_id_for_reference(session: Session, reference: str, *, follow_merge: bool = True) -> int | None:
+    """The case a reference leads to: a merged case's leads to the case it was merged into, unless
+    `follow_merge` is off (anonymising names exactly the case it means)."""
+    wanted = reference.strip().upper()
+    if not follow_merge:
+        return run(session, select(CASE.c.id).where(CASE.c.reference == wanted)).scalar()
+    return run(
+        session, select(func.coalesce(CASE.c.merged_into_id, CASE.c.id)).where(CASE.c.reference == wanted)
+    ).scalar()
+
+
+def merged_into_reference(session: Session, reference: str) -> str | None:
+    """The survivor's reference when this reference is a merged case's; None otherwise."""
+    survivor = CASE.alias("survivor")
+    return run(
+        session,
+        select(survivor.c.reference)
+        .join(CASE, CASE.c.merged_into_id == survivor.c.id)
+        .where(CASE.c.reference == reference.strip().upper()),
+    ).scalar()
 
 
 def case_view(session: Session, case_id: int) -> CaseView | None:
@@ -184,6 +203,9 @@ def case_view(session: Session, case_id: int) -> CaseView | None:
         parties=parties_of(session, case_id),
         timeline=timeline_of(session, case_id),
         outbox=outbox_rows(session, case_id=case_id),
+        merged_from=list(
+            run(session, select(CASE.c.reference).where(CASE.c.merged_into_id == case_id).order_by(CASE.c.id)).scalars()
+        ),
     )
 
 

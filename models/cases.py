@@ -30,6 +30,8 @@ class Case(SQLModel, table=True):
     draft: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict))
     # A case opened from a message that named another case's reference but came from a stranger.
     related_case_id: int | None = Field(default=None, foreign_key="case.id")
+    # Merged into another case (models/case_merge.py): closed, everything of it moved onto that one.
+    merged_into_id: int | None = Field(default=None, foreign_key="case.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -53,8 +53,9 @@ def referrals_report(
     """Cases opened from `start` to `end` (inclusive), one row per month and LA, months in order."""
     since = datetime(start.year, start.month, start.day, tzinfo=UTC)
     until = datetime(end.year, end.month, end.day, 23, 59, 59, tzinfo=UTC)
+    # A case merged into another was the same family's referral a second time: counted once, as the survivor.
     query = select(CASE.c.created_at, CASE.c.local_authority, CASE.c.service, CASE.c.status).where(
-        CASE.c.created_at >= since, CASE.c.created_at <= until
+        CASE.c.created_at >= since, CASE.c.created_at <= until, CASE.c.merged_into_id.is_(None)
     )
     if local_authority:
         query = query.where(CASE.c.local_authority == local_authority)

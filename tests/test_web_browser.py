@@ -14,6 +14,7 @@ skips and says why. No browser is ever downloaded: /usr/bin/chromium (Debian) or
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -236,3 +237,34 @@ def test_hostile_email_renders_inert(desk, browser, imap_account):
     page.goto(f"{desk}/filtered")
     assert serious_violations(page) == []
     shoot(page, "filtered")
+
+
+def test_two_cases_of_one_family_are_merged_from_the_case_page_by_keyboard(desk, browser, imap_account):
+    from playwright.sync_api import expect
+
+    imap_account.append(mailfactory.referral())
+    imap_account.append(
+        mailfactory.referral(sender="Mr Hale <senco@school.example.org>", subject="Referral for Elliot Pryce")
+    )
+    w = Watched(browser, desk)
+    page = w.page
+    w.sign_in()
+    rows = page.locator("table.work tbody tr", has_text="Elliot Pryce")
+    expect(rows).to_have_count(2)
+    here, other = (rows.nth(i).get_by_role("link").first.get_attribute("href").rsplit("/", 1)[1] for i in range(2))
+    page.goto(f"{desk}/cases/{here}")
+    page.get_by_label("Merge with another case").fill(other)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Merge two cases").wait_for()
+    assert serious_violations(page) == []
+    shoot(page, "merge")
+    button = page.get_by_role("button", name=re.compile(r"^Merge MD-"))
+    merged, survivor = re.fullmatch(r"Merge (\S+) into (\S+)", button.inner_text().strip()).groups()
+    assert {merged, survivor} == {here, other}
+    button.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{desk}/cases/{survivor}#timeline")
+    page.get_by_text(f"Merged into this case: {merged}").wait_for()
+    page.goto(f"{desk}/cases/{merged}")  # the old reference leads to the survivor
+    page.wait_for_url(f"{desk}/cases/{survivor}")
+    assert w.outside() == [] and w.dialogs == [] and w.errors == []

@@ -18,16 +18,23 @@ from inbox.parse import parse_message
 from inbox.parse.attachments import stored_attachment_bytes
 from models import case_actions as actions
 from models.case_ops import audit
-from models.case_queries import CaseView, attachment_of_case, case_id_for_reference, case_view, raw_message
+from models.case_queries import (
+    CaseView,
+    attachment_of_case,
+    case_id_for_reference,
+    case_view,
+    merged_into_reference,
+    raw_message,
+)
 from models.case_status import CLOSED, IN_PROGRESS, TRANSITIONS
 from models.db import session_scope
 from models.outbox import OutboxMessage
 from models.privacy import PrivacyRefused, anonymise_case, person_export
 from models.settings import Settings
 from models.staff_ops import Staff, staff_names
-from web import case_sessions
+from web import case_merge_pages, case_sessions
 from web.email_html import sanitise
-from web.render import page, staff_of
+from web.render import page, reading, staff_of
 
 MAX_BODY_CHARS = 200_000
 
@@ -116,7 +123,12 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
         return RedirectResponse(f"/cases/{quote(reference)}{anchor}", status_code=303)
 
     @r.get("/cases/{reference}")
-    def case_page(request: Request, reference: str) -> HTMLResponse:
+    def case_page(request: Request, reference: str) -> Response:
+        """A merged case's reference leads to the case it was merged into (which names it at the top)."""
+        with reading(engine) as session:
+            survivor = merged_into_reference(session, reference)
+        if survivor is not None:
+            return RedirectResponse(f"/cases/{quote(survivor)}", status_code=303)
         return show(request, reference)
 
     @r.post("/cases/{reference}/note")
@@ -242,6 +254,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
         }
         return Response(data, media_type=stored.content_type or "application/octet-stream", headers=headers)
 
+    r.include_router(case_merge_pages.router(engine, show))
     r.include_router(case_sessions.router(settings, act))
     r.include_router(case_sessions.recording_router(engine, settings, staff_of))
     return r
