@@ -92,3 +92,16 @@ class CaseEvent(SQLModel, table=True):
     note: str = ""
     recorded_by: str = Field(default="system", max_length=320)
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PendingDeadline(SQLModel, table=True):
+    """A statutory deadline of an open case that nothing has met yet: its kind (models.deadlines.Kind) and
+    the day it is due. Kept by models.deadline_store, recomputed with models.deadlines' own rules in the
+    transaction that changes the case's dates, so the inbox reads what is due with one indexed query.
+    Whether it is due soon or overdue depends on today only, worked out when read."""
+
+    __table_args__ = (Index("ix_pendingdeadline_due", "due", "case_id"),)
+
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    kind: str = Field(max_length=32, primary_key=True)
+    due: date
