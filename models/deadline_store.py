@@ -63,7 +63,13 @@ def _write(db: Session, conditions: list[Any]) -> int:
     calendar = _calendar()
     found = deadlines_where(db, calendar, calendar.local_date(utcnow()), conditions)
     rows = [
-        {"case_id": item.case_id, "kind": str(item.deadline.kind), "due": item.deadline.due}
+        {
+            "case_id": item.case_id,
+            "kind": str(item.deadline.kind),
+            "due": item.deadline.due,
+            "reference": item.reference,
+            "region": item.region,
+        }
         for item in found
         if item.deadline.done_on is None
     ]

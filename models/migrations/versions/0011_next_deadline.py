@@ -28,10 +28,12 @@ def upgrade() -> None:
         sa.Column("case_id", sa.Integer(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("due", sa.Date(), nullable=False),
+        sa.Column("reference", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("region", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.ForeignKeyConstraint(["case_id"], ["case.id"]),
         sa.PrimaryKeyConstraint("case_id", "kind"),
     )
-    op.create_index("ix_pendingdeadline_due", "pendingdeadline", ["due", "case_id"])
+    op.create_index("ix_pendingdeadline_due", "pendingdeadline", ["due", "reference", "kind", "region"])
     op.get_context().config.attributes[BACKFILL_FLAG] = True  # type: ignore[union-attr]
 
 
