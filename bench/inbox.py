@@ -43,6 +43,7 @@ from models import db  # noqa: E402
 from models.cases import Case, InboxItem, TimelineEvent  # noqa: E402
 from models.contacts import Contact, ContactPoint, Party  # noqa: E402
 from models.db import session_scope  # noqa: E402
+from models.deadline_store import backfill  # noqa: E402
 from models.desk import CaseAttention  # noqa: E402
 from models.la_directory import load_directory  # noqa: E402
 from models.mail import InboundMessage, QuarantineEntry  # noqa: E402
@@ -352,6 +353,10 @@ def main() -> None:
             db.upgrade(engine)
             seconds = seed(engine, args.n)
             print(f"{kind}: seeded {args.n:,} cases in {seconds:.0f} s")
+            # Seeded with Core, as no write path does: the stored deadlines are worked out as after an upgrade.
+            started = time.perf_counter()
+            stored = backfill(engine)
+            print(f"  stored deadlines: {stored:,} rows for the open cases in {time.perf_counter() - started:.0f} s")
             for name, (p50, p95) in measure(engine, args.n, args.requests).items():
                 verdict = "ok" if p95 < 100 else "OVER TARGET"
                 print(

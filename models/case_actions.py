@@ -11,6 +11,7 @@ from sqlmodel import Session
 from models.case_ops import add_timeline, audit, touch_case
 from models.case_status import CLOSED, IN_PROGRESS, TRANSITIONS, can_move
 from models.cases import Case, InboxItem
+from models.deadline_marks import deadlines_moved
 from models.desk import CaseAttention
 from models.mail import InboundMessage
 from models.outbox_ops import enqueue_id, make_message_id
@@ -74,6 +75,7 @@ def change_status(session: Session, case_id: int, actor: str, target: str) -> No
             f"A case in {status_label(current)} cannot move to {status_label(target)} (allowed: {allowed})."
         )
     run(session, update(CASE).where(CASE.c.id == case_id).values(status=target, updated_at=utcnow()))
+    deadlines_moved(session, case_id)  # closed: none kept; reopened: counted again
     verb = "Reopened" if reopening else f"Status: {status_label(current)} → {status_label(target)}"
     add_timeline(session, case_id, "status", verb, actor=actor, data={"from": current, "to": target})
     audit(
@@ -131,6 +133,7 @@ def edit_field(session: Session, case_id: int, actor: str, name: str, value: str
     if column:
         values[column] = value or None
     run(session, update(CASE).where(CASE.c.id == case_id).values(**values))
+    deadlines_moved(session, case_id)  # the service decides which deadlines run
     label = FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
     add_timeline(
         session,

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from models.cases import Case, InboxItem, TimelineEvent
 from models.contacts import Contact, ContactPoint, Party
+from models.deadline_marks import deadlines_moved
 from models.outbox import channel_label
 from models.outbox_ops import suppress
 from models.references import new_reference
@@ -154,6 +155,7 @@ def open_case(
         if case_id is None:
             continue
         audit(session, actor=actor, action="case.opened", entity="case", entity_id=case_id)
+        deadlines_moved(session, case_id)
         return NewCase(case_id, reference, service, local_authority, served, region, email)
     raise RuntimeError("could not find a free case reference")
 

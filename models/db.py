@@ -22,6 +22,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
+import models.deadline_marks  # (the stored deadlines follow every commit that moves them)
 import models.tables  # noqa: F401  (every table registered on the metadata)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -145,6 +146,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        if config.attributes.pop("backfill_deadlines", False):  # set by 0011_next_deadline
+            from models.deadline_store import backfill  # the clock's modules import this one's callers
+
+            backfill(connection)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -92,3 +92,20 @@ class CaseEvent(SQLModel, table=True):
     note: str = ""
     recorded_by: str = Field(default="system", max_length=320)
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PendingDeadline(SQLModel, table=True):
+    """A statutory deadline of an open case that nothing has met yet: its kind (models.deadlines.Kind) and
+    the day it is due. Kept by models.deadline_store, recomputed with models.deadlines' own rules in the
+    transaction that changes the case's dates, so the inbox reads what is due with one indexed query.
+    Whether it is due soon or overdue depends on today only, worked out when read. The case's reference
+    and office (both fixed when it is opened) are copied here: the inbox's list, its count and its office
+    filter are then read from the index alone, never joined to tens of thousands of cases."""
+
+    __table_args__ = (Index("ix_pendingdeadline_due", "due", "reference", "kind", "region"),)
+
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    kind: str = Field(max_length=32, primary_key=True)
+    due: date
+    reference: str = Field(max_length=16)
+    region: str | None = Field(default=None, max_length=16)

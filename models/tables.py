@@ -5,7 +5,14 @@ from models.contacts import Contact, ContactPoint, Party
 from models.desk import CaseAttention, LoginAttempt, StaffSession
 from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
 from models.outbox import OutboxMessage, Suppression
-from models.sessions import CaseEvent, MediationSession, Mediator, SessionAttendee, SessionMediator
+from models.sessions import (
+    CaseEvent,
+    MediationSession,
+    Mediator,
+    PendingDeadline,
+    SessionAttendee,
+    SessionMediator,
+)
 from models.staff import AuditEvent, StaffUser
 from models.telephony import Call, CallbackTask, SmsMessage
 
@@ -25,6 +32,7 @@ __all__ = [
     "Mediator",
     "OutboxMessage",
     "Party",
+    "PendingDeadline",
     "QuarantineEntry",
     "SessionAttendee",
     "SessionMediator",

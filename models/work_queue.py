@@ -47,6 +47,7 @@ from models.desk import CaseAttention
 from models.la_directory import load_directory
 from models.mail import InboundMessage, QuarantineEntry
 from models.rows import run, table
+from models.search_index import matching_cases
 from models.types import utcnow
 from models.workdays import LONDON, WorkingDayCalendar, local_date
 
@@ -170,8 +171,9 @@ def _contains(column: Any, text: str, dialect: str) -> Any:
 
 
 def _search(q: str, work_case_id: Any, dialect: str) -> Any:
-    """A work row's case matches the search: its reference, its LA, the child's name (as extracted), or
-    a party's name, email address or phone number. Tested per row
+    """A work row's case matches the search (SQLite; PostgreSQL reads models/search_index.py's table):
+    its reference, its LA, the child's name (as extracted), or a party's name, email address or phone
+    number. Tested per row
     of the work list (thousands at most, each by index), never by scanning every case or contact;
     the cheap tests first (an OR stops at the first that holds)."""
     text = q.strip()
@@ -258,8 +260,19 @@ def _filtered(filters: WorkFilters, staff_id: int | None, now: datetime, dialect
             .exists()
         )
 
+    if dialect == "postgresql" and text:  # one indexed look-up of the cases it finds (models/search_index.py)
+        phone = _e164(text)
+        hits = matching_cases(text, *([phone] if phone else []))
+
+        def search(work_case_id: Any) -> Any:
+            return work_case_id.in_(hits)
+    else:
+
+        def search(work_case_id: Any) -> Any:
+            return _search(text, work_case_id, dialect)
+
     case_conditions = _case_conditions(filters, staff_id)
-    case_search = [_search(text, CASE.c.id, dialect)] if text else []
+    case_search = [search(CASE.c.id)] if text else []
     new_cases = select(
         literal("new_case").label("kind"),
         literal(3).label("rank"),
@@ -286,7 +299,7 @@ def _filtered(filters: WorkFilters, staff_id: int | None, now: datetime, dialect
     item_search = (
         [
             or_(
-                and_(ITEM.c.case_id.is_not(None), _search(text, ITEM.c.case_id, dialect)),
+                and_(ITEM.c.case_id.is_not(None), search(ITEM.c.case_id)),
                 and_(ITEM.c.case_id.is_(None), message_search(ITEM.c.inbound_message_id)),
             )
         ]

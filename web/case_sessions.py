@@ -24,7 +24,7 @@ from models.case_queries import case_id_for_reference
 from models.cases import Case
 from models.certificates import CertificateRefused, issue_certificate
 from models.db import session_scope
-from models.deadline_queue import SHOWN, DueDeadline, cached_deadlines_due, forget
+from models.deadline_queue import DueDeadline, stored_deadlines_due
 from models.ics import MODE_LABELS
 from models.session_ops import (
     NOTICE_WORKING_DAYS,
@@ -203,23 +203,18 @@ def _session_line(db: Session, item: MediationSession, now: datetime) -> Session
 
 @dataclass(slots=True)
 class InboxDeadlines:
-    ready: bool  # False: being worked out for the first time
     shown: list[DueDeadline]
     total: int
 
 
-def deadlines_for_inbox(engine: Any, settings: Settings, filters: WorkFilters) -> InboxDeadlines:
+def deadlines_for_inbox(db: Session, settings: Settings, filters: WorkFilters) -> InboxDeadlines:
     """The inbox's deadlines under its office and overdue filters (a case with no office yet is on both),
-    the most urgent SHOWN of them."""
+    the most urgent of them (models.deadline_queue.SHOWN) and how many in all."""
     calendar = WorkingDayCalendar(tz=settings.zone)
-    found = cached_deadlines_due(engine, calendar, calendar.local_date(utcnow()))
-    if found is None:
-        return InboxDeadlines(False, [], 0)
-    if filters.office:
-        found = [d for d in found if d.region in (filters.office, None)]
-    if filters.overdue:
-        found = [d for d in found if d.overdue]
-    return InboxDeadlines(True, found[:SHOWN], len(found))
+    shown, total = stored_deadlines_due(
+        db, calendar, calendar.local_date(utcnow()), office=filters.office, overdue_only=filters.overdue
+    )
+    return InboxDeadlines(shown, total)
 
 
 def session_figures(
@@ -267,7 +262,6 @@ def router(settings: Settings, act: Act) -> APIRouter:
                 do(db, case_id, staff)
             except (SessionRefused, CertificateRefused) as exc:
                 raise actions.ActionRefused(for_coordinator(str(exc))) from None
-            forget()  # the inbox's deadlines may have changed: computed afresh on its next read
 
         return run
 

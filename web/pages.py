@@ -60,10 +60,10 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
     def inbox(request: Request) -> HTMLResponse:
         staff = staff_of(request)
         filters = filters_from(request)
+        template = "inbox_list.html" if request.query_params.get("fragment") == "1" else "inbox.html"
         with reading(engine) as session:
             work = work_page(session, filters, staff_id=staff.id)
-        template = "inbox_list.html" if request.query_params.get("fragment") == "1" else "inbox.html"
-        deadlines = deadlines_for_inbox(engine, settings, filters) if template == "inbox.html" else None
+            deadlines = deadlines_for_inbox(session, settings, filters) if template == "inbox.html" else None
         return page(
             request,
             template,
