@@ -128,6 +128,58 @@ class _WholeBodyGenerator(Generator):
     _writeBody = _handle_text
 
 
+class _Pieces:
+    """What a generator writes, kept as the pieces written and never joined: the stock generator writes
+    each part into a buffer of its own and copies it into its parent's, which for a forwarded message
+    holding a large file is the file two or three times over."""
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+
+    def write(self, data: bytes | _Pieces) -> None:
+        if isinstance(data, _Pieces):
+            self.pieces.extend(data.pieces)
+        elif data:
+            self.pieces.append(data)
+
+    def getvalue(self) -> _Pieces:
+        return self
+
+
+class _PiecesBytesGenerator(_WholeBodyBytesGenerator):
+    def _new_buffer(self) -> _Pieces:
+        return _Pieces()
+
+
+def _message_pieces(inner: Message) -> list[bytes] | None:
+    """A forwarded message written back as bytes, in pieces; None where only the stock buffers can
+    write it (a delivery report joins its blocks' buffers)."""
+    out = _Pieces()
+    try:
+        _PiecesBytesGenerator(out, mangle_from_=False, policy=_VERBATIM).flatten(inner)
+    except (TypeError, AttributeError):  # a delivery report's blocks are joined and split as buffers
+        return None
+    return out.pieces
+
+
+def message_digest(part: Message, problems: list[str]) -> tuple[int, str] | None:
+    """Size and sha256 of a forwarded message written back as bytes, from its pieces; None where
+    attachment_bytes must say what it is."""
+    payload = children_of(part)
+    if not payload:
+        return None
+    try:
+        pieces = _message_pieces(payload[0])
+    except (LookupError, ValueError, MessageError):
+        return None
+    if pieces is None:
+        return None
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)
+    return sum(map(len, pieces)), digest.hexdigest()
+
+
 def _message_bytes(part: Message, problems: list[str]) -> bytes:
     payload = children_of(part)
     if payload is None:
@@ -138,6 +190,9 @@ def _message_bytes(part: Message, problems: list[str]) -> bytes:
     # The generators look up the charsets and parameters a sender wrote (email.charset, RFC 2231
     # values): a hostile one raises a codec error (LookupError, UnicodeError) or email's CharsetError.
     try:
+        pieces = _message_pieces(inner)
+        if pieces is not None:
+            return b"".join(pieces)
         out = io.BytesIO()
         _WholeBodyBytesGenerator(out, mangle_from_=False, policy=_VERBATIM).flatten(inner)
         return out.getvalue()
@@ -212,7 +267,10 @@ class Collector:
 
     def _attachment(self, part: Message, ctype: str, index: int) -> Attachment:
         payload: bytes | None = None
-        known = (base64_digest(part) or raw_digest(part)) if not ctype.startswith("message/") else None
+        if ctype in FORWARDED_TYPES:
+            known = message_digest(part, self.problems)
+        else:
+            known = (base64_digest(part) or raw_digest(part)) if not ctype.startswith("message/") else None
         if known is not None and known[0] > KEEP_PAYLOAD_BYTES:
             size, sha256 = known  # a large file: hashed a megabyte at a time, never held whole
         else:

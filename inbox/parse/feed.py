@@ -36,7 +36,7 @@ PIECE_BYTES = 64 * 1024  # the bytes are looked at this many at a time
 # The stdlib's feedparser.headerRE, on bytes: a header field or continuation line.
 _HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
 _EMPTY_LINES = (b"\r\n", b"\n", b"\r")
-_CANDIDATE = re.compile(rb"[\r\n]--")  # a line that may be a boundary starts after a line end
+_DASHES = re.compile(rb"--")  # a literal: searched far faster than a class followed by it
 _LINE_END_CHAR = re.compile(rb"[\r\n]")
 
 
@@ -283,8 +283,7 @@ class Feeder:
                 self.state = _HEAD  # the part's header block starts here
                 return view[pos:]
             else:
-                found = _CANDIDATE.search(view, pos)
-                start = found.start() + 1 if found is not None else -1
+                start = _candidate(view, pos)
             if start < 0:
                 rest = bytes(view[pos:])
                 last = max(rest.rfind(b"\n"), rest.rfind(b"\r"))
@@ -391,6 +390,14 @@ class Feeder:
             found += 1
         if found != len(self.kept):
             raise NotAsFed(f"{len(self.kept) - found} bodies kept aside are not where they were taken from")
+
+
+def _candidate(view: memoryview, pos: int) -> int:
+    """Where the first line after `pos` that begins "--" (a boundary line, perhaps) begins; -1: none."""
+    for found in _DASHES.finditer(view, pos + 1):
+        if view[found.start() - 1] in (10, 13):
+            return found.start()
+    return -1
 
 
 def _line_end(view: memoryview, start: int) -> int | None:

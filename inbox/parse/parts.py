@@ -64,6 +64,11 @@ def _raw_leaf_bytes(part: Message, raw: RawBody) -> bytes:
     cte = str(part.get("content-transfer-encoding", "")).lower()  # as get_payload reads it
     if cte not in _DECODED_CTE:
         return raw.tobytes()  # what get_payload(decode=True) gives back for any other encoding
+    if cte == "base64":
+        try:  # decoded a piece at a time: the stdlib would split the text into lines and join them
+            return b"".join(list(_base64_decoded(raw.chunks())))
+        except _NotPlainBase64:
+            pass  # the stdlib's tolerant decoding decides what it means
     as_parsed = Message()  # the part as the parser would have made it, to decode it the same way
     as_parsed["Content-Transfer-Encoding"] = part.get("content-transfer-encoding", "")
     as_parsed.set_payload(raw.tobytes().decode("ascii", "surrogateescape"))
