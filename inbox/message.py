@@ -70,6 +70,9 @@ class ParsedMessage:
     # Every Authentication-Results header (RFC 8601), unfolded, top first: which to believe is
     # the acknowledgement's decision (inbox/reflection.py), by its authserv-id.
     authentication_results: list[str] = field(default_factory=list)
+    # The size (bytes) of the largest body part read only from its start (inbox/parse/parts.py
+    # part_text's bounds); 0 when every body was read to its end. The message itself is stored whole.
+    text_cut_size: int = 0
     # The parsed tree (compat32: inbox/parse/__init__.py explains why), when it parsed.
     message: Message | None = field(default=None, repr=False)
 

@@ -23,7 +23,7 @@ from inbox.intake import Intake
 from inbox.intake import batches as batches_module
 from inbox.message import ParsedMessage
 from inbox.parse import ByteChunks, StreamIncomplete, parse_message
-from inbox.parse.parts import MAX_TEXT_CHARS, part_text, payload_bytes
+from inbox.parse.parts import MAX_HTML_CHARS, part_text, payload_bytes
 from inbox.readers import _AGAIN, PIECE_BYTES, STREAM_BYTES, Readers, _serve
 from inbox.reading import Reading, ReadOptions, Unread, read
 from inbox.sources.base import MessageKey, SourceMessage
@@ -194,11 +194,11 @@ def test_a_large_encoded_body_is_read_from_its_start_as_decoding_it_whole_would(
         f"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n"
     ).encode() + body
     part = email.message_from_bytes(raw, policy=email.policy.compat32)
-    assert len(payload_bytes(part, [])) == len(html) > MAX_TEXT_CHARS  # decoded whole: the old way
+    assert len(payload_bytes(part, [])) == len(html) > MAX_HTML_CHARS  # decoded whole: the old way
     problems: list[str] = []
     text = part_text(part, problems)
-    assert text == html[:MAX_TEXT_CHARS].decode().replace("\r\n", "\n")
-    assert problems == [f"text/html part longer than {MAX_TEXT_CHARS} bytes; the rest ignored"]
+    assert text == html[:MAX_HTML_CHARS].decode().replace("\r\n", "\n")
+    assert problems == [f"text/html part longer than {MAX_HTML_CHARS} bytes; the rest ignored"]
 
 
 def test_a_message_of_empty_lines_meets_the_workers_memory_bound_and_the_next_is_read():

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Row
@@ -286,6 +287,7 @@ def run_steps(
         run_step(step)
     if inbound.copy_of is None:
         note_unread_attachments(step)
+        note_text_not_read(step)
     inbound.status = "processed"
     inbound.reasons = step.reasons
     inbound.save(session, processed_at=utcnow())
@@ -307,6 +309,24 @@ def note_unread_attachments(step: Step) -> None:
                 data={"attachment": doc.filename, "problem": doc.problem},
             )
         step.note(summary)
+
+
+TEXT_NOT_READ = Path(__file__).resolve().parents[2] / "templates" / "timeline" / "text_not_read.txt"
+
+
+def note_text_not_read(step: Step) -> None:
+    """A body read only from its start (a huge HTML or text part: inbox/parse/parts.py) is said on the
+    case the message reached, so nobody takes what was extracted as all the message said."""
+    size = step.reading.parsed.text_cut_size
+    if not size:
+        return
+    summary = TEXT_NOT_READ.read_text(encoding="utf-8").strip().format(megabytes=f"{size / 1_000_000:.0f}")
+    if step.inbound.case_id is not None:
+        add_timeline(
+            step.session, step.inbound.case_id, "note", summary, inbound_message_id=step.inbound.id,
+            data={"text_cut_size": size},
+        )  # fmt: skip
+    step.note(summary)
 
 
 def _our_message(session: Session, *message_ids: str | None) -> Row | None:

@@ -26,6 +26,8 @@ The package, by concern, in the order a message goes through it:
     parts.py        one part: type, disposition, decoded bytes, text, file name; the walk of a tree
     bodies.py       which parts are the body (alternatives, related, mixed), forwarded bodies
     attachments.py  every other part as an Attachment (large ones hashed, not kept), decoded again on demand
+    feed.py         the bytes fed to the stdlib parser with large bodies kept aside as raw pieces
+                    (the start of a text is read from them, a file hashed a piece at a time)
     stream.py       the same tree from a large message's bytes in pieces, each dropped once parsed
     __init__.py     parse_message: the steps above in order, and what is left when they fail
 """
@@ -105,6 +107,7 @@ def _read_tree(msg: Message, flat: bool, problems: list[str], raw: bytes, sha256
         attachments=attachments,
         problems=list(dict.fromkeys(problems)),  # the same trouble seen twice is one problem
         authentication_results=[unfold(value) for value in headers.raw.get("authentication-results", [])],
+        text_cut_size=max(reader.cuts, default=0),
         message=msg,
     )
 

@@ -9,6 +9,7 @@ import email.policy
 import hashlib
 import io
 import re
+from collections.abc import Iterator
 from email.errors import MessageError
 from email.generator import BytesGenerator, Generator
 from email.message import Message
@@ -17,6 +18,7 @@ from typing import Protocol
 from inbox.message import Attachment, ForwardedPart, ParsedMessage
 from inbox.parse.bodies import Reader, forwarded_of
 from inbox.parse.charsets import NO_CHARSETS, from_8bit
+from inbox.parse.feed import RawBody, raw_body_of
 from inbox.parse.headers import decode_words, raw_get, unfold
 from inbox.parse.parts import (
     FORWARDED_TYPES,
@@ -27,6 +29,7 @@ from inbox.parse.parts import (
     filename_of,
     leaf_bytes,
     payload_bytes,
+    raw_digest,
     walk,
 )
 from inbox.parse.repair import parse_tree, repair_raw
@@ -75,13 +78,36 @@ def _linesep(generator: Generator) -> str:
     return generator.policy.linesep if generator.policy is not None else "\n"
 
 
+def _raw_lines(raw: RawBody, linesep: str) -> Iterator[str]:
+    """A body kept aside while parsing, as _write_lines would write its text: a piece at a time, every
+    line end made `linesep` (a CR at the end of a piece waits: it may be half of a CRLF)."""
+    carry = ""
+    for piece in raw.chunks():
+        text = carry + bytes(piece).decode("ascii", "surrogateescape")
+        carry = "\r" if text.endswith("\r") else ""
+        yield _with_line_ends(text[: len(text) - len(carry)], linesep)
+    if carry:
+        yield linesep
+
+
 class _WholeBodyBytesGenerator(BytesGenerator):
     """The stock generator writes a body line by line, two writes per line (most of the time spent
-    re-serialising forwarded messages); this writes the same bytes at once."""
+    re-serialising forwarded messages); this writes the same bytes at once, and a body kept aside
+    while parsing from its pieces."""
 
     def _write_lines(self, lines: str) -> None:
         if lines:
             self.write(_with_line_ends(lines, _linesep(self)))
+
+    def _handle_text(self, msg: Message) -> None:
+        raw = raw_body_of(msg)
+        if raw is None:
+            super()._handle_text(msg)  # type: ignore[misc]  # typeshed leaves the handlers out
+            return
+        for text in _raw_lines(raw, _linesep(self)):
+            self.write(text)
+
+    _writeBody = _handle_text
 
 
 class _WholeBodyGenerator(Generator):
@@ -90,6 +116,68 @@ class _WholeBodyGenerator(Generator):
     def _write_lines(self, lines: str) -> None:
         if lines:
             self.write(_with_line_ends(lines, _linesep(self)))
+
+    def _handle_text(self, msg: Message) -> None:
+        raw = raw_body_of(msg)
+        if raw is None:
+            super()._handle_text(msg)  # type: ignore[misc]
+            return
+        for text in _raw_lines(raw, _linesep(self)):
+            self.write(text)
+
+    _writeBody = _handle_text
+
+
+class _Pieces:
+    """What a generator writes, kept as the pieces written and never joined: the stock generator writes
+    each part into a buffer of its own and copies it into its parent's, which for a forwarded message
+    holding a large file is the file two or three times over."""
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+
+    def write(self, data: bytes | _Pieces) -> None:
+        if isinstance(data, _Pieces):
+            self.pieces.extend(data.pieces)
+        elif data:
+            self.pieces.append(data)
+
+    def getvalue(self) -> _Pieces:
+        return self
+
+
+class _PiecesBytesGenerator(_WholeBodyBytesGenerator):
+    def _new_buffer(self) -> _Pieces:
+        return _Pieces()
+
+
+def _message_pieces(inner: Message) -> list[bytes] | None:
+    """A forwarded message written back as bytes, in pieces; None where only the stock buffers can
+    write it (a delivery report joins its blocks' buffers)."""
+    out = _Pieces()
+    try:
+        _PiecesBytesGenerator(out, mangle_from_=False, policy=_VERBATIM).flatten(inner)
+    except (TypeError, AttributeError):  # a delivery report's blocks are joined and split as buffers
+        return None
+    return out.pieces
+
+
+def message_digest(part: Message, problems: list[str]) -> tuple[int, str] | None:
+    """Size and sha256 of a forwarded message written back as bytes, from its pieces; None where
+    attachment_bytes must say what it is."""
+    payload = children_of(part)
+    if not payload:
+        return None
+    try:
+        pieces = _message_pieces(payload[0])
+    except (LookupError, ValueError, MessageError):
+        return None
+    if pieces is None:
+        return None
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece)
+    return sum(map(len, pieces)), digest.hexdigest()
 
 
 def _message_bytes(part: Message, problems: list[str]) -> bytes:
@@ -102,6 +190,9 @@ def _message_bytes(part: Message, problems: list[str]) -> bytes:
     # The generators look up the charsets and parameters a sender wrote (email.charset, RFC 2231
     # values): a hostile one raises a codec error (LookupError, UnicodeError) or email's CharsetError.
     try:
+        pieces = _message_pieces(inner)
+        if pieces is not None:
+            return b"".join(pieces)
         out = io.BytesIO()
         _WholeBodyBytesGenerator(out, mangle_from_=False, policy=_VERBATIM).flatten(inner)
         return out.getvalue()
@@ -176,7 +267,10 @@ class Collector:
 
     def _attachment(self, part: Message, ctype: str, index: int) -> Attachment:
         payload: bytes | None = None
-        known = base64_digest(part) if not ctype.startswith("message/") else None
+        if ctype in FORWARDED_TYPES:
+            known = message_digest(part, self.problems)
+        else:
+            known = (base64_digest(part) or raw_digest(part)) if not ctype.startswith("message/") else None
         if known is not None and known[0] > KEEP_PAYLOAD_BYTES:
             size, sha256 = known  # a large file: hashed a megabyte at a time, never held whole
         else:

@@ -38,11 +38,12 @@ class Reader:
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         self._texts: dict[int, str] = {}
+        self.cuts: list[int] = []  # sizes of bodies read only from their start
 
     def text_of(self, part: Message) -> str:
         key = id(part)
         if key not in self._texts:
-            self._texts[key] = part_text(part, self.problems)
+            self._texts[key] = part_text(part, self.problems, self.cuts)
         return self._texts[key]
 
     def readable(self, part: Message) -> str:

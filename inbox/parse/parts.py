@@ -8,16 +8,18 @@ import hashlib
 import quopri
 import re
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from email.message import Message
 
 from inbox.parse.charsets import NO_CHARSETS, SURROGATES, charset_of, decode_bytes, from_8bit
+from inbox.parse.feed import RawBody, raw_body_of
 from inbox.parse.headers import decode_words, raw_get
 
 # Guards that keep the time per message bounded whatever arrives.
 MAX_MIME_DEPTH = 40  # deeper nesting is only ever an attack or a loop of forwards
 MAX_PARTS = 2_000
 MAX_TEXT_CHARS = 2_000_000  # body text kept and analysed per part
+MAX_HTML_CHARS = 1_000_000  # of an HTML part (made text, it is a fraction of that)
 
 
 # get_content_type() re-parses the header on every call, and the body choice asks often (13,000 calls
@@ -44,10 +46,33 @@ def children_of(part: Message) -> list[Message] | None:
     return [child for child in part.get_payload() if isinstance(child, Message)]
 
 
+_DECODED_CTE = frozenset({"base64", "quoted-printable", "x-uuencode", "uuencode", "uue", "x-uue"})
+
+
 def leaf_bytes(part: Message) -> bytes:
     """A leaf's body as its bytes, undecoded by any charset (get_payload(decode=True) undoes only the
-    transfer encoding it knows)."""
+    transfer encoding it knows). A body kept aside while parsing (inbox/parse/feed.py) is decoded the
+    same way from its bytes."""
+    raw = raw_body_of(part)
+    if raw is not None:
+        return _raw_leaf_bytes(part, raw)
     data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
+
+
+def _raw_leaf_bytes(part: Message, raw: RawBody) -> bytes:
+    cte = str(part.get("content-transfer-encoding", "")).lower()  # as get_payload reads it
+    if cte not in _DECODED_CTE:
+        return raw.tobytes()  # what get_payload(decode=True) gives back for any other encoding
+    if cte == "base64":
+        try:  # decoded a piece at a time: the stdlib would split the text into lines and join them
+            return b"".join(list(_base64_decoded(raw.chunks())))
+        except _NotPlainBase64:
+            pass  # the stdlib's tolerant decoding decides what it means
+    as_parsed = Message()  # the part as the parser would have made it, to decode it the same way
+    as_parsed["Content-Transfer-Encoding"] = part.get("content-transfer-encoding", "")
+    as_parsed.set_payload(raw.tobytes().decode("ascii", "surrogateescape"))
+    data = as_parsed.get_payload(decode=True)
     return data if isinstance(data, bytes) else b""
 
 
@@ -96,13 +121,13 @@ def base64_digest(part: Message) -> tuple[int, str] | None:
     joins them and decodes: issue 8.5). None when the body is not plain base64 (stray characters, bad
     padding, a header other than exactly "base64"): payload_bytes then decides what it means, so the
     hash is always of the bytes payload_bytes gives."""
-    text = _base64_body(part)
-    if text is None:
+    pieces = _base64_body(part)
+    if pieces is None:
         return None
     digest = hashlib.sha256()
     size = 0
     try:
-        for data in _base64_decoded(text):
+        for data in _base64_decoded(pieces):
             digest.update(data)
             size += len(data)
     except _NotPlainBase64:
@@ -110,17 +135,29 @@ def base64_digest(part: Message) -> tuple[int, str] | None:
     return size, digest.hexdigest()
 
 
+def raw_digest(part: Message) -> tuple[int, str] | None:
+    """Size and sha256 of a leaf kept aside while parsing whose bytes are its content (no transfer
+    encoding to undo), hashed piece by piece; None for any other part."""
+    raw = raw_body_of(part)
+    if raw is None or str(part.get("content-transfer-encoding", "")).lower() in _DECODED_CTE:
+        return None
+    digest = hashlib.sha256()
+    for piece in raw.chunks():
+        digest.update(piece)
+    return raw.size, digest.hexdigest()
+
+
 def base64_prefix(part: Message, limit: int) -> tuple[bytes, int] | None:
     """The first `limit` bytes of a base64 leaf's decoded bytes and their size, decoded a megabyte at a
     time: what payload_bytes would give, for a body read as text (only its start is kept). None when
     the body is not plain base64, as for base64_digest."""
-    text = _base64_body(part)
-    if text is None:
+    pieces = _base64_body(part)
+    if pieces is None:
         return None
     kept = bytearray()
     size = 0
     try:
-        for data in _base64_decoded(text):
+        for data in _base64_decoded(pieces):
             if len(kept) < limit:
                 kept += data[: limit - len(kept)]
             size += len(data)
@@ -131,41 +168,75 @@ def base64_prefix(part: Message, limit: int) -> tuple[bytes, int] | None:
 
 def quoted_printable_prefix(part: Message, limit: int) -> tuple[bytes, int] | None:
     """The start of a large quoted-printable leaf's decoded bytes (more than `limit` of them), decoded
-    from the start of its text alone (cut after a line end; QP decodes line by line), and their
-    size: what payload_bytes would give, for a body read as text. None when the body is small, not
-    plain ASCII, its header other than exactly "quoted-printable", or its start decodes to `limit`
-    bytes or fewer: payload_bytes then decodes it whole."""
+    from the start of its text alone (cut after a line end; QP decodes line by line), and the size
+    of its encoded body: what payload_bytes would give, for a body read as text. None when the body is
+    small, not plain ASCII, its header other than exactly "quoted-printable", or its start decodes to
+    `limit` bytes or fewer: payload_bytes then decodes it whole."""
     if part.is_multipart() or (raw_get(part, "content-transfer-encoding") or "").lower() != "quoted-printable":
         return None
-    text = part.get_payload()
     enough = 3 * limit + 3  # "=XX" is three characters for one byte
-    if not isinstance(text, str) or len(text) <= enough or not text.isascii():
+    raw = raw_body_of(part)
+    if raw is not None:  # the bytes themselves: what the stdlib would decode, 8-bit or not
+        if raw.size <= enough:
+            return None
+        start, size = raw.head(enough), raw.size
+    else:
+        text = part.get_payload()
+        if not isinstance(text, str) or len(text) <= enough or not text.isascii():
+            return None
+        start, size = text[:enough].encode("ascii"), len(text)
+    cut = start.rfind(b"\n") + 1
+    decoded = binascii.a2b_qp(start[:cut]) if cut else b""
+    return (decoded, max(size, len(decoded))) if len(decoded) > limit else None
+
+
+def raw_prefix(part: Message, limit: int, problems: list[str]) -> tuple[bytes, int] | None:
+    """The first `limit` bytes of a leaf kept aside while parsing whose bytes are its content, and its
+    size; None for any other part (payload_bytes decides)."""
+    raw = raw_body_of(part)
+    if raw is None:
         return None
-    cut = text.rfind("\n", 0, enough) + 1
-    decoded = binascii.a2b_qp(text[:cut].encode("ascii")) if cut else b""
-    return (decoded, len(decoded)) if len(decoded) > limit else None
+    raw_cte = raw_get(part, "content-transfer-encoding") or ""
+    cte = raw_cte.strip().strip(";").strip().lower()
+    if cte in ("base64", "quoted-printable") or raw_cte.lower() in _DECODED_CTE:
+        return None
+    if cte not in _KNOWN_CTE:
+        problems.append(f"unknown Content-Transfer-Encoding '{cte[:30]}'; body read as is")
+    return raw.head(limit), raw.size
 
 
 class _NotPlainBase64(Exception):
     pass
 
 
-def _base64_body(part: Message) -> str | None:
+def _base64_body(part: Message) -> Iterator[bytes | memoryview] | None:
+    """A base64 leaf's encoded body, a piece at a time; None for any other part."""
     if part.is_multipart() or (raw_get(part, "content-transfer-encoding") or "").lower() != "base64":
         return None
+    raw = raw_body_of(part)
+    if raw is not None:
+        return raw.chunks()
     text = part.get_payload()
-    return text if isinstance(text, str) else None
+    return _ascii_pieces(text) if isinstance(text, str) else None
 
 
-def _base64_decoded(text: str) -> Iterator[bytes]:
-    """A plain base64 body decoded DIGEST_CHARS at a time; _NotPlainBase64 when it is not plain."""
-    carry = b""
+def _ascii_pieces(text: str) -> Iterator[bytes]:
     for start in range(0, len(text), DIGEST_CHARS):
         try:
-            chunk = carry + text[start : start + DIGEST_CHARS].encode("ascii").translate(None, b"\r\n")
+            yield text[start : start + DIGEST_CHARS].encode("ascii")
         except UnicodeEncodeError:  # 8-bit bytes in a base64 body: not plain base64
             raise _NotPlainBase64 from None
-        if start + DIGEST_CHARS >= len(text):
+
+
+def _base64_decoded(pieces: Iterable[bytes | memoryview]) -> Iterator[bytes]:
+    """A plain base64 body decoded a piece at a time; _NotPlainBase64 when it is not plain."""
+    carry = b""
+    ahead = iter(pieces)
+    current = next(ahead, None)
+    while current is not None:
+        following = next(ahead, None)
+        chunk = carry + bytes(current).translate(None, b"\r\n")
+        if following is None:
             if len(chunk) % 4 or not _BASE64_END.fullmatch(chunk):
                 raise _NotPlainBase64
             whole, carry = chunk, b""
@@ -175,21 +246,28 @@ def _base64_decoded(text: str) -> Iterator[bytes]:
             cut = len(chunk) - len(chunk) % 4
             whole, carry = chunk[:cut], chunk[cut:]
         yield binascii.a2b_base64(whole)
+        current = following
 
 
 _META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?([\w.:-]{1,40})", re.IGNORECASE)
 
 
-def part_text(part: Message, problems: list[str]) -> str:
-    # A large base64 or quoted-printable body (an HTML newsletter's images inline, say) decoded whole
-    # would be held two or three times over besides the tree; only its start is read.
-    known = base64_prefix(part, MAX_TEXT_CHARS) or quoted_printable_prefix(part, MAX_TEXT_CHARS)
-    data, size = known if known is not None else (payload_bytes(part, problems), -1)
-    if max(size, len(data)) > MAX_TEXT_CHARS:
-        problems.append(f"{content_type(part)} part longer than {MAX_TEXT_CHARS} bytes; the rest ignored")
-        data = data[:MAX_TEXT_CHARS]
-    charset = charset_of(part)
+def part_text(part: Message, problems: list[str], cuts: list[int] | None = None) -> str:
+    """A text part's text, from the start of its body: MAX_TEXT_CHARS bytes of plain text, MAX_HTML_CHARS
+    of HTML. A body longer than that adds its size to `cuts` (the message is stored whole; a note says
+    its text was not read to the end)."""
+    # A large body (an HTML newsletter's images inline, a long log pasted in) decoded whole would be
+    # held two or three times over besides the tree; only its start is read.
     ctype = content_type(part)
+    limit = MAX_HTML_CHARS if ctype == "text/html" else MAX_TEXT_CHARS
+    known = base64_prefix(part, limit) or quoted_printable_prefix(part, limit) or raw_prefix(part, limit, problems)
+    data, size = known if known is not None else (payload_bytes(part, problems), -1)
+    if max(size, len(data)) > limit:
+        problems.append(f"{ctype} part longer than {limit} bytes; the rest ignored")
+        if cuts is not None:
+            cuts.append(max(size, len(data)))
+        data = data[:limit]
+    charset = charset_of(part)
     if not charset and ctype == "text/html" and not data.isascii():
         meta = _META_CHARSET.search(data, 0, 4096)
         charset = meta.group(1).decode("ascii") if meta else None

@@ -9,6 +9,8 @@ import email.policy
 import re
 from email.message import Message
 
+from inbox.parse.feed import Feeder, NotAsFed
+
 MAX_JUNK_LINES = 3  # lines of junk tolerated before the headers (e.g. "---- Original email message ----")
 
 
@@ -130,6 +132,12 @@ FEED_BYTES = 64 * 1024
 
 
 def _parse_in_chunks(data: bytes) -> Message:
+    """The tree, large bodies kept aside as views of `data` (inbox/parse/feed.py); should the parser's
+    tree not hold them where they were taken from, the bytes are parsed again as they are."""
+    try:
+        return Feeder(email.parser.BytesFeedParser(policy=email.policy.compat32)).feed_all(data)
+    except NotAsFed:
+        pass
     parser = email.parser.BytesFeedParser(policy=email.policy.compat32)
     view = memoryview(data)
     for start in range(0, len(data), FEED_BYTES):

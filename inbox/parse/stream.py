@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Sequence
 from email.message import Message
 
+from inbox.parse.feed import Feeder
 from inbox.parse.repair import (
     BARE_CR_PROBLEM,
     CR_SCAN_BYTES,
@@ -121,7 +122,7 @@ class _Repairs:
 def parse_tree_streamed(chunks: ByteChunks, problems: list[str]) -> tuple[Message, str, bool]:
     """The MIME tree of the message in `chunks` (emptied), the sha256 of its bytes, and whether they
     are all white space. Raises StreamIncomplete where parse_tree would fall back to the whole bytes."""
-    parser = email.parser.BytesFeedParser(policy=email.policy.compat32)
+    feeder = Feeder(email.parser.BytesFeedParser(policy=email.policy.compat32))
     repairs = _Repairs(problems)
     digest = hashlib.sha256()
     blank = True
@@ -133,21 +134,11 @@ def parse_tree_streamed(chunks: ByteChunks, problems: list[str]) -> tuple[Messag
                     data = bytes(view[start : start + FEED_BYTES])
                     digest.update(data)
                     blank = blank and data.isspace()
-                    _feed(parser, repairs.feed(data))
+                    feeder.feed(repairs.feed(data))
             if isinstance(piece, mmap.mmap):
                 piece.close()
             del piece
-        _feed(parser, repairs.close())
-        return parser.close(), digest.hexdigest(), blank
+        feeder.feed(repairs.close())
+        return feeder.close(), digest.hexdigest(), blank
     except Exception as exc:  # RecursionError, a codec's error...: parse_tree's fallback needs the whole bytes
         raise StreamIncomplete(type(exc).__name__) from exc
-
-
-def _feed(parser: email.parser.BytesFeedParser, data: bytes) -> None:
-    if len(data) <= FEED_BYTES:
-        if data:
-            parser.feed(data)
-        return
-    view = memoryview(data)
-    for start in range(0, len(data), FEED_BYTES):
-        parser.feed(bytes(view[start : start + FEED_BYTES]))
