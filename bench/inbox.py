@@ -45,7 +45,7 @@ from models.contacts import Contact, ContactPoint, Party  # noqa: E402
 from models.db import session_scope  # noqa: E402
 from models.desk import CaseAttention  # noqa: E402
 from models.la_directory import load_directory  # noqa: E402
-from models.mail import InboundMessage, QuarantineEntry  # noqa: E402
+from models.mail import InboundMessage, InboundRaw, QuarantineEntry  # noqa: E402
 from models.outbox import OutboxMessage  # noqa: E402
 from models.rows import table  # noqa: E402
 from models.settings import Settings  # noqa: E402
@@ -127,6 +127,7 @@ def seed(engine: Engine, n: int) -> float:
             ContactPoint,
             Party,
             InboundMessage,
+            InboundRaw,
             TimelineEvent,
             OutboxMessage,
             CaseAttention,
@@ -190,7 +191,6 @@ def seed(engine: Engine, n: int) -> float:
                     "message_id": f"bench-{i}@example.com",
                     "sha256": f"{i:064d}",
                     "dedupe_key": f"d{i}",
-                    "raw": raw,
                     "size": len(raw),
                     "received_at": opened,
                     "status": "processed",
@@ -203,6 +203,7 @@ def seed(engine: Engine, n: int) -> float:
                     "faults": [],
                 }
             )
+            rows[InboundRaw].append({"inbound_id": case_id, "raw": raw})
             events = [
                 ("message_in", f"Case opened from email: Mediation request - {child}", case_id),
                 ("message_out", "Acknowledgement (acknowledgement) queued", None),

@@ -18,11 +18,12 @@ from inbox.parse import parse_message
 from inbox.parse.attachments import stored_attachment_bytes
 from models import case_actions as actions
 from models.case_ops import audit
-from models.case_queries import CaseView, attachment_of_case, case_id_for_reference, case_view, raw_message
+from models.case_queries import CaseView, attachment_of_case, case_id_for_reference, case_view
 from models.case_status import CLOSED, IN_PROGRESS, TRANSITIONS
 from models.db import session_scope
 from models.outbox import OutboxMessage
 from models.privacy import PrivacyRefused, anonymise_case, person_export
+from models.raw_mail import load_raw
 from models.settings import Settings
 from models.staff_ops import Staff, staff_names
 from web import case_sessions
@@ -68,7 +69,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             bodies = {
                 e.inbound_id: message_body(raw)
                 for e in view.timeline
-                if e.inbound_id is not None and (raw := raw_message(session, e.inbound_id)) is not None
+                if e.inbound_id is not None and (raw := load_raw(session, e.inbound_id)) is not None
             }
             # Each email's body once, with the event that brought it in (not our answer that names it).
             body_events: dict[int, int] = {}
@@ -224,7 +225,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             stored = attachment_of_case(session, case_id, attachment_id) if case_id is not None else None
             if stored is None:
                 raise HTTPException(404, "No such attachment on this case.")
-            raw = raw_message(session, stored.inbound_message_id) or b""
+            raw = load_raw(session, stored.inbound_message_id) or b""
             data = stored_attachment_bytes(stored, raw)
             audit(
                 session,
