@@ -46,7 +46,7 @@ from models.db import session_scope  # noqa: E402
 from models.deadline_store import backfill  # noqa: E402
 from models.desk import CaseAttention  # noqa: E402
 from models.la_directory import load_directory  # noqa: E402
-from models.mail import InboundMessage, QuarantineEntry  # noqa: E402
+from models.mail import InboundMessage, InboundRaw, QuarantineEntry  # noqa: E402
 from models.outbox import OutboxMessage  # noqa: E402
 from models.rows import table  # noqa: E402
 from models.settings import Settings  # noqa: E402
@@ -128,6 +128,7 @@ def seed(engine: Engine, n: int) -> float:
             ContactPoint,
             Party,
             InboundMessage,
+            InboundRaw,
             TimelineEvent,
             OutboxMessage,
             CaseAttention,
@@ -191,7 +192,6 @@ def seed(engine: Engine, n: int) -> float:
                     "message_id": f"bench-{i}@example.com",
                     "sha256": f"{i:064d}",
                     "dedupe_key": f"d{i}",
-                    "raw": raw,
                     "size": len(raw),
                     "received_at": opened,
                     "status": "processed",
@@ -204,6 +204,7 @@ def seed(engine: Engine, n: int) -> float:
                     "faults": [],
                 }
             )
+            rows[InboundRaw].append({"inbound_id": case_id, "raw": raw})
             events = [
                 ("message_in", f"Case opened from email: Mediation request - {child}", case_id),
                 ("message_out", "Acknowledgement (acknowledgement) queued", None),

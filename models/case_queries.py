@@ -300,10 +300,6 @@ def attachment_of_case(session: Session, case_id: int, attachment_id: int) -> St
     return row if message_case == case_id else None
 
 
-def raw_message(session: Session, inbound_id: int) -> bytes | None:
-    return run(session, select(INBOUND.c.raw).where(INBOUND.c.id == inbound_id)).scalar()
-
-
 # ---- filtered mail -----------------------------------------------------------------------------------
 
 FILTERED_PAGE_SIZE = 50

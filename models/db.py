@@ -246,6 +246,10 @@ def describe_db_error(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's exception
     if isinstance(orig, DatabaseReplaced):
         return "replaced"
+    if isinstance(orig, sqlite3.Error) and "no such savepoint" in str(orig) and exc.__context__ is not None:
+        # SQLite rolled the whole transaction back on an error (disk full may): the savepoint's own
+        # rollback then fails, and the cause is the error before it.
+        return describe_db_error(exc.__context__)
     if isinstance(orig, sqlite3.Error):
         name = getattr(orig, "sqlite_errorname", "") or ""
         for prefix, cause in _SQLITE_CAUSES:

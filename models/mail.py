@@ -30,8 +30,7 @@ class InboundMessage(SQLModel, table=True):
     # sha256 of what the message says (inbox.intake.content_key): two copies of one message have the
     # same; another message under a reused Message-ID has not. None: stored before 0002, or unparsed.
     content_key: str | None = Field(default=None, max_length=64)
-    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    size: int = 0
+    size: int = 0  # of its raw bytes, which are an InboundRaw row of their own
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     # received -> processed | quarantined. "processed" covers "ignored" (machine mail): see outcome.
     status: str = Field(default="received", max_length=16, index=True)
@@ -47,6 +46,18 @@ class InboundMessage(SQLModel, table=True):
     faults: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     marked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # marked on the server
+
+
+class InboundRaw(SQLModel, table=True):
+    """A stored message's bytes as they came, in a table of their own (models/raw_mail.py reads and
+    writes them): the message's row is updated as intake decides about it and read by every list, and
+    neither should copy the bytes (issue 8.5; SQLite rewrites a whole row on UPDATE)."""
+
+    inbound_id: int = Field(
+        primary_key=True, foreign_key="inboundmessage.id", sa_column_kwargs={"autoincrement": False}
+    )
+    # The table's last column: SQLite keeps a zeroblob() there as a length, not as zeros in memory.
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class StoredAttachment(SQLModel, table=True):

@@ -21,6 +21,7 @@ from models.contacts import Contact, ContactPoint, Party
 from models.desk import CaseAttention
 from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
 from models.outbox import OutboxMessage, Suppression
+from models.raw_mail import delete_raw, load_raw
 from models.rows import run, table
 from models.types import utcnow
 
@@ -49,6 +50,12 @@ def _iso(value: Any) -> Any:
 
 def _rows(session: Session, query: Any) -> list[dict[str, Any]]:
     return [{k: _iso(v) for k, v in row._mapping.items()} for row in run(session, query)]
+
+
+def _with_raw(session: Session, message: dict[str, Any]) -> dict[str, Any]:
+    """A received message's row (its id) for the export: its fields and its text as it came."""
+    raw = load_raw(session, message.pop("id"))
+    return {**message, "raw": raw.decode("utf-8", "replace") if raw else None}
 
 
 def person_export(session: Session, *, email: str | None = None, contact_id: int | None = None) -> dict[str, Any]:
@@ -93,13 +100,10 @@ def person_export(session: Session, *, email: str | None = None, contact_id: int
             .order_by(TIMELINE.c.at),
         ),
         "messages_received_from": [
-            {
-                **m,
-                "raw": bytes(m["raw"]).decode("utf-8", "replace") if m["raw"] else None,
-            }
+            _with_raw(session, m)
             for m in _rows(
                 session,
-                select(INBOUND.c.received_at, INBOUND.c.subject, INBOUND.c.sender_email, INBOUND.c.raw).where(
+                select(INBOUND.c.id, INBOUND.c.received_at, INBOUND.c.subject, INBOUND.c.sender_email).where(
                     func.lower(INBOUND.c.sender_email).in_(addresses)
                 ),
             )
@@ -145,10 +149,9 @@ def anonymise_case(session: Session, case_id: int, *, actor: str) -> None:
         run(session, delete(ATTACHMENT).where(ATTACHMENT.c.inbound_message_id.in_(messages)))
         run(
             session,
-            update(INBOUND)
-            .where(INBOUND.c.id.in_(messages))
-            .values(raw=b"", subject=None, sender_email=None, reasons=[]),
+            update(INBOUND).where(INBOUND.c.id.in_(messages)).values(subject=None, sender_email=None, reasons=[]),
         )
+        delete_raw(session, messages)
         run(session, update(QUARANTINE).where(QUARANTINE.c.inbound_message_id.in_(messages)).values(detail="", data={}))
     run(session, update(OUTBOX).where(OUTBOX.c.case_id == case_id).values(context={}, to=REMOVED, last_error=None))
     run(session, update(ITEM).where(ITEM.c.case_id == case_id).values(summary=REMOVED, status="done", closed_at=now))

@@ -3,7 +3,7 @@
 from models.cases import Case, InboxItem, TimelineEvent
 from models.contacts import Contact, ContactPoint, Party
 from models.desk import CaseAttention, LoginAttempt, StaffSession
-from models.mail import InboundMessage, QuarantineEntry, StoredAttachment
+from models.mail import InboundMessage, InboundRaw, QuarantineEntry, StoredAttachment
 from models.outbox import OutboxMessage, Suppression
 from models.sessions import (
     CaseEvent,
@@ -26,6 +26,7 @@ __all__ = [
     "Contact",
     "ContactPoint",
     "InboundMessage",
+    "InboundRaw",
     "InboxItem",
     "LoginAttempt",
     "MediationSession",

@@ -18,6 +18,7 @@ from inbox.parse.attachments import KEEP_PAYLOAD_BYTES, decode_attachment, paylo
 from inbox.sources.base import MessageKey, SourceMessage
 from models import db
 from models.mail import InboundMessage, StoredAttachment
+from models.raw_mail import load_raw
 from tests import mailfactory
 
 MB = 1024 * 1024
@@ -40,22 +41,22 @@ def _take(engine, settings, raw: bytes) -> None:
 def test_a_2mb_attachment_is_stored_once_and_decodes_from_the_raw_message(engine, settings):
     _take(engine, settings, mailfactory.with_attachment(2 * MB))
     with Session(engine) as session:
-        message = session.exec(select(InboundMessage)).one()
+        raw = load_raw(session, session.exec(select(InboundMessage)).one().id)
         [row] = session.exec(select(StoredAttachment)).all()
     assert row.payload is None  # no decoded copy beside the raw message
     assert (row.filename, row.content_type, row.size) == ("ehc-plan.pdf", "application/pdf", 2 * MB)
     assert row.sha256 == hashlib.sha256(_pdf(2 * MB)).hexdigest()
-    assert stored_attachment_bytes(row, message.raw) == _pdf(2 * MB)
+    assert stored_attachment_bytes(row, raw) == _pdf(2 * MB)
 
 
 def test_a_stored_attachment_that_no_longer_decodes_to_its_hash_is_an_error_not_other_bytes(engine, settings):
     _take(engine, settings, mailfactory.with_attachment(100_000))
     with Session(engine) as session:
-        message = session.exec(select(InboundMessage)).one()
+        raw = load_raw(session, session.exec(select(InboundMessage)).one().id)
         [row] = session.exec(select(StoredAttachment)).all()
     row.part_index = 1  # the text part: another part of the same message
     with pytest.raises(ValueError, match="no longer decodes"):
-        stored_attachment_bytes(row, message.raw)
+        stored_attachment_bytes(row, raw)
 
 
 def test_attachments_stored_before_0004_keep_their_payload_and_a_downgrade_loses_none(engine, settings):
@@ -79,7 +80,7 @@ def test_attachments_stored_before_0004_keep_their_payload_and_a_downgrade_loses
         )
     db.upgrade(engine)
     with Session(engine) as session:
-        raw = session.exec(select(InboundMessage)).one().raw
+        raw = load_raw(session, session.exec(select(InboundMessage)).one().id)
         rows = session.exec(select(StoredAttachment).order_by(StoredAttachment.id)).all()
     assert [(row.filename, row.part_index is None) for row in rows] == [("ehc-plan.pdf", True), ("old.pdf", True)]
     assert [stored_attachment_bytes(row, raw) for row in rows] == [_pdf(300_000), b"old"]

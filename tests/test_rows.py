@@ -50,7 +50,7 @@ def test_a_row_gets_its_columns_defaults_for_the_fields_it_leaves_out(engine):
         inbound_id = insert_row(
             session,
             InboundMessage,
-            {"mailbox": "maildir:/x", "uid": "1", "sha256": "0" * 64, "dedupe_key": "k", "raw": b"x"},
+            {"mailbox": "maildir:/x", "uid": "1", "sha256": "0" * 64, "dedupe_key": "k"},
         )
     with session_scope(engine) as session:
         case = session.get(Case, case_id)

@@ -24,12 +24,12 @@ from models.case_queries import (
     case_id_for_reference,
     case_view,
     merged_into_reference,
-    raw_message,
 )
 from models.case_status import CLOSED, IN_PROGRESS, TRANSITIONS
 from models.db import session_scope
 from models.outbox import OutboxMessage
 from models.privacy import PrivacyRefused, anonymise_case, person_export
+from models.raw_mail import load_raw
 from models.settings import Settings
 from models.staff_ops import Staff, staff_names
 from web import case_merge_pages, case_sessions
@@ -75,7 +75,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             bodies = {
                 e.inbound_id: message_body(raw)
                 for e in view.timeline
-                if e.inbound_id is not None and (raw := raw_message(session, e.inbound_id)) is not None
+                if e.inbound_id is not None and (raw := load_raw(session, e.inbound_id)) is not None
             }
             # Each email's body once, with the event that brought it in (not our answer that names it).
             body_events: dict[int, int] = {}
@@ -236,7 +236,7 @@ def router(engine: Engine, settings: Settings) -> APIRouter:
             stored = attachment_of_case(session, case_id, attachment_id) if case_id is not None else None
             if stored is None:
                 raise HTTPException(404, "No such attachment on this case.")
-            raw = raw_message(session, stored.inbound_message_id) or b""
+            raw = load_raw(session, stored.inbound_message_id) or b""
             data = stored_attachment_bytes(stored, raw)
             audit(
                 session,

@@ -155,9 +155,7 @@ class Intake:
         inbound, fresh = store.store_message(session, message.key, parsed)
         if not fresh:
             return Committed("known")  # only marked again
-        committed = self._decide(session, message, reading, parsed, inbound)
-        store.write_raw(session, inbound)  # a large message's bytes, after the row's last UPDATE
-        return committed
+        return self._decide(session, message, reading, parsed, inbound)
 
     def _decide(
         self,
@@ -188,7 +186,7 @@ class Intake:
     def _quarantine_too_large(self, session: Session, message: SourceMessage, reading: Reading) -> Committed:
         """Stored raw (its headers alone were read) and quarantined with the reason; a person is
         told, in this transaction (inbox/too_large.py). The row is written once, already
-        quarantined: SQLite rewrites a whole row on UPDATE, which would copy the message twice more."""
+        quarantined."""
         parsed = reading.parsed
         size = max(message.size or 0, len(message.raw))
         reason = too_large.reason(size, self.settings)
@@ -199,7 +197,6 @@ class Intake:
         log.info("message quarantined: %s", reason)
         reply = too_large.answer(session, self.settings, parsed, reading.verdict, inbound.id, size, message.received_at)
         insert_rows(session, QuarantineEntry, [{"inbound_message_id": inbound.id, "reason": reason, "detail": reply}])
-        store.write_raw(session, inbound)
         return Committed("quarantined")
 
 

@@ -19,6 +19,7 @@ from inbox.understand import understand
 from models.case_ops import NewCase, add_parties_to_new_case, add_timeline, audit, ensure_contact, open_case
 from models.cases import InboxItem
 from models.mail import InboundMessage, QuarantineEntry
+from models.raw_mail import load_raw
 from models.rows import run, table
 from models.settings import Settings
 from models.types import utcnow
@@ -33,14 +34,12 @@ class CannotPromote(ValueError):
 
 
 def open_case_from_message(session: Session, settings: Settings, inbound_id: int, *, actor: str) -> NewCase:
-    row = run(
-        session, select(INBOUND.c.raw, INBOUND.c.case_id, INBOUND.c.outcome).where(INBOUND.c.id == inbound_id)
-    ).first()
-    if row is None:
+    row = run(session, select(INBOUND.c.case_id, INBOUND.c.outcome).where(INBOUND.c.id == inbound_id)).first()
+    raw = load_raw(session, inbound_id) if row is not None else None
+    if row is None or raw is None:
         raise CannotPromote("No such message.")
     if row.outcome == "new_case" and row.case_id is not None:
         raise CannotPromote("This message already opened a case.")
-    raw = bytes(row.raw)
     reading = understand(raw, own_addresses=settings.own_addresses)
     parsed, referral = reading.parsed, reading.referral
     if referral is None:  # read as machine mail: extracted now, as it would have been for a person's

@@ -24,6 +24,7 @@ from inbox.reading import Unread
 from inbox.sources.base import MessageKey, SourceMessage
 from models.db import session_scope
 from models.mail import InboundMessage, QuarantineEntry
+from models.raw_mail import load_raw
 from models.rows import insert_rows, run, table
 from models.settings import Settings
 from models.types import utcnow
@@ -64,7 +65,6 @@ def quarantine_failed(session: Session, key: MessageKey, parsed: ParsedMessage, 
             with session.begin_nested():
                 inbound, _fresh = keep(session, key, parsed)
                 mark_quarantined(session, inbound.id, parsed, reason, detail)
-                store.write_raw(session, inbound)  # a large message's bytes, after the row's UPDATE
             return True
         except OperationalError:
             raise
@@ -89,7 +89,10 @@ def retry_quarantined(engine: Engine, settings: Settings, entry_id: int) -> str:
             return f"quarantine entry {entry_id} was already resolved"
         stored = session.get(InboundMessage, entry.inbound_message_id)
         assert stored is not None
-        raw, received_at, stored_content = stored.raw, stored.received_at, stored.content_key
+        raw = load_raw(session, entry.inbound_message_id)
+        received_at, stored_content = stored.received_at, stored.content_key
+        if raw is None:
+            return f"quarantine entry {entry_id}: its message was removed (its case was anonymised)"
         key = MessageKey(stored.mailbox, stored.uidvalidity, stored.uid)
     intake = Intake(engine, settings)
     try:

@@ -6,28 +6,24 @@ the same transaction as the steps. A message is known by where it sat on the ser
 Message-ID and content (`content_key`): two deliveries of one message differ in their bytes, not in
 what it says. Plain rows through statements built once (models/rows.py says why).
 
-A large message's bytes on SQLite are written last (`write_raw`), a megabyte at a time through
-SQLite's incremental blob I/O: an INSERT of the bytes themselves holds two more copies of them in
-SQLite (the bound parameter, kept by the statement cache, and the record it builds), and every later
-UPDATE of the row (the steps' decision) rewrites the whole row, copying them twice more: 4x the
-message in intake at 39 MB (issue 8.5). Written last, in the same savepoint, nothing is different
-once the transaction commits.
+Its bytes go to a row of their own (models/raw_mail.py `write_raw`): the steps' decision, written to
+the message's row, never copies them (issue 8.5).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlmodel import Session
 
 from inbox.message import ParsedMessage
 from inbox.sources.base import MessageKey
 from models.mail import InboundMessage, StoredAttachment
+from models.raw_mail import write_raw
 from models.rows import insert_row, insert_rows, run, table
 
 INBOUND = table(InboundMessage)
@@ -73,7 +69,6 @@ class Inbound:
     faults: list[str] = field(default_factory=list)  # steps that failed with a bug: "classify:<rule>", "extract:<step>"
     copy_of: tuple[int, int | None] | None = None  # an earlier copy taken already: its id and case
     id_reused: str | None = None  # how its Message-ID was used before by another message, if it was
-    raw_pending: bytes | None = field(default=None, repr=False)  # stored by `write_raw`, last
 
     def save(self, session: Session, **more: object) -> None:
         values = {
@@ -160,19 +155,17 @@ def store_message(session: Session, key: MessageKey, parsed: ParsedMessage, **co
     existing, copy_of, id_reused, content = known(session, key, parsed)
     if existing is not None:
         return existing, False
-    later = _raw_later(session, parsed.raw)
     row = {
         "mailbox": key.mailbox,
         "uidvalidity": key.uidvalidity,
         "uid": key.uid,
         "sha256": parsed.sha256,
-        "raw": b"" if later else parsed.raw,
         "size": len(parsed.raw),
         **_read_columns(parsed, content),
         **columns,
     }
     inbound = Inbound(insert_row(session, InboundMessage, row), parsed.message_id, copy_of=copy_of, id_reused=id_reused)
-    inbound.raw_pending = parsed.raw if later else None
+    write_raw(session, inbound.id, parsed.raw)
     _store_attachments(session, inbound.id, parsed)
     return inbound, True
 
@@ -223,43 +216,10 @@ def store_bare(session: Session, key: MessageKey, parsed: ParsedMessage) -> tupl
     existing = run(session, _BY_DEDUPE_KEY, {"dedupe_key": dkey}).scalar()
     if existing is not None:
         return Inbound(existing, None), False
-    later = _raw_later(session, parsed.raw)
     row = {
         "mailbox": key.mailbox, "uidvalidity": key.uidvalidity, "uid": key.uid, "sha256": parsed.sha256,
-        "dedupe_key": dkey, "raw": b"" if later else parsed.raw, "size": len(parsed.raw),
+        "dedupe_key": dkey, "size": len(parsed.raw),
     }  # fmt: skip
     inbound = Inbound(insert_row(session, InboundMessage, row), None)
-    inbound.raw_pending = parsed.raw if later else None
+    write_raw(session, inbound.id, parsed.raw)
     return inbound, True
-
-
-# Messages this large go through `write_raw`; smaller ones are written by their INSERT (one statement).
-RAW_LATER_BYTES = 1024 * 1024
-RAW_CHUNK_BYTES = 1024 * 1024  # written at a time
-
-
-def _raw_later(session: Session, raw: bytes) -> bool:
-    return len(raw) >= RAW_LATER_BYTES and session.connection().dialect.name == "sqlite"
-
-
-_SIZE_RAW = update(INBOUND).where(INBOUND.c.id == bindparam("inbound_id")).values(raw=func.zeroblob(bindparam("n")))
-
-
-def write_raw(session: Session, inbound: Inbound) -> None:
-    """The bytes of a message stored with `raw_pending`, written into its row: the caller's last write
-    to the row in this savepoint (an UPDATE after it would copy them again). Nothing to do otherwise.
-
-    The row is given the size first (zeroblob: SQLite writes zeros, as the raw column is not the
-    table's last it builds them in memory once) and the bytes are copied in a megabyte at a time,
-    from the caller's bytes in place."""
-    raw = inbound.raw_pending
-    if raw is None:
-        return
-    run(session, _SIZE_RAW, {"inbound_id": inbound.id, "n": len(raw)})
-    dbapi = session.connection().connection.driver_connection
-    assert isinstance(dbapi, sqlite3.Connection)  # _raw_later: SQLite only
-    view = memoryview(raw)
-    with dbapi.blobopen(INBOUND.name, "raw", inbound.id) as blob:
-        for start in range(0, len(raw), RAW_CHUNK_BYTES):
-            blob.write(view[start : start + RAW_CHUNK_BYTES])
-    inbound.raw_pending = None
