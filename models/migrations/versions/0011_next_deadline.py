@@ -5,7 +5,7 @@ has run (models.db.upgrade reads the flag set here): the clock's rules read the 
 models, which a later migration may change.
 
 Revision ID: 0011_next_deadline
-Revises: 0009_session_outcome
+Revises: 0010_message_raw
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0011_next_deadline"
-down_revision: str | None = "0009_session_outcome"
+down_revision: str | None = "0010_message_raw"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

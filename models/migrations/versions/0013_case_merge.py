@@ -1,7 +1,7 @@
 """two cases merged into one: the merged case points at the case that carries on (issue 12)
 
-Revision ID: 0012_case_merge
-Revises: 0009_session_outcome
+Revision ID: 0013_case_merge
+Revises: 0012_case_search
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_case_merge"
-down_revision: str | None = "0009_session_outcome"
+revision: str = "0013_case_merge"
+down_revision: str | None = "0012_case_search"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
