@@ -34,6 +34,7 @@ from models.case_ops import add_timeline, audit
 from models.case_status import CLOSED
 from models.cases import Case, InboxItem, TimelineEvent
 from models.contacts import Party
+from models.deadline_marks import deadlines_moved
 from models.desk import CaseAttention
 from models.mail import InboundMessage
 from models.outbox import OutboxMessage
@@ -180,9 +181,10 @@ def merge_cases(session: Session, reference_a: str, reference_b: str, *, actor: 
 
 
 def refresh_stored_next_deadline(session: Session, case_ids: tuple[int, ...]) -> None:
-    """The one call point at merge time for the stored next deadline of both cases (the survivor's
-    changes with the moved clock events and sessions; the merged one, now closed, has none).
-    # the lead hooks the stored next deadline refresh here (models/deadline_store.py)"""
+    """Both cases' stored deadlines recomputed before the merge commits (models.deadline_store): the
+    survivor's move with the clock events and sessions it took (moved with Core, which the ORM's flush
+    does not see); the merged case, now closed, keeps none."""
+    deadlines_moved(session, *case_ids)
 
 
 def survivor_of(session: Session, case_id: int) -> int:

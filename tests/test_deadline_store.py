@@ -18,7 +18,8 @@ from models.certificates import issue_certificate
 from models.db import session_scope
 from models.deadline_queue import deadlines_due, stored_deadlines_due
 from models.deadline_store import backfill
-from models.session_ops import add_mediator, book_session, cancel_session, reschedule_session
+from models.mediators import add_mediator
+from models.session_ops import book_session, cancel_session, reschedule_session
 from models.session_outcome import record_outcome
 from models.sessions import PendingDeadline
 from models.types import utcnow
@@ -169,3 +170,22 @@ def test_backfill_rebuilds_what_a_write_outside_the_models_left_behind(engine):
     assert stored(engine, case_id) == set()
     assert backfill(engine) >= 1
     assert stored(engine, case_id) == computed(engine, case_id) != set()
+
+
+def test_a_merge_moves_the_stored_deadlines_onto_the_survivor(engine, settings):
+    from models.case_merge import merge_cases
+
+    first_id, first = open_one(engine, "mediation")
+    second_id, second = open_one(engine, "mediation")
+    booked(engine, settings, second, utcnow() + timedelta(days=20))  # the session moves with the merge
+    assert stored(engine, second_id) == computed(engine, second_id) != set()
+    with session_scope(engine) as db:
+        result = merge_cases(db, first, second, actor="coord@example.org")
+    survivor_id = first_id if result.survivor == first else second_id
+    merged_id = second_id if survivor_id == first_id else first_id
+    assert stored(engine, merged_id) == set()  # closed: nothing due on it
+    assert stored(engine, survivor_id) == computed(engine, survivor_id) != set()
+    with Session(engine) as db:
+        due, _ = stored_deadlines_due(db, CAL, CAL.local_date(utcnow()) + timedelta(days=90), limit=None)
+    listed = {item.reference for item in due}
+    assert result.survivor in listed and result.merged not in listed
