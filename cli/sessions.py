@@ -361,6 +361,7 @@ def deadlines(
 ) -> None:
     """Each case's statutory deadlines: due date, working days left, open / met / missed."""
     from models.case_clock import all_deadlines, case_deadlines, record_event
+    from models.case_queries import case_id_for_reference
     from models.cases import Case
     from models.types import utcnow
 
@@ -368,7 +369,8 @@ def deadlines(
     today: date = on.date() if on else calendar.local_date(utcnow())
     with _transaction() as db:
         if case_reference:
-            case = db.exec(select(Case).where(Case.reference == case_reference.strip().upper())).first()
+            case_id = case_id_for_reference(db, case_reference)  # a merged case's: the survivor
+            case = db.get(Case, case_id) if case_id is not None else None
             if case is None or case.id is None:
                 sys.stderr.write(f"no case {case_reference}; `cases list` shows them\n")
                 raise typer.Exit(1)

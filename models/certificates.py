@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from models.case_clock import case_dates, record_event
 from models.case_ops import audit
+from models.case_queries import case_id_for_reference
 from models.case_status import CERTIFICATE_ISSUED
 from models.cases import Case
 from models.contacts import Contact, ContactPoint, Party
@@ -108,7 +109,8 @@ def issue_certificate(
     actor: str = "system",
 ) -> Issued:
     now = now or utcnow()
-    case = db.exec(select(Case).where(Case.reference == case_reference.strip().upper())).first()
+    case_id = case_id_for_reference(db, case_reference)  # a merged case's reference: the survivor
+    case = db.get(Case, case_id) if case_id is not None else None
     if case is None or case.id is None:
         raise CertificateRefused(f"no case {case_reference}; `cases list` shows them")
     before = db.exec(

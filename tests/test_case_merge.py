@@ -18,15 +18,17 @@ from models.case_clock import case_dates, record_event
 from models.case_merge import MergeRefused, merge_cases, plan_merge
 from models.case_queries import case_id_for_reference, merged_into_reference
 from models.cases import Case, InboxItem, TimelineEvent
+from models.certificates import issue_certificate
 from models.contacts import Contact, Party
 from models.desk import CaseAttention
 from models.mail import InboundMessage
 from models.outbox import OutboxMessage
 from models.reports import referrals_report
-from models.sessions import MediationSession
+from models.sessions import CaseEvent, MediationSession
 from models.staff import AuditEvent
 from models.telephony import Call, CallbackTask, SmsMessage
 from models.types import utcnow
+from models.workdays import WorkingDayCalendar
 from tests import mailfactory
 
 _uids = iter(range(1, 10_000))
@@ -373,3 +375,24 @@ def test_the_referrals_report_counts_a_merged_family_once(engine, intake):
     with db.session_scope(engine) as session:
         merge_cases(session, first.reference, second.reference, actor="coord@example.org")
     assert total() == 1
+
+
+def test_a_certificate_issued_by_the_merged_cases_reference_is_the_survivors(engine, settings):
+    with db.session_scope(engine) as session:
+        refs = []
+        for email in ("parent@example.net", "school@example.org"):
+            case = case_ops.open_case(
+                session, service="certificate", local_authority="Camden", served=True, region="london",
+                referrer_email=email, draft={},
+            )  # fmt: skip
+            case_ops.add_party(session, case.id, case_ops.ensure_contact(session, email=email, name="Sam"), "parent")
+            refs.append((case.id, case.reference))
+    (first_id, first_ref), (second_id, second_ref) = refs
+    with db.session_scope(engine) as session:
+        merge_cases(session, first_ref, second_ref, actor="coord@example.org")
+    with db.session_scope(engine) as session:
+        issued = issue_certificate(session, second_ref, settings=settings, calendar=WorkingDayCalendar())
+    assert issued.case_reference == first_ref
+    with Session(engine) as session:
+        kinds = session.exec(select(CaseEvent.case_id).where(CaseEvent.kind == "certificate_issued")).all()
+        assert kinds == [first_id] and session.get(Case, second_id).status == "closed"
