@@ -27,7 +27,8 @@ from sqlmodel import Session, col, select
 
 from models.case_clock import record_event
 from models.case_ops import add_timeline, audit
-from models.case_status import SESSION_BOOKED, SESSION_HELD, can_move
+from models.case_queries import case_id_for_reference
+from models.case_status import CLOSED, SESSION_BOOKED, SESSION_HELD, can_move
 from models.cases import Case
 from models.contacts import Contact, ContactPoint, Party
 from models.ics import MODE_LABELS, IcsSession, session_invitation
@@ -102,9 +103,12 @@ def book_session(
     actor: str = "system",
 ) -> Outcome:
     now = now or utcnow()
-    case = db.exec(select(Case).where(Case.reference == case_reference.strip().upper())).first()
+    case_id = case_id_for_reference(db, case_reference)  # a merged case's reference: the survivor
+    case = db.get(Case, case_id) if case_id is not None else None
     if case is None or case.id is None:
         raise SessionRefused(f"no case {case_reference}; `cases list` shows them")
+    if case.status == CLOSED:
+        raise SessionRefused(f"case {case.reference} is closed; reopen it before booking a session")
     _check_times(start, end, now)
     venue, dial_in, link = _check_mode(mode, venue, dial_in, link)
     mediators = _mediators(db, mediator_ids)

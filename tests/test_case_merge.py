@@ -396,3 +396,35 @@ def test_a_certificate_issued_by_the_merged_cases_reference_is_the_survivors(eng
     with Session(engine) as session:
         kinds = session.exec(select(CaseEvent.case_id).where(CaseEvent.kind == "certificate_issued")).all()
         assert kinds == [first_id] and session.get(Case, second_id).status == "closed"
+
+
+def test_a_session_booked_by_the_merged_cases_reference_is_the_survivors_and_a_closed_case_takes_none(engine, settings):
+    from models.mediators import add_mediator
+    from models.session_ops import SessionRefused, book_session
+
+    with db.session_scope(engine) as session:
+        refs = []
+        for email in ("parent@example.net", "school@example.org"):
+            case = case_ops.open_case(
+                session, service="mediation", local_authority="Camden", served=True, region="london",
+                referrer_email=email, draft={},
+            )  # fmt: skip
+            case_ops.add_party(session, case.id, case_ops.ensure_contact(session, email=email, name="Sam"), "parent")
+            refs.append(case.reference)
+        mediator = add_mediator(session, name="Alex", mobile="07700 900456", email="m@example.org", regions=["london"])
+        mediator_id = mediator.id
+    first_ref, second_ref = refs
+    with db.session_scope(engine) as session:
+        merge_cases(session, first_ref, second_ref, actor="coord@example.org")
+    start = utcnow() + timedelta(days=30)
+    booking = {
+        "start": start, "end": start + timedelta(hours=2), "mode": "phone", "dial_in": "0800 000 0000",
+        "mediator_ids": [mediator_id], "settings": settings, "calendar": WorkingDayCalendar(),
+    }  # fmt: skip
+    with db.session_scope(engine) as session:
+        booked = book_session(session, case_reference=second_ref, **booking)
+        assert booked.session.case_id == case_id_for_reference(session, first_ref)
+    with db.session_scope(engine) as session:
+        case_actions.change_status(session, case_id_for_reference(session, first_ref), "c@example.org", "closed")
+    with db.session_scope(engine) as session, pytest.raises(SessionRefused, match="is closed; reopen it"):
+        book_session(session, case_reference=first_ref, **booking)
