@@ -9,7 +9,7 @@ import email.policy
 import re
 from email.message import Message
 
-from inbox.parse.feed import Feeder, NotAsFed
+from inbox.parse.feed import Feeder
 
 MAX_JUNK_LINES = 3  # lines of junk tolerated before the headers (e.g. "---- Original email message ----")
 
@@ -133,10 +133,13 @@ FEED_BYTES = 64 * 1024
 
 def _parse_in_chunks(data: bytes) -> Message:
     """The tree, large bodies kept aside as views of `data` (inbox/parse/feed.py); should the parser's
-    tree not hold them where they were taken from, the bytes are parsed again as they are."""
+    tree not hold them where they were taken from, or that parse fail, the bytes are parsed again as
+    they are (and a failure of the parser's own is met there, as before)."""
     try:
         return Feeder(email.parser.BytesFeedParser(policy=email.policy.compat32)).feed_all(data)
-    except NotAsFed:
+    except MemoryError:
+        raise  # the worker's bound: parsing again would only fail again
+    except Exception:  # NotAsFed, or the parser's own failure (RecursionError...), which recurs below
         pass
     parser = email.parser.BytesFeedParser(policy=email.policy.compat32)
     view = memoryview(data)
