@@ -65,7 +65,9 @@ MAX_AHEAD = 2000  # readings announced and not yet asked for that are kept
 # socket buffer (about 200 KB on Linux) then holds it without the worker reading, so our send never
 # blocks while the worker blocks sending us a result. Larger tasks wait for the worker to be idle.
 PIPELINE_BYTES = 32_768
-MEMORY_FACTOR = 5  # a large message's reading takes under 3x its size; 8-bit text bodies about 5x
+# A large message's reading takes under 3x its size (its large bodies are kept aside as the pieces it
+# came in: inbox/parse/feed.py); the rest is a margin for what the parser holds of many small parts.
+MEMORY_FACTOR = 5
 MEMORY_SPARE = 64 * 1024 * 1024
 RENEW_KIB = 16 * 1024  # the bound is renewed once the worker's peak has grown by this much
 STREAM_BYTES = 1024 * 1024  # a message this large is sent in pieces of PIECE_BYTES, and parsed from them

@@ -17,7 +17,8 @@ from inbox.gated import fold
 from inbox.mailtext import BEGIN_FORWARD_WORDS, FORWARDED_WORDS, ORIGINAL_WORDS
 from inbox.message import ParsedMessage
 from inbox.parse import content_type
-from inbox.parse.parts import walk
+from inbox.parse.feed import raw_body_of
+from inbox.parse.parts import MAX_TEXT_CHARS, leaf_bytes, walk
 
 # Body scans are bounded: classify runs on every message and a 2 MB newsletter must cost no more
 # than a short note. Machine boilerplate sits at the top; unsubscribe footers sit at the bottom.
@@ -160,6 +161,8 @@ def _read_part_text(part: Message) -> str:
         payload = part.get_payload()
         if isinstance(payload, list):
             return "\n\n".join(p.as_string() if isinstance(p, Message) else str(p) for p in payload)
+        if raw_body_of(part) is not None:  # a large body kept aside while parsing: its payload is a token
+            return leaf_bytes(part)[:MAX_TEXT_CHARS].decode(part.get_content_charset() or "utf-8", "replace")
         raw = part.get_payload(decode=True)
         if isinstance(raw, bytes):
             return raw.decode(part.get_content_charset() or "utf-8", "replace")

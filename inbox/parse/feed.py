@@ -127,6 +127,7 @@ class Feeder:
         self.held_size = 0
         self.kept: list[_Kept] = []
         self.nonce = secrets.token_hex(8)
+        self.parser_failed = False  # the parser itself raised: feeding it the bytes as they are would too
 
     # ---- input -------------------------------------------------------------------------------
 
@@ -157,13 +158,21 @@ class Feeder:
             self._end_leaf()
         elif self.state == _HEAD and self.head:
             self._out(bytes(self.head))
-        msg = self.parser.close()
+        try:
+            msg = self.parser.close()
+        except Exception:
+            self.parser_failed = True
+            raise
         self._attach(msg)
         return msg
 
     def _out(self, data: bytes | memoryview) -> None:
         if len(data):
-            self.parser.feed(data if isinstance(data, bytes) else bytes(data))
+            try:
+                self.parser.feed(data if isinstance(data, bytes) else bytes(data))
+            except Exception:
+                self.parser_failed = True
+                raise
 
     def _bail(self) -> None:
         """The rest goes to the parser as it is (what has been read of the current part first)."""

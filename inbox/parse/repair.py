@@ -9,7 +9,7 @@ import email.policy
 import re
 from email.message import Message
 
-from inbox.parse.feed import Feeder, NotAsFed
+from inbox.parse.feed import RAW_BODY_BYTES, Feeder
 
 MAX_JUNK_LINES = 3  # lines of junk tolerated before the headers (e.g. "---- Original email message ----")
 
@@ -133,11 +133,18 @@ FEED_BYTES = 64 * 1024
 
 def _parse_in_chunks(data: bytes) -> Message:
     """The tree, large bodies kept aside as views of `data` (inbox/parse/feed.py); should the parser's
-    tree not hold them where they were taken from, the bytes are parsed again as they are."""
-    try:
-        return Feeder(email.parser.BytesFeedParser(policy=email.policy.compat32)).feed_all(data)
-    except NotAsFed:
-        pass
+    tree not hold them where they were taken from, or the feeder fail, the bytes are parsed again as
+    they are."""
+    if len(data) >= RAW_BODY_BYTES:  # else no body is large enough to keep aside
+        feeder = Feeder(email.parser.BytesFeedParser(policy=email.policy.compat32))
+        try:
+            return feeder.feed_all(data)
+        except MemoryError:
+            raise  # the worker's bound: parsing again would only fail again
+        except Exception:
+            if feeder.parser_failed:
+                raise  # the parser's own failure (RecursionError...): parse_tree's fallbacks meet it
+            # NotAsFed, or a fault of the feeder's: the bytes are parsed as they are
     parser = email.parser.BytesFeedParser(policy=email.policy.compat32)
     view = memoryview(data)
     for start in range(0, len(data), FEED_BYTES):

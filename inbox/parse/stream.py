@@ -3,7 +3,8 @@
 `parse_message(raw)` needs the message whole, and the stdlib parser then holds a large part's lines
 (about 1.7x the part as str objects), joins them (1x) and trims the last line end (1x again): with the
 bytes themselves, 3.7x the message at once. A reading worker is sent a large message in pieces
-(`ByteChunks`); parsed from them, each piece leaves memory once fed, and the worker stays under 3x.
+(`ByteChunks`); parsed from them, each piece leaves memory once fed, except the 64 KB pieces of the
+large bodies that inbox/parse/feed.py keeps aside (never shown to the parser): about 1x in all.
 
 The tree is the one `parse_message` builds from the same bytes: the same repairs, applied as the
 bytes go by (a bare CR at the end of a piece waits for the next one; the header block is gathered
