@@ -102,13 +102,15 @@ def enqueue_id(
     return insert_row(session, OutboxMessage, row)
 
 
-def suppressed_or_sent_recently(session: Session, to: str, *, window: timedelta) -> tuple[bool, bool]:
+def suppressed_or_sent_recently(
+    session: Session, to: str, *, window: timedelta, now: datetime | None = None
+) -> tuple[bool, bool]:
     """Whether the email address is suppressed, and whether an automatic message to it was written in
     the window (sent or still due), in one query.
 
     Counting rows written, not rows delivered, is what stops a loop with an autoresponder: the
     second trigger inside the window finds the first row whatever its delivery state."""
-    params = {"channel": "email", "value": to.lower(), "to": to.lower(), "since": utcnow() - window}
+    params = {"channel": "email", "value": to.lower(), "to": to.lower(), "since": (now or utcnow()) - window}
     suppressed, recent = run(session, _SUPPRESSED_OR_RECENT, params).one()
     return bool(suppressed), bool(recent)
 
