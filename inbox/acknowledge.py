@@ -21,7 +21,7 @@ from inbox.referral import Referral
 from inbox.reflection import claims_our_domain, greeting_name, trusted_dmarc, within_smtp_limits
 from models.case_ops import NewCase, add_timeline
 from models.offices import offices_for
-from models.outbox_ops import automatic_sent_recently, enqueue_id, is_suppressed, make_message_id
+from models.outbox_ops import enqueue_id, make_message_id, suppressed_or_sent_recently
 from models.settings import Settings
 from models.types import utcnow
 
@@ -101,10 +101,11 @@ def automatic_reply_refused(
             f"the email reached the mailbox {days} day(s) ago, "
             f"longer ago than {settings.ack_max_age_hours} hours. Contact the family if needed.",
         )
-    if is_suppressed(session, "email", to):
-        return Refusal("the address is marked undeliverable")
     hours = settings.auto_reply_window_hours
-    if automatic_sent_recently(session, to, window=timedelta(hours=hours)):
+    suppressed, sent_recently = suppressed_or_sent_recently(session, to, window=timedelta(hours=hours))
+    if suppressed:
+        return Refusal("the address is marked undeliverable")
+    if sent_recently:
         return Refusal(
             f"one already went to this address within {hours} h",
             f"this address already had an automatic message from us in the last {hours} hours.",

@@ -21,7 +21,7 @@ from models.deadline_marks import deadlines_moved
 from models.outbox import channel_label
 from models.outbox_ops import suppress
 from models.references import new_reference
-from models.rows import insert_row, insert_rows, run, table
+from models.rows import insert_later, insert_row, insert_rows, run, table
 from models.staff import AuditEvent
 from models.types import utcnow
 
@@ -111,15 +111,20 @@ class ContactRef:
 
 
 def audit(session: Session, *, actor: str, action: str, entity: str, entity_id: Any, **detail: Any) -> None:
-    row = {"actor": actor, "action": action, "entity": entity, "entity_id": str(entity_id), "detail": detail}
-    insert_rows(session, AuditEvent, [row])
+    """An audit event, written with the others of intake's batch (models/rows.py `insert_later`), else at once."""
+    row = {"at": utcnow(), "actor": actor, "action": action, "entity": entity, "entity_id": str(entity_id)}
+    # Only the system's own fixed text in intake: nothing the database could refuse for one message.
+    insert_later(session, AuditEvent, {**row, "detail": detail}, until_commit=True)
 
 
 def add_timeline(session: Session, case_id: int, kind: str, summary: str, **fields: Any) -> None:
     """The one way an event reaches a case's timeline, for every writer (intake, outbox, web, CLI).
 
-    Written at once as a row (models/rows.py): what it names (case, message, outbox row) must exist."""
-    insert_rows(session, TimelineEvent, [{"case_id": case_id, "kind": kind, "summary": summary, **fields}])
+    A row (models/rows.py), written at once, or in intake with the message's other events when its
+    steps end (`insert_later`): what it names (case, message, outbox row) must exist by then. Every
+    row has every key, so the events of a message are one statement, in order."""
+    row = {"at": utcnow(), "actor": "system", "inbound_message_id": None, "outbox_id": None, "data": {}}
+    insert_later(session, TimelineEvent, {**row, "case_id": case_id, "kind": kind, "summary": summary, **fields})
 
 
 def open_case(

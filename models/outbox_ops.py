@@ -45,6 +45,9 @@ _SUPPRESSED = (
     .limit(1)
 )
 
+# Both checks an automatic answer makes of its address, in one query (acknowledge.automatic_reply_refused).
+_SUPPRESSED_OR_RECENT = select(_SUPPRESSED.exists().label("suppressed"), _AUTOMATIC_SINCE.exists().label("recent"))
+
 
 def make_message_id(domain: str) -> str:
     """A globally unique Message-ID (without angle brackets) on our own domain."""
@@ -99,14 +102,17 @@ def enqueue_id(
     return insert_row(session, OutboxMessage, row)
 
 
-def automatic_sent_recently(session: Session, to: str, *, window: timedelta, now: datetime | None = None) -> bool:
-    """Whether an automatic message to this address was written in the window (sent or still due).
+def suppressed_or_sent_recently(
+    session: Session, to: str, *, window: timedelta, now: datetime | None = None
+) -> tuple[bool, bool]:
+    """Whether the email address is suppressed, and whether an automatic message to it was written in
+    the window (sent or still due), in one query.
 
     Counting rows written, not rows delivered, is what stops a loop with an autoresponder: the
-    second trigger inside the window finds the first row whatever its delivery state.
-    """
-    since = (now or utcnow()) - window
-    return run(session, _AUTOMATIC_SINCE, {"to": to.lower(), "since": since}).first() is not None
+    second trigger inside the window finds the first row whatever its delivery state."""
+    params = {"channel": "email", "value": to.lower(), "to": to.lower(), "since": (now or utcnow()) - window}
+    suppressed, recent = run(session, _SUPPRESSED_OR_RECENT, params).one()
+    return bool(suppressed), bool(recent)
 
 
 def is_suppressed(session: Session, channel: str, value: str) -> bool:

@@ -11,7 +11,8 @@ holds two more while it runs (the bound parameter, which the driver keeps with i
 until it is used again, and the record SQLite builds from it), so a large message is inserted as
 zeroblob(n) (the table's last column: SQLite stores that as a length, it builds no zeros) and its
 bytes are copied in a megabyte at a time through SQLite's incremental blob I/O, from the caller's
-bytes in place. A smaller message, and any message on PostgreSQL, is one INSERT.
+bytes in place. A smaller message, and any message on PostgreSQL, is one row of an INSERT
+(in intake, one executemany for the batch).
 """
 
 from __future__ import annotations
@@ -23,12 +24,11 @@ from sqlalchemy import bindparam, delete, func, insert, select
 from sqlmodel import Session
 
 from models.mail import InboundRaw
-from models.rows import run, table
+from models.rows import insert_later, run, table
 
 RAW = table(InboundRaw)
 BLOB_BYTES = 1024 * 1024  # SQLite: a message this large or larger is written through blob I/O, this much at a time
 
-_INSERT = insert(RAW)
 _INSERT_SIZED = insert(RAW).values(raw=func.zeroblob(bindparam("n")))
 _RAW_OF = select(RAW.c.raw).where(RAW.c.inbound_id == bindparam("inbound_id"))
 _DELETE = delete(RAW).where(RAW.c.inbound_id.in_(bindparam("ids", expanding=True)))
@@ -38,7 +38,9 @@ def write_raw(session: Session, inbound_id: int, raw: bytes) -> None:
     """The message's bytes, stored for its row `inbound_id`, in the session's transaction."""
     connection = session.connection()
     if len(raw) < BLOB_BYTES or connection.dialect.name != "sqlite":
-        run(session, _INSERT, {"inbound_id": inbound_id, "raw": raw})
+        # Nothing in intake's transaction reads it, and the database cannot refuse bytes for their
+        # content: written with the rest of the batch's (models/rows.py).
+        insert_later(session, InboundRaw, {"inbound_id": inbound_id, "raw": raw}, until_commit=True)
         return
     run(session, _INSERT_SIZED, {"inbound_id": inbound_id, "n": len(raw)})
     dbapi = connection.connection.driver_connection

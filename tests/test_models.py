@@ -11,7 +11,7 @@ from models import case_ops, db
 from models.case_status import can_move
 from models.cases import Case
 from models.outbox import OutboxMessage
-from models.outbox_ops import automatic_sent_recently, enqueue, is_suppressed
+from models.outbox_ops import enqueue, is_suppressed, suppressed_or_sent_recently
 from models.references import ALPHABET, find_references, new_reference
 
 
@@ -68,9 +68,10 @@ def test_throttle_sees_automatic_messages_in_the_window(engine):
     with db.session_scope(engine) as session:
         enqueue(session, key="k1", channel="email", to="Parent@Example.org", template="t", context={})
     with Session(engine) as session:
-        assert automatic_sent_recently(session, "parent@example.org", window=timedelta(hours=24))
+        day = timedelta(hours=24)
+        assert suppressed_or_sent_recently(session, "parent@example.org", window=day) == (False, True)
         later = datetime.now(UTC) + timedelta(hours=25)
-        assert not automatic_sent_recently(session, "parent@example.org", window=timedelta(hours=24), now=later)
+        assert suppressed_or_sent_recently(session, "parent@example.org", window=day, now=later) == (False, False)
 
 
 def test_a_bounce_marks_the_address_undeliverable_and_suppressed(engine):
@@ -83,6 +84,7 @@ def test_a_bounce_marks_the_address_undeliverable_and_suppressed(engine):
         case_ops.mark_undeliverable(session, "gone@example.org", "550 5.1.1 User unknown", case.id)
     with Session(engine) as session:
         assert is_suppressed(session, "email", "GONE@example.org")
+        assert suppressed_or_sent_recently(session, "GONE@example.org", window=timedelta(hours=1)) == (True, False)
         assert case_ops.case_ids_for_email(session, "gone@example.org") == [case.id]
 
 

@@ -30,7 +30,7 @@ from models import metrics
 from models.db import check_same_file, describe_db_error, session_scope
 from models.la_directory import Directory, load_directory
 from models.mail import QuarantineEntry
-from models.rows import insert_rows
+from models.rows import insert_rows, written_later
 from models.settings import Settings
 from models.types import utcnow
 
@@ -106,7 +106,7 @@ class Intake:
         readings = list(self.readers.read_all(messages))  # before the transaction: it stays short
         done: list[Committed] = []
         try:
-            with session_scope(self.engine) as session:
+            with session_scope(self.engine) as session, written_later(session):
                 for message, reading in zip(messages, readings, strict=True):
                     result = self._one(session, message, reading)
                     if result is None:
@@ -133,7 +133,9 @@ class Intake:
         stored at all (the batch stops before it)."""
         parsed = reading.parsed or unread_message(message.raw)
         try:
-            with session.begin_nested():
+            # The message's timeline events are written as its savepoint ends; its bytes and audit
+            # events with the batch's (models/rows.py).
+            with session.begin_nested(), written_later(session):
                 return self._process(session, message, reading, parsed)
         except OperationalError:
             raise  # the database, not the message: the whole batch waits for the next round
