@@ -28,9 +28,10 @@ from inbox.parse.attachments import stored_attachment_bytes
 from inbox.parse.parts import leaf_bytes
 from inbox.reading import Reading, ReadOptions, read
 from inbox.sources.base import MessageKey, SourceMessage
-from models.case_queries import raw_message, timeline_of
+from models.case_queries import timeline_of
 from models.cases import Case
 from models.mail import InboundMessage, StoredAttachment
+from models.raw_mail import load_raw
 from models.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,7 +116,7 @@ def test_the_referral_at_the_start_of_a_huge_body_is_read_and_the_timeline_says_
         case = session.get(Case, stored.case_id)
         assert case is not None and case.draft.get("child_name") == "Elliot Pryce"
         notes = [e.summary for e in timeline_of(session, stored.case_id) if e.kind == "note"]
-        assert raw_message(session, stored.id or 0) == raw  # stored byte for byte
+        assert load_raw(session, stored.id or 0) == raw  # stored byte for byte
     megabytes = round(parse_message(raw).text_cut_size / MB)
     assert megabytes >= 2
     assert f"Message text not read to the end (it is {megabytes} MB); the whole message is stored." in notes
@@ -144,7 +145,7 @@ def test_a_large_pdf_downloads_intact_and_the_message_is_stored_byte_for_byte(en
     stored = handle(engine, settings, raw)
     assert stored.status == "processed" and stored.case_id is not None
     with Session(engine) as session:
-        saved = raw_message(session, stored.id or 0)
+        saved = load_raw(session, stored.id or 0)
         assert saved == raw
         attachments = session.exec(
             select(StoredAttachment).where(StoredAttachment.inbound_message_id == stored.id)
