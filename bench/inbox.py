@@ -6,7 +6,8 @@ email address and a phone number, party to it), the referral's first email (real
 intake stores it), 3 to 6 timeline events (opened, acknowledgement, notes, replies, status changes)
 and an outbox row; statuses spread as a service's history is (most closed, about 3% new); 2% of cases
 with an unseen reply, 500 open inbox items, 50 quarantined messages. Rows are written with Core
-executemany (the bench measures reading, not seeding).
+executemany (the bench measures reading, not seeding); then the stored deadlines are worked out as after
+an upgrade (models.deadline_store.backfill) and, on PostgreSQL, the search table filled (migration 0012).
 
 Requests go through the whole app in this process (Starlette's TestClient: routing, the sign-in
 guard with its session look-up, the query, Jinja rendering; the case page also parses and sanitises

@@ -51,6 +51,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from inbox.documents import load_readers
 from inbox.parse import ByteChunks
 from inbox.reading import Reading, ReadOptions, Unread, read
 from inbox.sources.base import MessageKey, SourceMessage
@@ -89,6 +90,7 @@ def _serve(conn: Connection, options: ReadOptions) -> None:
     the message it is on."""
     load_directory()  # before the first message, so that the bound is not spent on it
     own_phone_numbers()
+    load_readers()
     bound = _MemoryBound(options.max_bytes)
     with contextlib.suppress(EOFError, OSError):
         conn.send(_READY)

@@ -156,6 +156,14 @@ def _needs_person(doc: DocumentText, why: str) -> DocumentText:
     return doc
 
 
+def load_readers() -> None:
+    """Import the document readers now. They are imported on first use (a command that reads no
+    attachment never loads pypdf); a reading worker calls this before its first message, so their
+    imports (some MB) are neither counted against the message that first needs one nor spent from its
+    time bound."""
+    from inbox.documents import odt, pdf, word  # noqa: F401
+
+
 def _extract(kind: str, data: bytes, limits: DocumentLimits, seconds: float) -> Extracted:
     deadline = Deadline(seconds)
     if kind == "pdf":
