@@ -7,7 +7,7 @@ alone (models.deadlines); only whether it is due soon or overdue, and the workin
 today, and those are worked out when read from the due date. So nothing needs refreshing overnight.
 
 Kept by:
-- `store`, run before a transaction commits for the cases it marked (models.deadline_marks): the
+- `store`, run before a transaction (not a savepoint) commits for the cases it marked (models.deadline_marks): the
   case's deadlines computed by models.case_clock as the case page computes them, those not yet met
   written, the case's old rows replaced; a case that is not open keeps none;
 - `backfill`, for every open case (migration 0011_next_deadline; `bench/inbox.py` after seeding with
@@ -21,22 +21,26 @@ London's time zone (`WorkingDayCalendar()`), the service's own.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
 from models.case_clock import deadlines_where
 from models.case_status import OPEN_STATUSES
 from models.cases import Case
+from models.metrics import PIPELINE_ERRORS
 from models.rows import insert_rows, run, table
 from models.sessions import PendingDeadline
 from models.types import utcnow
 from models.workdays import WorkingDayCalendar
 
+log = logging.getLogger(__name__)
 PENDING = table(PendingDeadline)
 CASE = table(Case)
 BATCH = 2_000
@@ -55,8 +59,25 @@ def store(db: Session, case_ids: Iterable[int]) -> int:
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         run(db, delete(PENDING).where(PENDING.c.case_id.in_(chunk)))
-        written += _write(db, [col(Case.id).in_(chunk), col(Case.status).in_(sorted(OPEN_STATUSES))])
+        written += _write_each(db, chunk)
     return written
+
+
+def _write_each(db: Session, ids: list[int]) -> int:
+    """The cases' deadlines written; a case whose deadlines cannot be worked out (a fault in the clock's
+    rules: a bug) is logged, counted and left without stored ones, never failing the transaction that
+    commits it (intake commits a whole batch of messages at once). Its case page still shows them."""
+    try:
+        return _write(db, [col(Case.id).in_(ids), col(Case.status).in_(sorted(OPEN_STATUSES))])
+    except SQLAlchemyError:
+        raise  # the database's fault: the transaction's to handle
+    except Exception as exc:
+        if len(ids) > 1:
+            return sum(_write_each(db, [one]) for one in ids)
+        log.error("stored deadlines: case id %d's could not be worked out (%s)", ids[0], type(exc).__name__)
+        log.debug("deadline fault", exc_info=True)  # its text may quote the case's data
+        PIPELINE_ERRORS.labels("deadlines").inc()
+        return 0
 
 
 def _write(db: Session, conditions: list[Any]) -> int:

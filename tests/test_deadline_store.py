@@ -189,3 +189,41 @@ def test_a_merge_moves_the_stored_deadlines_onto_the_survivor(engine, settings):
         due, _ = stored_deadlines_due(db, CAL, CAL.local_date(utcnow()) + timedelta(days=90), limit=None)
     listed = {item.reference for item in due}
     assert result.survivor in listed and result.merged not in listed
+
+
+def test_a_batch_of_referrals_has_its_deadlines_stored_and_a_fault_in_one_case_spares_the_rest(
+    engine, settings, monkeypatch
+):
+    """Intake commits a batch at once, each message in a savepoint: the deadlines are worked out once, at
+    the batch's commit; a case whose deadlines raise (a bug) is counted and left out, the batch commits."""
+    from inbox.intake import Intake
+    from inbox.sources.base import MessageKey, SourceMessage
+    from models import deadline_store
+    from models.metrics import PIPELINE_ERRORS
+    from tests import mailfactory
+
+    real = deadline_store.deadlines_where
+
+    def faulty(db, calendar, today, conditions):
+        found = real(db, calendar, today, conditions)
+        bea = db.exec(select(Case.id).where(Case.referrer_email == "bea@example.net")).all()
+        if any(item.case_id in bea for item in found):
+            raise ValueError("a bug in the clock's rules")
+        return found
+
+    monkeypatch.setattr(deadline_store, "deadlines_where", faulty)
+    faults = PIPELINE_ERRORS.labels("deadlines")._value.get()
+    senders = ["Ann One <ann@example.net>", "Bea Two <bea@example.net>", "Cal Three <cal@example.net>"]
+    messages = [
+        SourceMessage(MessageKey("imap://test@localhost/INBOX", 1, str(uid)), mailfactory.referral(sender=sender))
+        for uid, sender in enumerate(senders, start=1)
+    ]
+    intake = Intake(engine, settings.model_copy(update={"read_timeout_seconds": 0, "intake_workers": 0}))
+    assert intake.handle_batch(messages) == 3
+    with Session(engine) as db:
+        cases = db.exec(select(Case).order_by(Case.id)).all()
+    assert [case.referrer_email for case in cases] == ["ann@example.net", "bea@example.net", "cal@example.net"]
+    assert stored(engine, cases[1].id) == set() != computed(engine, cases[1].id)
+    for case in (cases[0], cases[2]):
+        assert stored(engine, case.id) == computed(engine, case.id) != set()
+    assert PIPELINE_ERRORS.labels("deadlines")._value.get() == faults + 1
