@@ -3,21 +3,20 @@ or overdue (models.case_clock.needs_attention, the digest's own rule), most urge
 overdue, then the fewest working days left.
 
 Read from the stored deadlines (models.deadline_store keeps them in the transaction that moves them):
-one indexed query, so a booking, an outcome or a case closed shows here on the next read.
-`deadlines_due` computes the same list from every open case's events (about 0.3 ms a case): the rule
-the stored list is checked against."""
+one indexed query, so a booking, an outcome or a case closed shows here on the next read. The tests
+check it against the same list computed from every open case's events (tests/deadlines_computed.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, not_, or_, select
 from sqlmodel import Session
 
-from models.case_clock import DIGEST_WORKING_DAYS, KIND_LABELS, all_deadlines, needs_attention
-from models.deadlines import Kind, Status
+from models.case_clock import DIGEST_WORKING_DAYS, KIND_LABELS
+from models.deadlines import Kind
 from models.rows import run, table
 from models.sessions import PendingDeadline
 from models.workdays import WorkingDayCalendar
@@ -83,20 +82,3 @@ def _soon_until(calendar: WorkingDayCalendar, today: date) -> date:
     while calendar.working_days_between(today, day) <= DIGEST_WORKING_DAYS:
         day += timedelta(days=1)
     return day
-
-
-def deadlines_due(db: Session, calendar: WorkingDayCalendar, today: date | datetime) -> list[DueDeadline]:
-    """The same list computed from every open case's events (seconds at tens of thousands of cases)."""
-    due_soon, overdue = needs_attention(all_deadlines(db, calendar, today))
-    found = [
-        DueDeadline(
-            item.reference,
-            item.region,
-            KIND_LABELS[item.deadline.kind],
-            item.deadline.due,
-            item.deadline.days_left if item.deadline.days_left is not None else 0,
-            item.deadline.status is Status.MISSED,
-        )
-        for item in overdue + due_soon
-    ]
-    return sorted(found, key=lambda d: (not d.overdue, d.days_left, d.due, d.reference))

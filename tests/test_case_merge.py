@@ -377,17 +377,22 @@ def test_the_referrals_report_counts_a_merged_family_once(engine, intake):
     assert total() == 1
 
 
-def test_a_certificate_issued_by_the_merged_cases_reference_is_the_survivors(engine, settings):
+def parent_and_school(engine, service: str) -> list[tuple[int, str]]:
+    """Two cases of one family, opened directly (no intake): the parent's, then the school's; id and reference."""
+    opened = []
     with db.session_scope(engine) as session:
-        refs = []
         for email in ("parent@example.net", "school@example.org"):
             case = case_ops.open_case(
-                session, service="certificate", local_authority="Camden", served=True, region="london",
+                session, service=service, local_authority="Camden", served=True, region="london",
                 referrer_email=email, draft={},
             )  # fmt: skip
             case_ops.add_party(session, case.id, case_ops.ensure_contact(session, email=email, name="Sam"), "parent")
-            refs.append((case.id, case.reference))
-    (first_id, first_ref), (second_id, second_ref) = refs
+            opened.append((case.id, case.reference))
+    return opened
+
+
+def test_a_certificate_issued_by_the_merged_cases_reference_is_the_survivors(engine, settings):
+    (first_id, first_ref), (second_id, second_ref) = parent_and_school(engine, "certificate")
     with db.session_scope(engine) as session:
         merge_cases(session, first_ref, second_ref, actor="coord@example.org")
     with db.session_scope(engine) as session:
@@ -402,18 +407,10 @@ def test_a_session_booked_by_the_merged_cases_reference_is_the_survivors_and_a_c
     from models.mediators import add_mediator
     from models.session_ops import SessionRefused, book_session
 
+    (_, first_ref), (_, second_ref) = parent_and_school(engine, "mediation")
     with db.session_scope(engine) as session:
-        refs = []
-        for email in ("parent@example.net", "school@example.org"):
-            case = case_ops.open_case(
-                session, service="mediation", local_authority="Camden", served=True, region="london",
-                referrer_email=email, draft={},
-            )  # fmt: skip
-            case_ops.add_party(session, case.id, case_ops.ensure_contact(session, email=email, name="Sam"), "parent")
-            refs.append(case.reference)
         mediator = add_mediator(session, name="Alex", mobile="07700 900456", email="m@example.org", regions=["london"])
         mediator_id = mediator.id
-    first_ref, second_ref = refs
     with db.session_scope(engine) as session:
         merge_cases(session, first_ref, second_ref, actor="coord@example.org")
     start = utcnow() + timedelta(days=30)

@@ -16,7 +16,7 @@ from models.case_status import OPEN_STATUSES
 from models.cases import Case
 from models.certificates import issue_certificate
 from models.db import session_scope
-from models.deadline_queue import deadlines_due, stored_deadlines_due
+from models.deadline_queue import stored_deadlines_due
 from models.deadline_store import backfill
 from models.mediators import add_mediator
 from models.session_ops import book_session, cancel_session, reschedule_session
@@ -24,6 +24,7 @@ from models.session_outcome import record_outcome
 from models.sessions import PendingDeadline
 from models.types import utcnow
 from models.workdays import WorkingDayCalendar
+from tests.deadlines_computed import deadlines_due
 
 CAL = WorkingDayCalendar()
 PARENT = "parent@example.net"

@@ -13,10 +13,10 @@ from models.case_actions import change_status
 from models.case_ops import open_case, open_inbox_item
 from models.cases import Case
 from models.db import session_scope
-from models.deadline_queue import deadlines_due
 from models.types import utcnow
 from models.workdays import WorkingDayCalendar
 from telephony.callback_tasks import note_missed_call
+from tests.deadlines_computed import deadlines_due
 from tests.desk import add_staff, sign_in
 from tests.webserver import serve
 from web.app import create_app
