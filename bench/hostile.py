@@ -191,7 +191,7 @@ def child_intake(case: str) -> dict:
         engine = db.make_engine(settings.effective_database_url)
         db.upgrade(engine)
         intake = Intake(engine, settings)
-        intake.start_workers()  # as the daemon does at start-up: not counted
+        intake.start()  # as the daemon does at start-up: not counted
         base = SourceMessage(MessageKey("bench", 1, "0"), baseline())
         start = time.perf_counter()
         intake.handle_batch([base])

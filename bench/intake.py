@@ -188,7 +188,7 @@ def intake_round(settings: Settings) -> tuple[int, float]:
     engine = db.make_engine(settings.effective_database_url)
     db.upgrade(engine)
     intake = Intake(engine, settings)
-    intake.start_workers()  # as the daemon does at start-up: not counted
+    intake.start()  # as the daemon does at start-up: not counted
     watcher = MailboxWatcher(ImapSource.from_settings(settings))
     start = time.perf_counter()
     handled = watcher.drain_once(intake.handle_batch, read_ahead=intake.read_ahead)
@@ -213,7 +213,7 @@ def unmark(client: IMAPClient, settings: Settings) -> None:
 
 def idle_latency(server, settings, engine, user, password, count: int) -> list[float]:
     intake = Intake(engine, settings)
-    intake.start_workers()
+    intake.start()
     committed: dict[bytes, float] = {}
     done = threading.Condition()
 

@@ -11,13 +11,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
 
+from inbox.pickled import by_fields
 
+
+@by_fields
 @dataclass(slots=True)
 class Address:
     name: str
     email: str  # lower-cased addr-spec, "" when absent or unparseable
 
 
+@by_fields
 @dataclass(slots=True)
 class Attachment:
     filename: str | None
@@ -33,6 +37,7 @@ class Attachment:
     index: int = -1  # the part's position in inbox.parse.parts.walk of the message's tree
 
 
+@by_fields
 @dataclass(slots=True)
 class ForwardedPart:
     """A message forwarded inside this one: inline ("---- Forwarded message ----") or message/rfc822."""
@@ -43,6 +48,7 @@ class ForwardedPart:
     text: str
 
 
+@by_fields
 @dataclass(slots=True)
 class ParsedMessage:
     raw: bytes = field(repr=False)

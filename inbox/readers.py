@@ -32,6 +32,7 @@ fails, and the worker goes on (or is replaced, should it fail sending the answer
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import math
 import mmap
@@ -91,6 +92,7 @@ def _serve(conn: Connection, options: ReadOptions) -> None:
     load_directory()  # before the first message, so that the bound is not spent on it
     own_phone_numbers()
     load_readers()
+    gc.freeze()  # what it loaded lives as long as the worker: full collections need not scan it
     bound = _MemoryBound(options.max_bytes)
     with contextlib.suppress(EOFError, OSError):
         conn.send(_READY)

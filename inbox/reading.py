@@ -24,11 +24,13 @@ from inbox.documents.attached import read_attachments
 from inbox.extract import extract_referral
 from inbox.message import ParsedMessage
 from inbox.parse import ByteChunks, parse_message
+from inbox.pickled import by_fields
 from inbox.referral import Referral
 from models.la_directory import Directory, load_directory
 from models.offices import own_phone_numbers
 
 
+@by_fields
 @dataclass(slots=True)
 class Reading:
     """Everything intake's steps and `parse-email` need from a message's bytes, read once by `read`."""
@@ -78,6 +80,7 @@ class Reading:
         }
 
 
+@by_fields
 @dataclass(slots=True)
 class Unread:
     """A message not read to the end, and why: too slow, its process died, or reading raised (a bug,

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
+from inbox.pickled import by_fields
+
 SERVICES = ("mediation", "certificate", "disagreement_resolution", "facilitation")
 ROLES = ("parent", "young_person", "professional")
 DISPUTE_TOPICS = (
@@ -42,6 +44,7 @@ DISPUTE_TOPICS = (
 SOURCES = ("subject", "body", "forwarded", "quoted", "signature", "header", "attachment")
 
 
+@by_fields
 @dataclass(slots=True)
 class Evidence:
     value: object
@@ -81,6 +84,7 @@ _SOURCE_WORDS = {
 }
 
 
+@by_fields
 @dataclass(slots=True)
 class Referral:
     service: str | None = None  # one of SERVICES; None: an enquiry, no request yet

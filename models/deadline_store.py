@@ -51,6 +51,11 @@ def _calendar() -> WorkingDayCalendar:
     return WorkingDayCalendar()  # loads the bank holidays once
 
 
+def prepare() -> None:
+    """Load this year's bank holidays now (the daemon's start-up) rather than in the first commit."""
+    _calendar().is_working_day(_calendar().local_date(utcnow()))
+
+
 def store(db: Session, case_ids: Iterable[int]) -> int:
     """Replace these cases' stored deadlines with those models.case_clock computes now (open cases'
     deadlines not yet met); returns how many rows were written."""

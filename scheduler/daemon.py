@@ -111,7 +111,7 @@ class Daemon:
         self._install_signal_handlers()
         watcher = MailboxWatcher(source_from_settings(self.settings))
         intake = Intake(self.engine, self.settings)
-        intake.start_workers()  # settings.intake_workers reading processes, if any
+        intake.start()  # the reading workers (settings.intake_workers), the bank holidays
         dispatcher = dispatcher_from_settings(self.engine, self.settings, self.channels)
         leadership = Leadership(self.engine)
         for name in dispatcher.channels:  # listed on /healthz from the start, "unknown" until a round ran

@@ -26,6 +26,7 @@ from inbox.classify.bounces import delay_reason
 from inbox.classify.facts import Facts
 from inbox.classify.rule import AUTO_GENERATED, AUTO_REPLY, BOUNCE, Rule
 from inbox.message import ParsedMessage
+from inbox.pickled import by_fields
 
 log = logging.getLogger("mdesk.inbox.classify")
 
@@ -39,6 +40,7 @@ class RuleError(NamedTuple):
     error: str
 
 
+@by_fields
 @dataclass(frozen=True, slots=True)
 class Verdict:
     kind: str | None  # None (a person wrote it) | "auto_reply" | "bounce" | "auto_generated"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from inbox.documents.kinds import kind_of
 from inbox.documents.ticks import normalise_ticks
+from inbox.pickled import by_fields
 
 log = logging.getLogger(__name__)
 MB = 1024 * 1024
@@ -38,6 +39,7 @@ class DocumentLimits:
     max_total_seconds: float = 10.0
 
 
+@by_fields
 @dataclass(slots=True)
 class DocumentText:
     """One attachment as read: its text, or why there is none."""

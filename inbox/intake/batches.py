@@ -10,6 +10,7 @@ committed, and the count stops before it, so the caller marks exactly what is st
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass, field, replace
 
@@ -26,7 +27,7 @@ from inbox.message import ParsedMessage
 from inbox.readers import Readers
 from inbox.reading import Reading, ReadOptions, Unread, unread_message
 from inbox.sources.base import SourceMessage
-from models import metrics
+from models import deadline_store, metrics
 from models.db import check_same_file, describe_db_error, session_scope
 from models.la_directory import Directory, load_directory
 from models.mail import QuarantineEntry
@@ -74,9 +75,16 @@ class Intake:
         options = ReadOptions(self.settings.own_addresses, self.settings.max_message_bytes, documents)
         self.readers = Readers(workers, options, timeout, directory=self.directory)
 
-    def start_workers(self) -> None:
-        """Start the reading workers, if any, now (the daemon does, at start-up) instead of on first use."""
+    def start(self) -> None:
+        """What the daemon does at start-up rather than for the first batch: start the reading workers,
+        if any; load the bank holidays the stored deadlines are worked out with (importing the holidays
+        library costs about 0.15 s, once); and freeze what is alive by now (modules, settings, the
+        directory: all of it lives as long as the process) out of the garbage collector's way, so
+        that its full collections scan only what intake makes (one cost 70 ms in a run of 1,000
+        messages, bench/intake.py)."""
         self.readers.start()
+        deadline_store.prepare()
+        gc.freeze()
 
     def read_ahead(self, messages: list[SourceMessage]) -> None:
         """The watcher's whole fetch, before it hands it over CHUNK at a time: with reading workers,
