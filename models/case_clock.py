@@ -19,8 +19,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
+from sqlalchemy import select as select_rows
 from sqlmodel import Session, col, select
 
 from models.case_ops import add_timeline
@@ -29,12 +30,20 @@ from models.cases import Case
 from models.deadlines import CaseDates, Deadline, Kind, Status, deadlines_for
 from models.offices import all_offices
 from models.outbox_ops import enqueue_id
+from models.rows import run, table
 from models.sessions import HELD, SCHEDULED, CaseEvent, MediationSession
 from models.staff import StaffUser
 from models.types import utcnow
 from models.workdays import WorkingDayCalendar
 
 log = logging.getLogger(__name__)
+CASE = table(Case)
+EVENT = table(CaseEvent)
+SESSION = table(MediationSession)
+_FACTS = (CASE.c.id, CASE.c.reference, CASE.c.region, CASE.c.service, CASE.c.created_at, CASE.c.draft)
+_EVENT = (EVENT.c.case_id, EVENT.c.kind, EVENT.c.day)
+_OF_CASE = CASE.c.id == EVENT.c.case_id
+_SESSION = (SESSION.c.case_id, SESSION.c.status, SESSION.c.start_at, SESSION.c.updated_at)
 
 EVENT_KINDS = (
     "contact",
@@ -99,18 +108,39 @@ def record_event(
 def case_dates(db: Session, case: Case) -> CaseDates:
     rows = db.exec(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.day))).all()
     held = _held(db, case)
-    return dates_of(case, rows, _session_counted(db, case), held.start_at if held else None)
+    session = _session_counted(db, case)
+    return dates_of(
+        case,
+        [(event.kind, event.day) for event in rows],
+        (session.start_at, session.updated_at) if session else None,
+        held.start_at if held else None,
+    )
+
+
+class CaseFacts(NamedTuple):
+    """What the clock reads of a case besides its events, as `deadlines_where` selects it."""
+
+    id: int
+    reference: str
+    region: str | None
+    service: str | None
+    created_at: datetime
+    draft: dict[str, Any] | None
 
 
 def dates_of(
-    case: Case, rows: Iterable[CaseEvent], session: MediationSession | None, held_at: datetime | None
+    case: Case | CaseFacts,
+    events_in_order: Iterable[tuple[str, date]],
+    session: tuple[datetime, datetime] | None,
+    held_at: datetime | None,
 ) -> CaseDates:
-    """The case's dates from its events (in day order), the session the notice is about and when the
-    latest held session started: what `case_dates` reads one case at a time and `all_deadlines` in bulk."""
+    """The case's dates from its events ((kind, day), in day order), the session the notice is about
+    (its start, and when it was last booked or moved) and when the latest held session started: what
+    `case_dates` reads one case at a time and `deadlines_where` in bulk."""
     events: dict[str, date] = {}
-    for event in rows:
-        if event.kind in _LATEST_COUNTS or event.kind not in events:
-            events[event.kind] = event.day
+    for kind, day in events_in_order:
+        if kind in _LATEST_COUNTS or kind not in events:
+            events[kind] = day
     certificate_only = case.service == "certificate"
     contact: date | datetime = events.get("contact") or case.created_at
     requested = events.get("mediation_requested") or (contact if case.service == "mediation" else None)
@@ -122,8 +152,8 @@ def dates_of(
         la_told=events.get("la_told"),
         mediation_held=held,
         mediation_unarranged=events.get("mediation_unarranged"),
-        session_booked=session.start_at if session else None,
-        parties_told=session.updated_at if session else None,
+        session_booked=session[0] if session else None,
+        parties_told=session[1] if session else None,
         la_decision_letter=events.get("la_decision_letter"),
         certificate_issued=events.get("certificate_issued"),
         health_commissioner_told=events.get("health_commissioner_told"),
@@ -168,29 +198,32 @@ def deadlines_where(
     db: Session, calendar: WorkingDayCalendar, today: date | datetime, only_open: list[Any]
 ) -> list[CaseDeadline]:
     """The deadlines of the cases these conditions (on Case) keep, soonest due first: the cases, their
-    events and their sessions read in three queries (not three per case), then each case's deadlines
-    computed as `case_deadlines` does."""
-    cases = db.exec(select(Case).where(*only_open).order_by(col(Case.id))).all()
-    events: dict[int, list[CaseEvent]] = {}
-    for event in db.exec(
-        select(CaseEvent).join(Case, col(Case.id) == CaseEvent.case_id).where(*only_open).order_by(col(CaseEvent.day))
-    ).all():
-        events.setdefault(event.case_id, []).append(event)
-    scheduled: dict[int, MediationSession] = {}
+    events and their sessions read in three queries (not three per case), as plain rows (intake runs
+    this at every commit that opens cases: loading them as objects cost five times as much), then each
+    case's deadlines computed as `case_deadlines` does."""
+    db.flush()  # the rows are read on the session's connection: its pending objects go first
+    cases = [CaseFacts(*row) for row in run(db, select_rows(*_FACTS).where(*only_open).order_by(CASE.c.id))]
+    events: dict[int, list[tuple[str, date]]] = {}
+    for case_id, kind, day in run(
+        db, select_rows(*_EVENT).join(CASE, _OF_CASE).where(*only_open).order_by(EVENT.c.day)
+    ):
+        events.setdefault(case_id, []).append((kind, day))
+    scheduled: dict[int, tuple[datetime, datetime]] = {}
     held: dict[int, datetime] = {}
-    for item in db.exec(
-        select(MediationSession)
-        .join(Case, col(Case.id) == MediationSession.case_id)
-        .where(col(MediationSession.status).in_([SCHEDULED, HELD]), *only_open)
-        .order_by(col(MediationSession.start_at))
-    ).all():  # in start order: the last one kept is the latest, as _session_counted and _held choose
-        if item.status == SCHEDULED:
-            scheduled[item.case_id] = item
+    sessions = (
+        select_rows(*_SESSION)
+        .join(CASE, CASE.c.id == SESSION.c.case_id)
+        .where(SESSION.c.status.in_([SCHEDULED, HELD]), *only_open)
+        .order_by(SESSION.c.start_at)
+    )
+    for case_id, status, start_at, updated_at in run(db, sessions):
+        # In start order: the last one kept is the latest, as _session_counted and _held choose.
+        if status == SCHEDULED:
+            scheduled[case_id] = (start_at, updated_at)
         else:
-            held[item.case_id] = item.start_at
+            held[case_id] = start_at
     found = []
     for case in cases:
-        assert case.id is not None
         dates = dates_of(case, events.get(case.id, ()), scheduled.get(case.id), held.get(case.id))
         found += [CaseDeadline(case.id, case.reference, case.region, d) for d in deadlines_for(dates, calendar, today)]
     return sorted(found, key=lambda item: (item.deadline.due, item.reference))
