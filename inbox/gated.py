@@ -31,6 +31,17 @@ def fold(text: str) -> str:
     return low
 
 
+# Each distinct needle group's key in the memos: patterns with the same group share its answer.
+_GATE_KEYS: dict[str, int] = {}
+
+
+def _gate(group: tuple[str, ...]) -> tuple[int, re.Pattern[str] | None, tuple[str, ...]]:
+    """(memo key, the group as a regex when a needle is one, else None: its words are found with `in`)."""
+    joined = "|".join(group)
+    key = _GATE_KEYS.setdefault(joined, len(_GATE_KEYS))
+    return key, (re.compile(joined) if any(_REGEX_SYNTAX.search(n) for n in group) else None), group
+
+
 class Gated:
     """`pattern`, run only when every needle group has a hit in the folded text.
 
@@ -38,9 +49,10 @@ class Gated:
     `anchor`: a word every match contains; the pattern then runs only in windows around it (`reach` =
     characters before, after), not from every position of the text. Lookarounds still see the whole text.
     `memo` (optional, per text): gate -> found, shared by patterns with the same needles.
+    `shared`: several readers run it over the same texts (a source then keeps its matches).
     """
 
-    __slots__ = ("after", "anchor", "before", "gates", "rx")
+    __slots__ = ("after", "anchor", "before", "gates", "rx", "shared")
 
     def __init__(
         self,
@@ -48,30 +60,38 @@ class Gated:
         *needles: str | tuple[str, ...],
         anchor: str | None = None,
         reach: tuple[int, int] = (0, 0),
+        shared: bool = False,
     ) -> None:
         self.rx = re.compile(pattern)
         groups = [(n,) if isinstance(n, str) else n for n in needles]
-        self.gates = tuple(
-            (re.compile("|".join(group)), None if any(_REGEX_SYNTAX.search(n) for n in group) else group)
-            for group in groups
-        )
+        self.gates = tuple(_gate(group) for group in groups)
         self.anchor = re.compile(anchor, re.IGNORECASE) if anchor else None
         self.before, self.after = reach
+        # Run by several readers over the same text (a source keeps its matches: inbox/extract/sources.py).
+        self.shared = shared
 
-    def open(self, folded: str, memo: dict[re.Pattern[str], bool] | None = None) -> bool:
-        for gate, words in self.gates:
-            hit = memo.get(gate) if memo is not None else None
+    def open(self, folded: str, memo: dict[int, bool] | None = None) -> bool:
+        # The hot path of every gated pattern (tens of thousands of calls a thousand messages): a plain
+        # loop, not any() over a generator, and memo keys that are small ints, not compiled patterns
+        # (a Pattern's hash is worked out from its code on every lookup).
+        for key, rx, words in self.gates:
+            hit = memo.get(key) if memo is not None else None
             if hit is None:
-                hit = any(word in folded for word in words) if words is not None else gate.search(folded) is not None
+                if rx is not None:
+                    hit = rx.search(folded) is not None
+                else:
+                    hit = False
+                    for word in words:
+                        if word in folded:
+                            hit = True
+                            break
                 if memo is not None:
-                    memo[gate] = hit
+                    memo[key] = hit
             if not hit:
                 return False
         return True
 
-    def finditer(
-        self, text: str, folded: str, memo: dict[re.Pattern[str], bool] | None = None
-    ) -> Iterator[re.Match[str]]:
+    def finditer(self, text: str, folded: str, memo: dict[int, bool] | None = None) -> Iterator[re.Match[str]]:
         if not self.open(folded, memo):
             return iter(())
         if self.anchor is None:
@@ -84,7 +104,7 @@ class Gated:
         folded: str,
         pos: int = 0,
         endpos: int = sys.maxsize,
-        memo: dict[re.Pattern[str], bool] | None = None,
+        memo: dict[int, bool] | None = None,
     ) -> re.Match[str] | None:
         if not self.open(folded, memo):
             return None

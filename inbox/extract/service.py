@@ -45,12 +45,14 @@ SETTING_FAILS = Gated(
     ("n't", "not", "never", "no longer", "fail", "refus"),
     anchor=_SETTING_ANCHOR,
     reach=(0, 120),
+    shared=True,  # a dispute topic too (inbox/extract/plan.py)
 )
 SETTING_SHOULD = Gated(
     rf"(?i)\b{_SETTING}\s+to\s+(?:actually\s+)?(?:stick\s+to|follow|deliver|implement|do\s+what|provide\s+what)",
     _SETTINGS,
     anchor=_SETTING_ANCHOR,
     reach=(0, 60),
+    shared=True,  # a dispute topic too (inbox/extract/plan.py)
 )
 _FORM_SERVICES = (
     ("certificate", re.compile(r"(?i)certificate")),
