@@ -13,10 +13,10 @@ mapped after lowering. Dropping every U+0307 may only open a gate more often, ne
 
 Most texts are plain ASCII, and on those a pattern runs as compiled with re.ASCII: the engine compares
 case-insensitive letters through an ASCII table instead of Unicode case mapping, a third faster over all
-the patterns. On such a text the two compilations find the same matches when the pattern has no character
-beyond ASCII (`_ascii_twin`): \\w, \\d and \\b mean the same on ASCII characters, and the only characters
+the patterns. On such a text the two compilations find the same matches when no character of the pattern
+folds to ASCII (`ascii_twin`): \\w, \\d and \\b mean the same on ASCII characters, and the only characters
 re.IGNORECASE equates with an ASCII letter (K, ſ, ı, İ) are not ASCII; \\s differs only on the four
-separators U+001C..U+001F, so a text holding one of them is not taken as plain (`_plain_ascii`).
+separators U+001C..U+001F, so a text holding one of them is not taken as plain (`plain_ascii`).
 """
 
 from __future__ import annotations
@@ -38,25 +38,29 @@ def fold(text: str) -> str:
     return low
 
 
-# What in a pattern's source stands for a character beyond ASCII: \uXXXX (taken one by one below), \U, \N{}.
+# What in a pattern's source stands for a character beyond ASCII: the character itself or \uXXXX (each looked
+# at below), \U or \N{}; and a range with such a bound, which may hold one of the four below.
 _WIDE_ESCAPE = re.compile(r"\\(?:U|N|u(?![0-9a-fA-F]{4}))")
 _U_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
-_U_RANGE = re.compile(r"-\\u|\\u[0-9a-fA-F]{4}-")  # a range with such a bound may hold one of the four below
+_WIDE_RANGE = re.compile(r"-\\u|\\u[0-9a-fA-F]{4}-|[^\x00-\x7f]-|-[^\x00-\x7f]")
 # The only characters re.IGNORECASE equates with ASCII ones (İ and ı with i, ſ with s, the Kelvin sign with k):
 # found by trying every code point against every ASCII character.
 _FOLDS_TO_ASCII = frozenset({0x130, 0x131, 0x17F, 0x212A})
 _UNICODE_ONLY_SPACE = ("\x1c", "\x1d", "\x1e", "\x1f")  # \s in Unicode mode, not in ASCII mode
-_PLAIN_KEY = -1  # a text's answer to _plain_ascii, kept in its memo beside the gates' (whose keys are >= 0)
+_PLAIN_KEY = -1  # a text's answer to plain_ascii, kept in its memo beside the gates' (whose keys are >= 0)
 
 
-def _ascii_twin(rx: re.Pattern[str]) -> re.Pattern[str]:
+def ascii_twin(rx: re.Pattern[str]) -> re.Pattern[str]:
     """`rx` compiled with re.ASCII when it matches exactly as `rx` does on a plain ASCII text, else `rx`:
-    its source is ASCII, and a character beyond ASCII is named only by a \\uXXXX escape, not one of the
-    four that fold to ASCII, nor a range's bound."""
+    no character of its source beyond ASCII (written or as \\uXXXX) is one of the four that fold to
+    ASCII or a range's bound."""
     source = rx.pattern
-    if not source.isascii() or _WIDE_ESCAPE.search(source) or _U_RANGE.search(source):
+    if _WIDE_ESCAPE.search(source) or _WIDE_RANGE.search(source):
         return rx
-    if any(int(code, 16) in _FOLDS_TO_ASCII for code in _U_ESCAPE.findall(source)):
+    codes = [int(code, 16) for code in _U_ESCAPE.findall(source)]
+    if not source.isascii():
+        codes += [ord(c) for c in source if ord(c) > 0x7F]
+    if any(code in _FOLDS_TO_ASCII for code in codes):
         return rx
     try:
         return re.compile(source, (rx.flags & ~re.UNICODE) | re.ASCII)
@@ -64,7 +68,7 @@ def _ascii_twin(rx: re.Pattern[str]) -> re.Pattern[str]:
         return rx
 
 
-def _plain_ascii(text: str, memo: dict[int, bool] | None) -> bool:
+def plain_ascii(text: str, memo: dict[int, bool] | None = None) -> bool:
     """Whether the ASCII twins may read `text` (str.isascii is a flag lookup; the separators are rare)."""
     known = memo.get(_PLAIN_KEY) if memo is not None else None
     if known is None:
@@ -115,8 +119,8 @@ class Gated:
         self.gates = tuple(_gate(group) for group in groups)
         self.anchor = re.compile(anchor, re.IGNORECASE) if anchor else None
         # The same patterns for a plain ASCII text (the module's docstring says why they match the same).
-        self.ascii_rx = _ascii_twin(self.rx)
-        self.ascii_anchor = _ascii_twin(self.anchor) if self.anchor is not None else None
+        self.ascii_rx = ascii_twin(self.rx)
+        self.ascii_anchor = ascii_twin(self.anchor) if self.anchor is not None else None
         self.before, self.after = reach
         # Run by several readers over the same text (a source keeps its matches: inbox/extract/sources.py).
         self.shared = shared
@@ -145,7 +149,7 @@ class Gated:
     def finditer(self, text: str, folded: str, memo: dict[int, bool] | None = None) -> Iterator[re.Match[str]]:
         if not self.open(folded, memo):
             return iter(())
-        plain = _plain_ascii(text, memo)
+        plain = plain_ascii(text, memo)
         rx = self.ascii_rx if plain else self.rx
         if self.anchor is None:
             return rx.finditer(text)
@@ -161,7 +165,7 @@ class Gated:
     ) -> re.Match[str] | None:
         if not self.open(folded, memo):
             return None
-        plain = _plain_ascii(text, memo)
+        plain = plain_ascii(text, memo)
         rx = self.ascii_rx if plain else self.rx
         if self.anchor is None:
             return rx.search(text, pos, endpos)

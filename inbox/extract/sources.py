@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from inbox.documents import DocumentText
 from inbox.extract.ticks import blank_unticked
-from inbox.gated import Gated, fold
+from inbox.gated import Gated, ascii_twin, fold, plain_ascii
 from inbox.mailtext import EMAIL_IN_TEXT, FORWARD_MARKER, SIGN_OFF_WORDS
 from inbox.message import ParsedMessage
 
@@ -91,7 +91,10 @@ class Source:
         read for a date of birth and again for a decision letter's date)."""
         found = self.kept.get(rx)
         if found is None:
-            found = self.kept[rx] = list(rx.finditer(self.norm))
+            twin = _TWINS.get(rx)
+            if twin is None:
+                twin = _TWINS[rx] = ascii_twin(rx)
+            found = self.kept[rx] = list((twin if plain_ascii(self.norm, self.gate_hits) else rx).finditer(self.norm))
         return found
 
     def _kept(self, pattern: Gated) -> list[re.Match[str]]:
@@ -102,8 +105,14 @@ class Source:
         return found
 
 
+# The ASCII twin of each pattern read by `Source.matches` (inbox/gated.py says when it matches alike).
+_TWINS: dict[re.Pattern[str], re.Pattern[str]] = {}
+
+
 def _normalise(text: str) -> str:
-    out = text.translate(_SAME_LENGTH)
+    # Of the same-length replacements only tab and CR are ASCII: on an ASCII text (most) two replaces
+    # give what translate does, without its lookup of every character.
+    out = text.replace("\t", " ").replace("\r", " ") if text.isascii() else text.translate(_SAME_LENGTH)
     return _REPLY_PREFIX.sub(lambda m: " " * len(m.group()), out)
 
 
