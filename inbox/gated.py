@@ -100,7 +100,8 @@ class Gated:
     `needles`: each a word (a group of one) or a tuple of words (any of them will do).
     `anchor`: a word every match contains; the pattern then runs only in windows around it (`reach` =
     characters before, after), not from every position of the text. Lookarounds still see the whole text.
-    `memo` (optional, per text): gate -> found, shared by patterns with the same needles.
+    `memo` (optional, per text): gate -> found, shared by patterns with the same needles; `anchors` (optional,
+    per text): where each anchor is, shared by patterns with the same anchor.
     `shared`: several readers run it over the same texts (a source then keeps its matches).
     """
 
@@ -146,14 +147,20 @@ class Gated:
                 return False
         return True
 
-    def finditer(self, text: str, folded: str, memo: dict[int, bool] | None = None) -> Iterator[re.Match[str]]:
+    def finditer(
+        self,
+        text: str,
+        folded: str,
+        memo: dict[int, bool] | None = None,
+        anchors: dict[str, list[tuple[int, int]]] | None = None,
+    ) -> Iterator[re.Match[str]]:
         if not self.open(folded, memo):
             return iter(())
         plain = plain_ascii(text, memo)
         rx = self.ascii_rx if plain else self.rx
         if self.anchor is None:
             return rx.finditer(text)
-        return self._around_anchors(text, rx, self.ascii_anchor if plain else self.anchor)
+        return self._around_anchors(text, rx, self._anchor_spans(text, plain, anchors))
 
     def search(
         self,
@@ -162,6 +169,7 @@ class Gated:
         pos: int = 0,
         endpos: int = sys.maxsize,
         memo: dict[int, bool] | None = None,
+        anchors: dict[str, list[tuple[int, int]]] | None = None,
     ) -> re.Match[str] | None:
         if not self.open(folded, memo):
             return None
@@ -169,25 +177,38 @@ class Gated:
         rx = self.ascii_rx if plain else self.rx
         if self.anchor is None:
             return rx.search(text, pos, endpos)
-        around = self._around_anchors(text, rx, self.ascii_anchor if plain else self.anchor)
+        around = self._around_anchors(text, rx, self._anchor_spans(text, plain, anchors))
         return next((m for m in around if m.start() >= pos and m.end() <= endpos), None)
 
-    def _around_anchors(
-        self, text: str, rx: re.Pattern[str], anchor: re.Pattern[str] | None
-    ) -> Iterator[re.Match[str]]:
+    def _anchor_spans(
+        self, text: str, plain: bool, anchors: dict[str, list[tuple[int, int]]] | None
+    ) -> list[tuple[int, int]]:
+        """Where the anchor is found in `text`; with `anchors` (per text), found once for every pattern
+        with the same anchor (five of the service's cues are anchored on "mediat")."""
+        anchor = self.ascii_anchor if plain else self.anchor
         assert anchor is not None
+        spans = anchors.get(anchor.pattern) if anchors is not None else None
+        if spans is None:
+            spans = [a.span() for a in anchor.finditer(text)]
+            if anchors is not None:
+                anchors[anchor.pattern] = spans
+        return spans
+
+    def _around_anchors(
+        self, text: str, rx: re.Pattern[str], anchor_spans: list[tuple[int, int]]
+    ) -> Iterator[re.Match[str]]:
         done = 0  # end of the last match given: windows may overlap, matches may not repeat
-        for a in anchor.finditer(text):
-            if a.start() < done:
+        for a_start, a_end in anchor_spans:
+            if a_start < done:
                 continue
-            end = min(len(text), a.end() + self.after)
+            end = min(len(text), a_end + self.after)
             if not self.before:  # the match starts at the anchor: one attempt, not a scan
-                m = rx.match(text, a.start(), end)
+                m = rx.match(text, a_start, end)
                 if m:
                     done = m.end()
                     yield m
                 continue
-            for m in rx.finditer(text, max(a.start() - self.before, done), end):
+            for m in rx.finditer(text, max(a_start - self.before, done), end):
                 if m.start() >= done:
                     done = m.end()
                     yield m

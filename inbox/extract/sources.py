@@ -55,6 +55,7 @@ class Source:
     skip: list[tuple[int, int]] = field(default_factory=list)  # disclaimer paragraphs
     low: str = ""  # norm folded for the cheap gates of Gated patterns (inbox.gated.fold)
     gate_hits: dict[int, bool] = field(default_factory=dict)  # gate -> found in low (cues share gates)
+    anchor_spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # anchor -> where (cues share)
     # The matches of a pattern several readers run over the whole text (a shared Gated, a plain one by `matches`).
     kept: dict[Gated | re.Pattern[str], list[re.Match[str]]] = field(default_factory=dict)
     # For "forwarded": each forwarded message's span in the joined text and its sender's address.
@@ -77,14 +78,14 @@ class Source:
         """The pattern's matches in the normalised text (spans point at the original words too)."""
         if pattern.shared:
             return iter(self._kept(pattern))
-        return pattern.finditer(self.norm, self.low, self.gate_hits)
+        return pattern.finditer(self.norm, self.low, self.gate_hits, self.anchor_spans)
 
     def search(self, pattern: Gated) -> re.Match[str] | None:
         """The first of `finditer`'s matches."""
         if pattern.shared:
             found = self._kept(pattern)
             return found[0] if found else None
-        return pattern.search(self.norm, self.low, memo=self.gate_hits)
+        return pattern.search(self.norm, self.low, memo=self.gate_hits, anchors=self.anchor_spans)
 
     def matches(self, rx: re.Pattern[str]) -> list[re.Match[str]]:
         """Every match of a plain pattern in the normalised text, found once per source (the dates,
@@ -101,7 +102,7 @@ class Source:
         """A shared pattern's matches, found once (the topics and the service both read the school's)."""
         found = self.kept.get(pattern)
         if found is None:
-            found = self.kept[pattern] = list(pattern.finditer(self.norm, self.low, self.gate_hits))
+            found = self.kept[pattern] = list(pattern.finditer(self.norm, self.low, self.gate_hits, self.anchor_spans))
         return found
 
 
