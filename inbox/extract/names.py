@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from inbox.extract.evidence import word_set
 
@@ -67,6 +68,9 @@ class NameSpan:
         return " ".join(self.tokens)
 
 
+# A pure function of one word, asked for every capitalised word of every source; the same words come back
+# in every message ("I", "Dear", "The", the family's names).
+@lru_cache(maxsize=8192)
 def _is_name_word(tok: str, *, first: bool) -> bool:
     if not tok or not tok[0].isupper() or tok.lower() in NOT_NAMES:
         return False
