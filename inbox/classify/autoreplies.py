@@ -91,7 +91,8 @@ def self_declared_auto_reply(f: Facts) -> str | None:
 # the office until Monday but wanted to send the form"), so they count only with a machine envelope.
 _AWAY_TEXT = Gated(
     re.compile(
-        rf"""(?:
+        # Each branch's first character, so that the engine leaves every other position at once.
+        rf"""(?=[aiotw])(?:
             (?:i\s+am|i'?m|i\s+will\s+be)\s+(?:currently\s+)?(?:{_AWAY}|away\s+from\s+(?:the|my)\s+(?:office|desk))
                 \b.{{0,80}}(?:until|returning|back|from|limited\s+access|no\s+access)
           | i\s+will\s+(?:respond|reply|get\s+back\s+to\s+you)\s+(?:to\s+your\s+(?:e-?mail|message)\s+)?
@@ -214,7 +215,8 @@ def out_of_office_letter(f: Facts) -> str | None:
 
 _CHALLENGE = Gated(
     re.compile(
-        r"""(?:
+        # Each branch's first character, so that the engine leaves every other position at once.
+        r"""(?=[acehpstvy])(?:
             (?:confirm|verify|prove)\s+(?:that\s+)?you\s+are\s+(?:a\s+)?(?:human|real\s+person|not\s+a\s+(?:robot|spammer))
           | (?:sender|e-?mail\s+address)\s+verification\s+(?:request|required|needed)
           | (?:added|add\s+yourself|have\s+your\s+address\s+added)\s+to\s+(?:the\s+recipient'?s?\s+|my\s+)?

@@ -67,7 +67,8 @@ def bulk_mailer(f: Facts) -> str | None:
 # (a parent may well "opt out of mediation").
 _UNSUBSCRIBE = Gated(
     re.compile(
-        r"""(?:
+        # Each branch's first character, so that the engine leaves every other position at once.
+        r"""(?=[cdhmnorstuvwy|\u00b7\u2022])(?:
             (?:click|tap)\s+here\s+to\s+unsubscribe | here\s+to\s+unsubscribe
           | to\s+unsubscribe(?:\s*,|\s+from\s+(?:this|these|our|future|all)
                              |\s+(?:click|visit|please|go\s+to|follow|send|use))
@@ -129,12 +130,13 @@ def unsubscribe_footer(f: Facts) -> str | None:
 _SENTENCE_END = r"\s*(?:[.!]|,?\s+(?:as|because|since)\s|\s*$)"
 _DO_NOT_REPLY = Gated(
     re.compile(
-        r"(?:please\s+)?do\s+not\s+(?:reply|respond)\s+(?:directly\s+)?to\s+this\s+(?:e-?mail|message)(?:\s+address)?"
+        # (?=[dpt]): the branches' first letters, so that the engine leaves every other position at once.
+        r"(?=[dpt])(?:(?:please\s+)?do\s+not\s+(?:reply|respond)\s+(?:directly\s+)?to\s+this\s+(?:e-?mail|message)(?:\s+address)?"
         + _SENTENCE_END
         + r"|this\s+(?:e-?mail\s+address|mailbox|inbox)\s+is\s+(?:not\s+monitored|unattended|unmonitored)"
         + _SENTENCE_END
         + r"|this\s+(?:e-?mail|message)\s+(?:was\s+|has\s+been\s+)?(?:automatically\s+generated|sent\s+from\s+an?\s+"
-        r"(?:unmonitored|automated))",
+        r"(?:unmonitored|automated)))",
         re.I | re.M,
     ),
     # do not reply/respond, not monitored/unattended/unmonitored, automatically/automated

@@ -13,7 +13,7 @@ import weakref
 from dataclasses import dataclass
 from email.message import Message
 
-from inbox.gated import fold
+from inbox.gated import ascii_twin, fold, plain_ascii
 from inbox.mailtext import BEGIN_FORWARD_WORDS, FORWARDED_WORDS, ORIGINAL_WORDS
 from inbox.message import ParsedMessage
 from inbox.parse import content_type
@@ -41,10 +41,13 @@ _QUOTE_START = re.compile(
 )
 
 
+_QUOTE_START_ASCII = ascii_twin(_QUOTE_START)  # for a plain ASCII text (most): the same matches, sooner
+
+
 def _lead_text(text: str) -> str:
     """The sender's own words at the top of the body: the first few KB, quoted history cut off."""
     head = text[:HEAD_CHARS]
-    m = _QUOTE_START.search(head)
+    m = (_QUOTE_START_ASCII if plain_ascii(head) else _QUOTE_START).search(head)
     if m:
         head = head[: m.start()]
     return "\n".join(line for line in head.splitlines() if not line.lstrip().startswith(">"))

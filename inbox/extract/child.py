@@ -89,6 +89,7 @@ def extract_child(ctx: Context, role: str | None) -> tuple[str | None, Evidence 
     if split is not None:
         return split
     excluded = _writer_names(ctx) if role != "young_person" else set()
+    excluded_first = {e.split()[0] for e in excluded if e}  # the writers' first names, worked out once
     scores: dict[str, float] = {}
     hits: dict[str, Candidate[str]] = {}
     variants: dict[str, list[Candidate[str]]] = {}
@@ -102,7 +103,7 @@ def extract_child(ctx: Context, role: str | None) -> tuple[str | None, Evidence 
             _add_child(scores, hits, variants, spans[0], 6.0 * f.source.weight, f.source)
     for src in ctx.by_name("body", "forwarded", "subject", "quoted", "signature", "header", "attachment"):
         for span in name_spans(src.norm):
-            w = _child_cue_weight(ctx, src, span, excluded, role)
+            w = _child_cue_weight(ctx, src, span, excluded, excluded_first, role)
             if w is None:
                 continue
             factor = {"subject": 0.8, "header": 1.0}.get(src.name, src.weight)
@@ -166,17 +167,18 @@ def _add_child(
         )
 
 
-def _child_cue_weight(ctx: Context, src: Source, span: NameSpan, excluded: set[str], role: str | None) -> float | None:
+def _child_cue_weight(
+    ctx: Context, src: Source, span: NameSpan, excluded: set[str], excluded_first: set[str], role: str | None
+) -> float | None:
     norm = src.norm
-    text_low = span.text.lower()
-    first_low = span.tokens[0].lower()
-    before = clause_before(norm, span.start, 80)
-    after = norm[span.end : span.end + 40]
     if src.name == "header":
         # The From name is the child only when the young person writes for themselves.
         return 3.0 if role == "young_person" and span.start < norm.find("<") else None
-    if text_low in excluded or (len(span.tokens) == 1 and first_low in {e.split()[0] for e in excluded if e}):
+    text_low = span.text.lower()
+    if text_low in excluded or (len(span.tokens) == 1 and span.tokens[0].lower() in excluded_first):
         return None
+    before = clause_before(norm, span.start, 80)
+    after = norm[span.end : span.end + 40]
     last = _last_word(before)
     if last in _NOT_CHILD_BEFORE or INSTITUTION_AFTER.match(after):
         return None

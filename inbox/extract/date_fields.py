@@ -45,7 +45,7 @@ def extract_dob(ctx: Context, child: Evidence | None = None) -> tuple[date | Non
                 score = 4.5 if f.source.name == "attachment" else 5.0
                 cands.append(Candidate(d, score, f.source, m.start(), m.end(), source_order(f.source, m.start())))
     for src in ctx.by_name("body", "forwarded", "subject", "quoted", "attachment"):
-        for m in DATE.finditer(src.norm):
+        for m in src.matches(DATE):
             if not _DOB_CUE.search(src.norm[max(0, m.start() - 30) : m.start()]):
                 continue
             d, full = read_date(m, reference)
@@ -105,7 +105,7 @@ def extract_decision_date(ctx: Context) -> tuple[date | None, Evidence | None]:
     """The date of the LA's decision letter: a past date in a sentence about a letter or decision."""
     cands = _decision_field_candidates(ctx)
     for src in ctx.by_name("body", "forwarded", "quoted", "attachment"):
-        for m in DATE.finditer(src.norm):
+        for m in src.matches(DATE):
             if _DOB_CUE.search(src.norm[max(0, m.start() - 30) : m.start()]) or _header_line(src.norm, m.start()):
                 continue
             d, _full = read_date(m, ctx.ref_date)

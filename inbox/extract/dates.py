@@ -23,8 +23,10 @@ _MONTH_RX = (
     r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
     r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
+# Every date starts with a digit or a month's first letter: the lookahead turns the engine away from every
+# other word at once, instead of trying the four forms in turn (the same matches, found sooner).
 DATE = re.compile(
-    r"(?i)\b(?:(?P<d1>\d{1,2})\s*(?P<sep>[/.-])\s*(?P<m1>\d{1,2})\s*(?P=sep)\s*(?P<y1>\d{4}|\d{2})(?!\d)"
+    r"(?i)\b(?=[\dadfjmnos])(?:(?P<d1>\d{1,2})\s*(?P<sep>[/.-])\s*(?P<m1>\d{1,2})\s*(?P=sep)\s*(?P<y1>\d{4}|\d{2})(?!\d)"
     r"|(?P<d2>\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH_RX + r"\.?,?(?:\s+(?P<y2>\d{4}))?\b"
     r"|"
     + _MONTH_RX.replace("mon>", "mon3>")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 from inbox.extract.sources import Source
@@ -340,6 +341,9 @@ def _column_fields(src: Source) -> list[FormField]:
     return out
 
 
+# A pure function of a short label, asked about every "Label: value" line and table cell (a dozen regex
+# searches each); the same labels come back in every form of a kind ("Child's name", "Date of birth").
+@lru_cache(maxsize=4096)
 def _field_kind(label: str) -> str | None:
     low = label.lower().strip(" .?")
     for kind, rx in _FIELD_KINDS:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from inbox.documents import DocumentText
 from inbox.extract.ticks import blank_unticked
-from inbox.gated import Gated, fold
+from inbox.gated import Gated, ascii_twin, fold, plain_ascii
 from inbox.mailtext import EMAIL_IN_TEXT, FORWARD_MARKER, SIGN_OFF_WORDS
 from inbox.message import ParsedMessage
 
@@ -32,11 +32,15 @@ _SAME_LENGTH = str.maketrans(
 _REPLY_PREFIX = re.compile(r"(?m)^ *(?:> ?)+")
 # A line that closes a letter: what follows is the writer's name, title, numbers.
 _SIGN_OFF = re.compile(rf"(?im)^[ ]*(?:{SIGN_OFF_WORDS})[ ,.!]*$")
-_DISCLAIMER = re.compile(
+_DISCLAIMER = Gated(
     r"(?i)\b(?:confidential|intended recipient|intended solely|disclaimer|privileged|views expressed"
     r"|received this (?:e-?mail|message) in error|virus|data protection act|freedom of information"
-    r"|monitored|legally|unauthori[sz]ed)\b"
-)
+    r"|monitored|legally|unauthori[sz]ed)\b",
+    (
+        "confidential", "intended", "disclaimer", "privileged", "views expressed", "received this", "virus",
+        "data protection act", "freedom of information", "monitored", "legally", "unauthori",
+    ),
+)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -50,7 +54,10 @@ class Source:
     author: str = ""  # quoted text: the address in its attribution line ("On ..., X <x@y> wrote:"), if any
     skip: list[tuple[int, int]] = field(default_factory=list)  # disclaimer paragraphs
     low: str = ""  # norm folded for the cheap gates of Gated patterns (inbox.gated.fold)
-    gate_hits: dict[re.Pattern[str], bool] = field(default_factory=dict)  # gate -> found in low (cues share gates)
+    gate_hits: dict[int, bool] = field(default_factory=dict)  # gate -> found in low (cues share gates)
+    anchor_spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # anchor -> where (cues share)
+    # The matches of a pattern several readers run over the whole text (a shared Gated, a plain one by `matches`).
+    kept: dict[Gated | re.Pattern[str], list[re.Match[str]]] = field(default_factory=dict)
     # For "forwarded": each forwarded message's span in the joined text and its sender's address.
     parts: list[tuple[int, int, str]] = field(default_factory=list)
     file: str = ""  # for "attachment": the file's name, as the sender named it
@@ -69,14 +76,44 @@ class Source:
 
     def finditer(self, pattern: Gated) -> Iterator[re.Match[str]]:
         """The pattern's matches in the normalised text (spans point at the original words too)."""
-        return pattern.finditer(self.norm, self.low, self.gate_hits)
+        if pattern.shared:
+            return iter(self._kept(pattern))
+        return pattern.finditer(self.norm, self.low, self.gate_hits, self.anchor_spans)
 
     def search(self, pattern: Gated) -> re.Match[str] | None:
-        return next(iter(self.finditer(pattern)), None)
+        """The first of `finditer`'s matches."""
+        if pattern.shared:
+            found = self._kept(pattern)
+            return found[0] if found else None
+        return pattern.search(self.norm, self.low, memo=self.gate_hits, anchors=self.anchor_spans)
+
+    def matches(self, rx: re.Pattern[str]) -> list[re.Match[str]]:
+        """Every match of a plain pattern in the normalised text, found once per source (the dates,
+        read for a date of birth and again for a decision letter's date)."""
+        found = self.kept.get(rx)
+        if found is None:
+            twin = _TWINS.get(rx)
+            if twin is None:
+                twin = _TWINS[rx] = ascii_twin(rx)
+            found = self.kept[rx] = list((twin if plain_ascii(self.norm, self.gate_hits) else rx).finditer(self.norm))
+        return found
+
+    def _kept(self, pattern: Gated) -> list[re.Match[str]]:
+        """A shared pattern's matches, found once (the topics and the service both read the school's)."""
+        found = self.kept.get(pattern)
+        if found is None:
+            found = self.kept[pattern] = list(pattern.finditer(self.norm, self.low, self.gate_hits, self.anchor_spans))
+        return found
+
+
+# The ASCII twin of each pattern read by `Source.matches` (inbox/gated.py says when it matches alike).
+_TWINS: dict[re.Pattern[str], re.Pattern[str]] = {}
 
 
 def _normalise(text: str) -> str:
-    out = text.translate(_SAME_LENGTH)
+    # Of the same-length replacements only tab and CR are ASCII: on an ASCII text (most) two replaces
+    # give what translate does, without its lookup of every character.
+    out = text.replace("\t", " ").replace("\r", " ") if text.isascii() else text.translate(_SAME_LENGTH)
     return _REPLY_PREFIX.sub(lambda m: " " * len(m.group()), out)
 
 
@@ -109,7 +146,13 @@ def _make_source(
     signoff = len(text)
     if name in ("body", "forwarded"):
         signoff = _find_signoff(norm)
-    skip = [(m.start(), m.end()) for m in _paragraphs(norm) if _DISCLAIMER.search(m.group())]
+    low = fold(norm)
+    skip = []
+    # Most texts have no disclaimer word at all: one gated look at the whole text spares the search of
+    # each paragraph (a match in a paragraph is a match in the whole text: paragraphs are cut at blank
+    # lines, and what surrounds one is white space, so \b reads the same).
+    if _DISCLAIMER.search(norm, low) is not None:
+        skip = [(m.start(), m.end()) for m in _paragraphs(norm) if _DISCLAIMER.rx.search(m.group())]
     return Source(
         name,
         text,
@@ -119,7 +162,7 @@ def _make_source(
         from_us=from_us,
         author=author,
         skip=skip,
-        low=fold(norm),
+        low=low,
         parts=parts or [],
         file=file,
     )
