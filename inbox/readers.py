@@ -37,6 +37,7 @@ import logging
 import math
 import mmap
 import multiprocessing
+import os
 import queue
 import resource
 import sys
@@ -74,6 +75,7 @@ MEMORY_SPARE = 64 * 1024 * 1024
 RENEW_KIB = 16 * 1024  # the bound is renewed once the worker's peak has grown by this much
 STREAM_BYTES = 1024 * 1024  # a message this large is sent in pieces of PIECE_BYTES, and parsed from them
 PIECE_BYTES = 1024 * 1024
+READER_NICENESS = 10  # a reader's share of a core it contends for with the writer: about 1/10 (_yield_to_intake)
 
 
 _READY = "ready"  # a worker's first message: warmed up, waiting for messages
@@ -89,6 +91,7 @@ def _serve(conn: Connection, options: ReadOptions) -> None:
     """A worker's life: read each task's messages in order and send each reading back as soon as it is
     done. It ends when intake closes the pipe or dies (EOF), so it never outlives intake by more than
     the message it is on."""
+    _yield_to_intake()
     load_directory()  # before the first message, so that the bound is not spent on it
     own_phone_numbers()
     load_readers()
@@ -113,6 +116,19 @@ def _serve(conn: Connection, options: ReadOptions) -> None:
                     conn.send(_AGAIN)  # the pieces are gone: we are sent the message again, whole
                 else:
                     conn.send(_bytes_left_out(result))
+
+
+def _yield_to_intake() -> None:
+    """Run at a lower priority (nice) than the process that writes what we read, and serves the web pages.
+
+    On a machine with fewer cores than readers plus writer, an equal share made the writer (the one
+    stage that cannot run in parallel) wait for a core while the readers, ahead of it, read on: their
+    lead grew until the window fetched ahead was read, and then one core stood idle while the writer
+    caught up alone (a quarter of a 1,000-message backlog, bench/intake.py). Yielding, the readers take
+    whatever the writer leaves, and keep pace with it instead of racing ahead. Where the system does
+    not let us (no nice), readers run as before."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(READER_NICENESS)
 
 
 class _MemoryBound:

@@ -88,6 +88,21 @@ def test_messages_read_ahead_are_all_read_by_workers_whatever_the_chunks_handed_
     assert readers._ahead == {}
 
 
+def test_readers_yield_the_cpu_to_the_process_that_writes_and_serves_pages():
+    import os
+
+    readers = Readers(2, ReadOptions(("referrals@mediation-desk.example.org",)))
+    try:
+        readers.start()
+        [reading] = readers.read_all(batch_of(mailfactory.referral()))  # and they still read
+        theirs = [os.getpriority(os.PRIO_PROCESS, pid) for pid in readers._pool.pids()]
+    finally:
+        readers.close()
+    assert isinstance(reading, Reading)
+    assert len(theirs) == 2
+    assert all(nice > os.getpriority(os.PRIO_PROCESS, 0) for nice in theirs)  # the higher, the nicer
+
+
 _KILLED_PARENT = """
 import os, signal
 from inbox.readers import Readers
