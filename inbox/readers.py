@@ -1,6 +1,6 @@
 """Reading workers: `read` (inbox/reading.py) in killable processes, bounded in time, while intake writes.
 
-Parsing, classifying and extracting cost about 2 ms a message, as much as intake's database work, so
+Parsing, classifying and extracting cost about 1.4 ms a message, more than intake's database work, so
 `Readers` has worker processes read a batch while the main process writes the messages before them
 (with no workers it reads in this process, as the messages are asked for). Reading is bounded in time
 (settings.read_timeout_seconds) whatever takes the time, C code included (lexbor, regular
@@ -8,7 +8,8 @@ expressions), which no thread can interrupt and SIGALRM cannot reach outside the
 worker is one process, fed and watched by one thread of ours, and a worker still on a message past
 the bound is killed and replaced. That message becomes `Unread` (intake quarantines it, raw, with the
 reason) and the worker's other messages go to its replacement. A worker that dies while reading makes
-its message `Unread` the same way.
+its message `Unread` the same way. Workers run nicer than intake's process (`_yield_to_intake`): the
+writer, which cannot run in parallel, and the web pages come first; the readers take what is left.
 
 Workers are plain `multiprocessing` processes from the forkserver context (public API only), each
 with a duplex Pipe; messages go PER_TASK at a time (a send and a wake-up a message cost as much as
