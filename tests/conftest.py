@@ -107,6 +107,12 @@ def settings(tmp_path):
 
 
 @pytest.fixture
+def web_settings(settings):
+    """The web desk's settings over plain http on loopback (no Secure cookies); mail read in process."""
+    return settings.model_copy(update={"cookie_secure": False, "read_timeout_seconds": 0})
+
+
+@pytest.fixture
 def no_network(monkeypatch) -> list[object]:
     """Any attempt to open a connection fails the test (and is recorded)."""
     attempts: list[object] = []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -10,8 +12,11 @@ import httpx
 from sqlalchemy.engine import Engine
 
 from models.db import session_scope
+from models.settings import Settings
 from models.staff_ops import add_user
 from models.types import utcnow
+from tests.webserver import serve
+from web.app import create_app
 
 PASSWORD = "correct horse battery staple"
 HOSTILE_HTML = """<html><head><style>body { display: none } .x { position: fixed; top: 0 }</style></head><body>
@@ -45,6 +50,16 @@ def sign_in(
     token = login_token(client)
     response = client.post("/login", data={"email": email, "password": password, "csrf_token": token, "next": "/inbox"})
     return client, response
+
+
+@contextmanager
+def signed_in(engine: Engine, settings: Settings) -> Iterator[httpx.Client]:
+    """A coordinator signed in to the web desk, served over real HTTP on loopback."""
+    add_staff(engine)
+    with serve(create_app(engine, settings=settings)) as base:
+        client, response = sign_in(base)
+        assert response.status_code == 303
+        yield client
 
 
 def csrf_of(client: httpx.Client, path: str = "/inbox") -> str:

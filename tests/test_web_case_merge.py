@@ -20,11 +20,6 @@ _uids = iter(range(1, 10_000))
 
 
 @pytest.fixture
-def web_settings(settings):
-    return settings.model_copy(update={"cookie_secure": False, "read_timeout_seconds": 0})
-
-
-@pytest.fixture
 def base(engine, web_settings):
     add_staff(engine)
     with serve(create_app(engine, settings=web_settings)) as url:

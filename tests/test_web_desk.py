@@ -32,11 +32,6 @@ _uids = iter(range(1, 10_000))
 
 
 @pytest.fixture
-def web_settings(settings):
-    return settings.model_copy(update={"cookie_secure": False, "read_timeout_seconds": 0})
-
-
-@pytest.fixture
 def intake(engine, web_settings) -> Intake:
     return Intake(engine, web_settings)
 

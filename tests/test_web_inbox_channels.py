@@ -17,22 +17,12 @@ from models.types import utcnow
 from models.workdays import WorkingDayCalendar
 from telephony.callback_tasks import note_missed_call
 from tests.deadlines_computed import deadlines_due
-from tests.desk import add_staff, sign_in
-from tests.webserver import serve
-from web.app import create_app
-
-
-@pytest.fixture
-def web_settings(settings):
-    return settings.model_copy(update={"cookie_secure": False, "read_timeout_seconds": 0})
+from tests.desk import signed_in
 
 
 @pytest.fixture
 def client(engine, web_settings):
-    add_staff(engine)
-    with serve(create_app(engine, settings=web_settings)) as base:
-        client, response = sign_in(base)
-        assert response.status_code == 303
+    with signed_in(engine, web_settings) as client:
         yield client
 
 

@@ -24,7 +24,7 @@ from models.staff import AuditEvent
 from models.types import utcnow
 from models.workdays import WorkingDayCalendar
 from tests.cli import run_main
-from tests.desk import add_staff, csrf_of, sign_in
+from tests.desk import csrf_of, signed_in
 from tests.webserver import serve
 from web.app import create_app
 
@@ -32,16 +32,8 @@ PARENT = "parent@example.net"
 
 
 @pytest.fixture
-def web_settings(settings):
-    return settings.model_copy(update={"cookie_secure": False, "read_timeout_seconds": 0})
-
-
-@pytest.fixture
 def client(engine, web_settings):
-    add_staff(engine)
-    with serve(create_app(engine, settings=web_settings)) as base:
-        client, response = sign_in(base)
-        assert response.status_code == 303
+    with signed_in(engine, web_settings) as client:
         yield client
 
 

@@ -22,16 +22,9 @@ from models.staff import AuditEvent
 from models.telephony import REC_STORED, VOICEMAIL, Call
 from models.types import utcnow
 from models.workdays import LONDON
-from tests.desk import add_staff, csrf_of, sign_in
-from tests.webserver import serve
-from web.app import create_app
+from tests.desk import csrf_of, signed_in
 
 PARENT, PARENT_MOBILE = "parent@example.net", "+447700900123"
-
-
-@pytest.fixture
-def web_settings(settings):
-    return settings.model_copy(update={"cookie_secure": False, "read_timeout_seconds": 0})
 
 
 @pytest.fixture
@@ -48,10 +41,7 @@ def reference(engine) -> str:
 
 @pytest.fixture
 def client(engine, web_settings, reference):
-    add_staff(engine)
-    with serve(create_app(engine, settings=web_settings)) as base:
-        client, response = sign_in(base)
-        assert response.status_code == 303
+    with signed_in(engine, web_settings) as client:
         yield client
 
 
