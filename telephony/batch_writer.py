@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models.db import session_scope
+from models.rows import savepoint
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class BatchWriter:
                         outcomes.append((future, work(session), None))  # alone: its own transaction
                         continue
                     try:
-                        with session.begin_nested():
+                        with savepoint(session):
                             outcomes.append((future, work(session), None))
                     except Exception as exc:  # this webhook's failure only: its savepoint is rolled back
                         outcomes.append((future, None, exc))

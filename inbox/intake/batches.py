@@ -31,7 +31,7 @@ from models import deadline_store, metrics
 from models.db import check_same_file, describe_db_error, session_scope
 from models.la_directory import Directory, load_directory
 from models.mail import QuarantineEntry
-from models.rows import insert_rows, written_later
+from models.rows import insert_rows, savepoint, written_later
 from models.settings import Settings
 from models.types import utcnow
 
@@ -143,7 +143,7 @@ class Intake:
         try:
             # The message's timeline events are written as its savepoint ends; its bytes and audit
             # events with the batch's (models/rows.py).
-            with session.begin_nested(), written_later(session):
+            with savepoint(session), written_later(session):
                 return self._process(session, message, reading, parsed)
         except OperationalError:
             raise  # the database, not the message: the whole batch waits for the next round

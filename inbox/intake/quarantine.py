@@ -25,7 +25,7 @@ from inbox.sources.base import MessageKey, SourceMessage
 from models.db import session_scope
 from models.mail import InboundMessage, QuarantineEntry
 from models.raw_mail import load_raw
-from models.rows import insert_rows, run, table, written_later
+from models.rows import insert_rows, run, savepoint, table, written_later
 from models.settings import Settings
 from models.types import utcnow
 
@@ -62,7 +62,7 @@ def quarantine_failed(session: Session, key: MessageKey, parsed: ParsedMessage, 
     log.debug("intake traceback", exc_info=True)
     for keep in (store.store_message, store.store_bare):
         try:
-            with session.begin_nested(), written_later(session):
+            with savepoint(session), written_later(session):
                 inbound, _fresh = keep(session, key, parsed)
                 mark_quarantined(session, inbound.id, parsed, reason, detail)
             return True
