@@ -51,8 +51,8 @@ _ACCESS: tuple[tuple[Callable[[re.Match[str]], str], Gated], ...] = (
         r"(?i)\b(?:i'?m|i\s+am|i\s+have\s+(?:a\s+)?)\s*(?:deaf|hard\s+of\s+hearing|hearing\s+impair\w*)",
         ("deaf", "hearing"))),
     (lambda m: "text not calls", Gated(
-        r"(?i)\b(?:text|whatsapp|sms|email)\s+(?:me\s+)?(?:only|rather than|instead of|not)\b|\b(?:don'?t|do not|can'?t"
-        r"|cannot)\s+(?:really\s+)?(?:like|do|manage|take|answer)\s+(?:phone\s+)?calls",
+        r"(?i)(?=[cdestw])(?:\b(?:text|whatsapp|sms|email)\s+(?:me\s+)?(?:only|rather than|instead of|not)\b"
+        r"|\b(?:don'?t|do not|can'?t|cannot)\s+(?:really\s+)?(?:like|do|manage|take|answer)\s+(?:phone\s+)?calls)",
         ("text", "whatsapp", "sms", "email", "calls"))),
     (lambda m: "wheelchair access", Gated(
         r"(?i)\bwheelchair|\bstep-free\b|\bground floor\b", ("wheelchair", "step-free", "ground floor"))),

@@ -21,8 +21,8 @@ _EHCP_YES = Gated(
 )
 # Said outright that there is no plan (a refusal to assess or issue says it too, through the topics).
 _EHCP_NO = Gated(
-    r"(?i)\b(?:no|without\s+an?|doesn'?t\s+have\s+an?|does\s+not\s+have\s+an?|hasn'?t\s+got\s+an?|not\s+got\s+an?)\s+"
-    r"(?:ehcp|ehc\s+plan|plan)\b|\b(?:on|at|receiving|gets?)\s+sen\s+support\b",
+    r"(?i)(?=[adghnorw])(?:\b(?:no|without\s+an?|doesn'?t\s+have\s+an?|does\s+not\s+have\s+an?|hasn'?t\s+got\s+an?"
+    r"|not\s+got\s+an?)\s+(?:ehcp|ehc\s+plan|plan)\b|\b(?:on|at|receiving|gets?)\s+sen\s+support\b)",
     ("ehc", "plan", "sen support"),
 )
 _NO_PLAN_TOPICS = ("refusal_to_assess", "refusal_to_issue")
