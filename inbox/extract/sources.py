@@ -114,6 +114,8 @@ def _normalise(text: str) -> str:
     # Of the same-length replacements only tab and CR are ASCII: on an ASCII text (most) two replaces
     # give what translate does, without its lookup of every character.
     out = text.replace("\t", " ").replace("\r", " ") if text.isascii() else text.translate(_SAME_LENGTH)
+    if ">" not in out:  # every reply prefix holds one: the scan of every line start is skipped (most texts)
+        return out
     return _REPLY_PREFIX.sub(lambda m: " " * len(m.group()), out)
 
 
