@@ -30,6 +30,8 @@ def _project_patterns() -> list[re.Pattern[str]]:
     def visit(value: object, depth: int) -> None:
         if isinstance(value, Gated):
             found[id(value.rx)] = value.rx
+            if value.anchor is not None:
+                found[id(value.anchor)] = value.anchor
         elif isinstance(value, re.Pattern) and isinstance(value.pattern, str):
             found[id(value)] = value
         elif isinstance(value, tuple | list) and depth < 3:
@@ -97,7 +99,7 @@ def _compilations(rx: re.Pattern[str], original: str) -> list[tuple[re.Pattern[s
 
 
 # A phrase for each first character of the role's, service's, plan's and access needs' rewritten patterns
-# (keyed by the start of the pattern after its lookahead): each must be a match of the pattern as it was
+# (keyed by how the pattern starts after its flags and lookahead): each must be a match of the pattern as it was
 # written before, and together they start with every character of the lookahead, so that a character left
 # out of it loses a match here.
 _EXAMPLES: dict[str, tuple[str, ...]] = {
@@ -201,6 +203,47 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "receiving sen support",
         "gets sen support",
     ),
+    r"\b(?:school|academy": (
+        "school",
+        "academy",
+        "college",
+        "nursery",
+        "setting",
+        "pre-school",
+        "preschool",
+        "headteacher",
+        "head teacher",
+        "SENCO",
+        "trust",
+    ),
+    "\n            this\\s+is\\s+the\\s+mail": (
+        "This is the mail system at host mx.example.",
+        "created automatically by mail delivery software",
+        "Delivery has failed to these recipients or groups",
+        "Your message did not reach some or all of the intended recipients",
+        "This is the qmail-send program",
+        "the following addresses had permanent fatal errors",
+        "delivery to the following recipient failed permanently",
+    ),
+    r"\bsection\s+f\b": (
+        "section F",
+        "sections B, C and F",
+        "cut his 1:1",
+        "reduced the hours",
+        "removed support",
+        "halved the therapy",
+    ),
+    r"\bsection\s+i\b": ("section I", "sections B and I", "named a school", "naming the academy", "school named"),
+    r"\bsections?\s+[cg]": ("section C", "health provision", "the ICB", "the CCG"),
+    r"\bsections?\s+[dh]": ("section H", "social care needs", "short breaks", "respite"),
+    r"\bonline\s+(?:preferred": ("online preferred", "prefer it on zoom", "video meeting would be best"),
+    r"\b(?:i'?m|i\s+am|i\s+have\s+(?:a\s+)?)\s*(?:deaf|hard\s+of\s+hearing|hearing\s+impair\w*)[": (
+        "I'm deaf so please email",
+        "text only, I can't use phone calls as hearing",
+        "whatsapp me, I don't do phone calls (hearing)",
+        "sms please, I cannot use calls because of my hearing",
+    ),
+    r"\b(?:i'?m|i\s+am|i\s+have\s+(?:a\s+)?)\s*(?:deaf|hard\s+of\s+hearing|hearing\s+impair\w*)": ("I am deaf",),
     r"(?<![\w+/.-])(?:\+|00)": ("+44 7700 900123", "0044 7700 900123", "(0161) 496 0000", "07700 900123"),
     r"\b(?:text|whatsapp": (
         "text me only",
@@ -216,7 +259,8 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
 
 
 def _examples_for(original: str) -> tuple[str, ...]:
-    return next((texts for start, texts in _EXAMPLES.items() if start in original[:60]), ())
+    unflagged = re.sub(r"^\(\?[aiLmsux]+\)", "", original)
+    return next((texts for start, texts in _EXAMPLES.items() if unflagged.startswith(start)), ())
 
 
 def test_examples_match_every_first_character() -> None:

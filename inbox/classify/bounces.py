@@ -93,7 +93,7 @@ def bounce_subject(f: Facts) -> str | None:
 # nobody types these, so they count whoever the sender is (in the lead text only).
 _BOUNCE_SIGNATURE = Gated(
     re.compile(
-        r"""(?:
+        r"""(?=[cdty])(?:
             this\s+is\s+the\s+mail\s+system\s+at\s+host
           | this\s+is\s+the\s+qmail-send\s+program
           | created\s+automatically\s+by\s+mail\s+delivery\s+software
