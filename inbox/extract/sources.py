@@ -32,10 +32,10 @@ _SAME_LENGTH = str.maketrans(
 _REPLY_PREFIX = re.compile(r"(?m)^ *(?:> ?)+")
 # A line that closes a letter: what follows is the writer's name, title, numbers.
 _SIGN_OFF = re.compile(rf"(?im)^[ ]*(?:{SIGN_OFF_WORDS})[ ,.!]*$")
-_DISCLAIMER = Gated(
-    r"(?i)\b(?:confidential|intended recipient|intended solely|disclaimer|privileged|views expressed"
-    r"|received this (?:e-?mail|message) in error|virus|data protection act|freedom of information"
-    r"|monitored|legally|unauthori[sz]ed)\b",
+_DISCLAIMER = Gated(  # the lookahead names the words' first letters: other positions are left at once
+    r"(?i)(?=[cdfilmpruv])(?:\b(?:confidential|intended recipient|intended solely|disclaimer|privileged"
+    r"|views expressed|received this (?:e-?mail|message) in error|virus|data protection act|freedom of information"
+    r"|monitored|legally|unauthori[sz]ed)\b)",
     (
         "confidential", "intended", "disclaimer", "privileged", "views expressed", "received this", "virus",
         "data protection act", "freedom of information", "monitored", "legally", "unauthori",
