@@ -109,6 +109,7 @@ def own_phone_numbers() -> tuple[str, ...]:
     return tuple(office.phone for office in all_offices())
 
 
+@cache  # asked for every message read
 def own_postcodes() -> frozenset[str]:
     """The postcodes in our offices' addresses: a line holding one is our address, not the family's."""
     return frozenset(code for office in all_offices() for code in POSTCODE.findall(office.address))

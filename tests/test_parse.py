@@ -855,3 +855,17 @@ def test_base64_with_a_stray_semicolon_and_a_truncated_body_keeps_the_raw_body()
     parsed = parse_message(raw)
     assert [(a.filename, a.payload) for a in parsed.attachments] == [("a.bin", b"AAAAA")]
     assert has_problem(parsed, "application/octet-stream part could not be decoded; raw body kept")
+
+
+def test_encoded_words_joined_per_charset_stretch() -> None:
+    """Adjacent encoded words in one charset (whatever its case) are joined as bytes before decoding, so a
+    character split across two words survives; a change of charset starts a new stretch; a header of
+    thousands of words is decoded whole."""
+    from inbox.parse.headers import decode_words
+
+    problems: list[str] = []
+    assert decode_words("=?utf-8?q?=C3?= =?UTF-8?q?=A9?=", problems, "subject") == "\u00e9"
+    mixed = "=?utf-8?q?a?= =?UTF-8?q?b?= =?iso-8859-1?q?=E9?= =?utf-8?q?c?= tail"
+    assert decode_words(mixed, problems, "subject") == "ab\u00e9c tail"
+    assert decode_words(" ".join(["=?utf-8?q?x?="] * 5000), problems, "subject") == "x" * 5000
+    assert problems == []

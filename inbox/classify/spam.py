@@ -3,6 +3,7 @@ two or more independent weak signals that a person's mail rarely shows together.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -49,6 +50,9 @@ _FREEMAIL_HELO = re.compile(
 )
 
 
+# Pure, and dear (ipaddress builds the special-purpose networks it compares with at every call: a third of
+# spam_signals); the relays that hand us mail are few and recur, so their answers are kept (bounded).
+@functools.lru_cache(maxsize=4096)
 def _public_ip(text: str) -> bool:
     try:
         return ipaddress.ip_address(text).is_global

@@ -31,28 +31,29 @@ _ACCESS: tuple[tuple[Callable[[re.Match[str]], str], Gated], ...] = (
                                          r"\s+first\s+language|\b(?:limited|little|no)\s+english\b",
         ("interpret", "translat", "english"))),
     (lambda m: "online preferred", Gated(
-        r"(?i)\bonline\s+(?:preferred|please|if possible|would be (?:best|better|easier))"
+        r"(?i)(?=[opv])(?:\bonline\s+(?:preferred|please|if possible|would be (?:best|better|easier))"
         r"|\bprefer\w*\s+(?:\w+\s+){0,6}?"
         r"(?:online|video|teams|zoom|virtual)|\b(?:online|virtual|video)\s+(?:meeting|session"
         r"|mediation)\s+(?:would be|is)"
-        r"\s+(?:best|better|easier|preferred)",
+        r"\s+(?:best|better|easier|preferred))",
         ("online", "video", "teams", "zoom", "virtual"))),
     (lambda m: "in person preferred", Gated(
         r"(?i)\bprefer\w*\s+(?:\w+\s+){0,6}?(?:in\s+person|face\s+to\s+face|face-to-face)|\b(?:in\s+person|face[\s-]to"
         r"[\s-]face)\s+(?:preferred|please|if possible)",
         ("person", "face"))),
     (lambda m: "hearing impairment: text not calls", Gated(
-        r"(?i)\b(?:i'?m|i\s+am|i\s+have\s+(?:a\s+)?)\s*(?:deaf|hard\s+of\s+hearing|hearing\s+impair\w*)[\s\S]{0,300}?"
+        r"(?i)(?=[istw])(?:\b(?:i'?m|i\s+am|i\s+have\s+(?:a\s+)?)\s*(?:deaf|hard\s+of\s+hearing|hearing\s+impair\w*)"
+        r"[\s\S]{0,300}?"
         r"\b(?:text|whatsapp|email|sms)\b|\b(?:text|whatsapp|sms)\b[^.\n]{0,80}(?:don'?t|do not|can'?t"
         r"|cannot)\s+(?:\w+\s+)?"
-        r"(?:like|do|use|manage|hear)\s+(?:\w+\s+)?(?:phone\s+)?calls[^.\n]{0,40}\bhearing",
+        r"(?:like|do|use|manage|hear)\s+(?:\w+\s+)?(?:phone\s+)?calls[^.\n]{0,40}\bhearing)",
         ("deaf", "hearing"))),
     (lambda m: "hearing impairment", Gated(
-        r"(?i)\b(?:i'?m|i\s+am|i\s+have\s+(?:a\s+)?)\s*(?:deaf|hard\s+of\s+hearing|hearing\s+impair\w*)",
+        r"(?i)(?=[i])(?:\b(?:i'?m|i\s+am|i\s+have\s+(?:a\s+)?)\s*(?:deaf|hard\s+of\s+hearing|hearing\s+impair\w*))",
         ("deaf", "hearing"))),
     (lambda m: "text not calls", Gated(
-        r"(?i)\b(?:text|whatsapp|sms|email)\s+(?:me\s+)?(?:only|rather than|instead of|not)\b|\b(?:don'?t|do not|can'?t"
-        r"|cannot)\s+(?:really\s+)?(?:like|do|manage|take|answer)\s+(?:phone\s+)?calls",
+        r"(?i)(?=[cdestw])(?:\b(?:text|whatsapp|sms|email)\s+(?:me\s+)?(?:only|rather than|instead of|not)\b"
+        r"|\b(?:don'?t|do not|can'?t|cannot)\s+(?:really\s+)?(?:like|do|manage|take|answer)\s+(?:phone\s+)?calls)",
         ("text", "whatsapp", "sms", "email", "calls"))),
     (lambda m: "wheelchair access", Gated(
         r"(?i)\bwheelchair|\bstep-free\b|\bground floor\b", ("wheelchair", "step-free", "ground floor"))),

@@ -21,8 +21,8 @@ _EHCP_YES = Gated(
 )
 # Said outright that there is no plan (a refusal to assess or issue says it too, through the topics).
 _EHCP_NO = Gated(
-    r"(?i)\b(?:no|without\s+an?|doesn'?t\s+have\s+an?|does\s+not\s+have\s+an?|hasn'?t\s+got\s+an?|not\s+got\s+an?)\s+"
-    r"(?:ehcp|ehc\s+plan|plan)\b|\b(?:on|at|receiving|gets?)\s+sen\s+support\b",
+    r"(?i)(?=[adghnorw])(?:\b(?:no|without\s+an?|doesn'?t\s+have\s+an?|does\s+not\s+have\s+an?|hasn'?t\s+got\s+an?"
+    r"|not\s+got\s+an?)\s+(?:ehcp|ehc\s+plan|plan)\b|\b(?:on|at|receiving|gets?)\s+sen\s+support\b)",
     ("ehc", "plan", "sen support"),
 )
 _NO_PLAN_TOPICS = ("refusal_to_assess", "refusal_to_issue")
@@ -72,12 +72,13 @@ _TOPICS: tuple[tuple[str, Gated], ...] = (
         ("issu", "prepar", "produc", "writ", "mak", "met "))),
     ("section_b", Gated(r"(?i)\bsections?\s+b\b", "section")),
     ("section_f", Gated(
-        r"(?i)\bsection\s+f\b|\bsections\s+[b-i](?:\s*(?:,|and|&)\s*[b-i])*\s*(?:,|and|&)\s*f\b|\b(?:cut|reduc\w*|"
-        r"remov\w*|halv\w*)\b[^.\n]{0,40}\b(?:1:1|one-to-one|hours|support|therapy|provision|ta\b)",
+        r"(?i)(?=[chrs])(?:\bsection\s+f\b|\bsections\s+[b-i](?:\s*(?:,|and|&)\s*[b-i])*\s*(?:,|and|&)\s*f\b"
+        r"|\b(?:cut|reduc\w*|remov\w*|halv\w*)\b[^.\n]{0,40}\b(?:1:1|one-to-one|hours|support|therapy|provision|ta\b))",
         ("section", "cut", "reduc", "remov", "halv"))),
     ("section_i", Gated(
-        r"(?i)\bsection\s+i\b|\bsections\s+[b-h](?:\s*(?:,|and|&)\s*[b-h])*\s*(?:,|and|&)\s*i\b|\bnam(?:ed|es|ing)\s+"
-        r"(?:a|an|the)\s+(?:[\w-]+\s+){0,4}?(?:school|college|placement|secondary|primary|academy)|\bschool\s+named\b",
+        r"(?i)(?=[ns])(?:\bsection\s+i\b|\bsections\s+[b-h](?:\s*(?:,|and|&)\s*[b-h])*\s*(?:,|and|&)\s*i\b"
+        r"|\bnam(?:ed|es|ing)\s+(?:a|an|the)\s+(?:[\w-]+\s+){0,4}?(?:school|college|placement|secondary|primary|academy)"
+        r"|\bschool\s+named\b)",
         ("section", "nam"))),
     ("refusal_to_amend", Gated(
         r"(?i)\b(?:refus\w*|declin\w*|decided\s+not|won'?t|will\s+not|not)\s+(?:to\s+)?amend\w*|\bplan\s+will\s+stay\s+"
@@ -88,11 +89,12 @@ _TOPICS: tuple[tuple[str, Gated], ...] = (
         r"|ing)\b",
         "ceas")),
     ("health", Gated(
-        r"(?i)\bsections?\s+[cg]\b|\bhealth\s+(?:provision|needs|element|section|commissioner)\b|\b(?:icb|ccg)\b",
+        r"(?i)(?=[chis])(?:\bsections?\s+[cg]\b|\bhealth\s+(?:provision|needs|element|section|commissioner)\b"
+        r"|\b(?:icb|ccg)\b)",
         ("section", "health", "icb", "ccg"))),
     ("social_care", Gated(
-        r"(?i)\bsections?\s+[dh]\b|\bsocial\s+care\s+(?:provision|needs|element|section)\b|\bshort\s+breaks\b"
-        r"|\brespite\b",
+        r"(?i)(?=[rs])(?:\bsections?\s+[dh]\b|\bsocial\s+care\s+(?:provision|needs|element|section)\b"
+        r"|\bshort\s+breaks\b|\brespite\b)",
         ("section", "social care", "short breaks", "respite"))),
     ("school_duties", SETTING_FAILS),
     ("school_duties", SETTING_SHOULD),

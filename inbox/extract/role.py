@@ -21,62 +21,64 @@ _JOB_TITLE = re.compile(
 )
 _ROLE_CUES: tuple[tuple[str, float, Gated], ...] = (
     ("young_person", 3.0, Gated(
-        r"(?i)\b(?:i'?m|i am|im)\s+(?:now\s+|aged\s+|only\s+)?(?:1[6-9]|2[0-5])\b"
+        r"(?i)(?=[i])(?:\b(?:i'?m|i am|im)\s+(?:now\s+|aged\s+|only\s+)?(?:1[6-9]|2[0-5])\b"
         r"(?!\s*(?:minutes|mins|hours|hrs|weeks|months|days|miles|%|:|\.\d|am|pm|years? old (?:son|daughter)))"
         r"|\b(?:i'?m|i am)\s+a\s+young\s+(?:person|adult)\b"
         # the age said in words, as a voicemail transcript writes it
         r"|\b(?:i'?m|i am|im)\s+(?:now\s+|aged\s+|only\s+)?(?:sixteen|seventeen|eighteen|nineteen"
         r"|twenty(?:[\s-](?:one|two|three|four|five))?)\b"
-        r"(?!\s+(?:minutes|weeks|months|days|miles|years? old (?:son|daughter)))",
+        r"(?!\s+(?:minutes|weeks|months|days|miles|years? old (?:son|daughter))))",
         ("i'm", "i am", "im "))),
     ("young_person", 2.0, Gated(
-        r"(?i)\bmy\s+(?:own\s+|new\s+|draft\s+|final\s+|current\s+)?(?:ehcp|ehc\s+plan|e\.h\.c\.p)\b"
+        r"(?i)(?=[ailmnrw])(?:\bmy\s+(?:own\s+|new\s+|draft\s+|final\s+|current\s+)?(?:ehcp|ehc\s+plan|e\.h\.c\.p)\b"
         r"|\bi\s+(?:have|'ve got|have got|got)\s+(?:an?\s+)?(?:ehcp|ehc\s+plan)\b"
-        r"|\b(?:ask|apply|request|refer|want|like|need)\w*\s+(?:for\s+)?(?:mediation\s+)?(?:for\s+)?myself\b",
+        r"|\b(?:ask|apply|request|refer|want|like|need)\w*\s+(?:for\s+)?(?:mediation\s+)?(?:for\s+)?myself\b)",
         ("my ", "i have", "i've", "i got", "myself"))),
     ("young_person", 1.0, Gated(
-        r"(?i)\bmy\s+(?:mum|mom|dad|mother|father|parents|carer|foster\s+carer|aunt|college|course|apprenticeship"
-        r"|careers\s+adviser|tutor)\b",
+        r"(?i)(?=[m])(?:\bmy\s+(?:mum|mom|dad|mother|father|parents|carer|foster\s+carer|aunt|college|course"
+        r"|apprenticeship|careers\s+adviser|tutor)\b)",
         "my ")),
     ("parent", 3.0, Gated(
-        r"(?i)\b(?:my|our)\s+(?:[\w-]+\s+){0,2}?(?:son|daughter|child|children|grandson|granddaughter|stepson"
+        r"(?i)(?=[mo])(?:\b(?:my|our)\s+(?:[\w-]+\s+){0,2}?(?:son|daughter|child|children|grandson|granddaughter|stepson"
         r"|stepdaughter|step-son|step-daughter|boy|girl|twins|kids?|little one|foster\s+(?:son|daughter|child)"
-        r"|grandchild)\b",
+        r"|grandchild)\b)",
         ("my ", "our "))),
     ("parent", 3.0, Gated(
-        r"(?i)\b(?:i'?m|i am)\s+(?:his|her|their|[\w-]+'s)\s+(?:mum|mom|dad|mother|father|parent|carer|grandmother"
-        r"|grandfather|nan|gran|grandma|grandad|special guardian|guardian|foster carer|step-?mum|step-?dad|aunt"
-        r"|uncle)\b"
+        r"(?i)(?=[(adfim])(?:\b(?:i'?m|i am)\s+(?:his|her|their|[\w-]+'s)\s+(?:mum|mom|dad|mother|father|parent|carer"
+        r"|grandmother|grandfather|nan|gran|grandma|grandad|special guardian|guardian|foster carer|step-?mum"
+        r"|step-?dad|aunt|uncle)\b"
         r"|\(\s*[\w-]+'s\s+(?:mum|mom|dad|mother|father|carer|nan|gran|grandma|grandad|grandmother|grandfather"
         r"|guardian|special guardian)\s*\)|\bi\s+(?:am|'m)\s+(?:a\s+|the\s+)?(?:special guardian|kinship carer"
         r"|foster carer|parent|carer)\b|\bi\s+have\s+parental responsibility\b|\bas\s+(?:a\s+)?parents?\b"
-        r"|\b(?:mum|mom|dad|mother|father)\s+(?:to|of)\s+[A-Z]",
+        r"|\b(?:mum|mom|dad|mother|father)\s+(?:to|of)\s+[A-Z])",
         ("i'm", "i am", "'s", "as a parent", "as parent", "parental", "mum ", "mom ", "dad ", "mother ", "father "))),
     ("professional", 3.0, Gated(
-        r"(?i)\b(?:i\s+am|i'm|i\s+work\s+as)\s+(?:the|a|an|one of the)\s+(?:[\w-]+\s+){0,3}?(?:senco|sendco|officer"
-        r"|caseworker|case worker|social worker|advocate|teacher|worker|adviser|advisor|co-?ordinator|manager|head"
-        r"|practitioner|therapist|nurse|psychologist|solicitor|health\s+visitor|paediatrician|doctor|gp)\b|\bon\s+behalf\s+of\b|\bwriting\s+from\b"
+        r"(?i)(?=[iow])(?:\b(?:i\s+am|i'm|i\s+work\s+as)\s+(?:the|a|an|one of the)\s+(?:[\w-]+\s+){0,3}?(?:senco"
+        r"|sendco|officer|caseworker|case worker|social worker|advocate|teacher|worker|adviser|advisor|co-?ordinator"
+        r"|manager|head|practitioner|therapist|nurse|psychologist|solicitor|health\s+visitor|paediatrician|doctor|gp)\b"
+        r"|\bon\s+behalf\s+of\b|\bwriting\s+from\b"
         r"|\b(?:i\s+am|i'm)\s+[\w-]+'s\s+(?:[\w-]+\s+){0,2}?(?:senco|social worker|key\s?worker|advocate|teacher"
-        r"|case\s?worker|support worker|therapist|nurse|psychologist|paediatrician|officer|advisor|adviser)\b",
+        r"|case\s?worker|support worker|therapist|nurse|psychologist|paediatrician|officer|advisor|adviser)\b)",
         ("i am", "i'm", "i work", "behalf", "writing from"))),
     # "this is David from Sandwell SEND team calling to refer a family": a caller named by their workplace.
     ("professional", 2.5, Gated(
-        r"(?i)\b(?:calling|ringing|phoning|writing|this\s+is\s+[\w'-]+|it'?s\s+[\w'-]+)\s+from\s+(?:the\s+)?"
-        r"(?:[\w'&-]+\s+){0,4}?(?:team|service|services|department|council|school|academy|primary|nursery|college"
-        r"|hospital|clinic|trust|sendiass|iass|camhs)\b",
+        r"(?i)(?=[ciprtw])(?:\b(?:calling|ringing|phoning|writing|this\s+is\s+[\w'-]+|it'?s\s+[\w'-]+)\s+from\s+"
+        r"(?:the\s+)?(?:[\w'&-]+\s+){0,4}?(?:team|service|services|department|council|school|academy|primary|nursery"
+        r"|college|hospital|clinic|trust|sendiass|iass|camhs)\b)",
         "from", anchor=r"\bfrom\b", reach=(30, 70))),
     ("professional", 2.0, Gated(
-        r"(?i)\b(?:for|on\s+behalf\s+of|refer(?:ring)?)\s+a\s+(?:family|parent|mum|dad|mother|father|young\s+person"
-        r"|pupil|student|learner|client)\b",
+        r"(?i)(?=[for])(?:\b(?:for|on\s+behalf\s+of|refer(?:ring)?)\s+a\s+(?:family|parent|mum|dad|mother|father"
+        r"|young\s+person|pupil|student|learner|client)\b)",
         ("for a", "of a", "refer"))),
     ("professional", 2.0, Gated(
-        r"(?i)\b(?:our|one of our)\s+(?:students?|pupils?|learners?|young people|families|clients?|service users?"
-        r"|cases?)\b|\bparents?\s+(?:have|has)\s+(?:given\s+)?consent\w*|\bwith\s+(?:the\s+)?(?:parents?'?|family'?s?|"
-        r"mum'?s?|dad'?s?)\s+(?:full\s+)?consent|\bplease find (?:below|attached) (?:a|the|my|our) (?:[\w-]+\s+)?"
-        r"referral|\b(?:refer(?:ring)?|referral for)\s+(?:her|him|them|the family|this family|mum|dad"
-        r"|(?:ms|mrs|mr|miss|dr)\.?\s+\w+)\b|\b(?:ddi|direct line|direct dial)\b",
+        r"(?i)(?=[doprw])(?:\b(?:our|one of our)\s+(?:students?|pupils?|learners?|young people|families|clients?"
+        r"|service users?|cases?)\b|\bparents?\s+(?:have|has)\s+(?:given\s+)?consent\w*"
+        r"|\bwith\s+(?:the\s+)?(?:parents?'?|family'?s?|mum'?s?|dad'?s?)\s+(?:full\s+)?consent"
+        r"|\bplease find (?:below|attached) (?:a|the|my|our) (?:[\w-]+\s+)?referral"
+        r"|\b(?:refer(?:ring)?|referral for)\s+(?:her|him|them|the family|this family|mum|dad"
+        r"|(?:ms|mrs|mr|miss|dr)\.?\s+\w+)\b|\b(?:ddi|direct line|direct dial)\b)",
         ("our ", "consent", "please find", "refer", "ddi", "direct line", "direct dial"))),
-    ("professional", 1.0, Gated(r"(?i)\bthe\s+(?:family|parents|mother|father|child's parents)\b", "the ")),
+    ("professional", 1.0, Gated(r"(?i)(?=[t])(?:\bthe\s+(?:family|parents|mother|father|child's parents)\b)", "the ")),
 )  # fmt: skip
 _PRO_DOMAIN = re.compile(r"(?i)(?:\.gov\.uk|\.nhs\.(?:uk|net)|\.sch\.uk|\.police\.uk|sendiass|iass|council)$|sendiass")
 _FORM_ROLE = (

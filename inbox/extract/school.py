@@ -14,6 +14,10 @@ _SCHOOL = re.compile(
     r"(?:Primary School|Secondary School|Junior School|Infant School|Infants School|High School|Grammar School"
     r"|Free School|Special School|School|Academy|College|Nursery|Primary|Infants|Juniors|Federation))\b"
 )
+# Every match of _SCHOOL ends in one of these words, written so (the pattern is case-sensitive): a text holding
+# none of them has no school's name, and a substring test is far cheaper than the pattern's scan (which tries
+# every capitalised word as the start of a name).
+SCHOOL_LAST_WORDS = ("School", "Academy", "College", "Nursery", "Primary", "Infants", "Juniors", "Federation")
 _SCHOOL_NOT = re.compile(
     r"(?i)^(?:the\s+)?(?:a|an|my|our|his|her|their|this|that|new|local|current|mainstream|special"
     r"|specialist|independent|secondary|primary|infant|junior|fe|sixth form)\b"
@@ -32,6 +36,8 @@ def extract_school(ctx: Context) -> tuple[str | None, Evidence | None]:
         if value and not re.match(r"(?i)^(?:n/?a|none|not known|unknown|-)$", value):
             return value, evidence_at(value, f.source, f.start, f.end)
     for src in ctx.by_name("body", "forwarded", "subject", "signature", "attachment"):
+        if not any(word in src.norm for word in SCHOOL_LAST_WORDS):
+            continue
         for m in _SCHOOL.finditer(src.norm):
             name = m.group("name").strip()
             words = name.split()

@@ -32,10 +32,10 @@ _SAME_LENGTH = str.maketrans(
 _REPLY_PREFIX = re.compile(r"(?m)^ *(?:> ?)+")
 # A line that closes a letter: what follows is the writer's name, title, numbers.
 _SIGN_OFF = re.compile(rf"(?im)^[ ]*(?:{SIGN_OFF_WORDS})[ ,.!]*$")
-_DISCLAIMER = Gated(
-    r"(?i)\b(?:confidential|intended recipient|intended solely|disclaimer|privileged|views expressed"
-    r"|received this (?:e-?mail|message) in error|virus|data protection act|freedom of information"
-    r"|monitored|legally|unauthori[sz]ed)\b",
+_DISCLAIMER = Gated(  # the lookahead names the words' first letters: other positions are left at once
+    r"(?i)(?=[cdfilmpruv])(?:\b(?:confidential|intended recipient|intended solely|disclaimer|privileged"
+    r"|views expressed|received this (?:e-?mail|message) in error|virus|data protection act|freedom of information"
+    r"|monitored|legally|unauthori[sz]ed)\b)",
     (
         "confidential", "intended", "disclaimer", "privileged", "views expressed", "received this", "virus",
         "data protection act", "freedom of information", "monitored", "legally", "unauthori",
@@ -114,6 +114,8 @@ def _normalise(text: str) -> str:
     # Of the same-length replacements only tab and CR are ASCII: on an ASCII text (most) two replaces
     # give what translate does, without its lookup of every character.
     out = text.replace("\t", " ").replace("\r", " ") if text.isascii() else text.translate(_SAME_LENGTH)
+    if ">" not in out:  # every reply prefix holds one: the scan of every line start is skipped (most texts)
+        return out
     return _REPLY_PREFIX.sub(lambda m: " " * len(m.group()), out)
 
 

@@ -76,13 +76,20 @@ def _decode_word_text(encoding: str, text: str) -> bytes | None:
 
 
 def _flush_words(pending: list[tuple[str, bytes]], out: list[str], problems: list[str], name: str) -> None:
-    """Decode the collected run of encoded words (charset trouble is noted by decode_bytes)."""
-    while pending:
-        charset = pending[0][0]
-        data = b""
-        while pending and pending[0][0].lower() == charset.lower():
-            data += pending.pop(0)[1]
+    """Decode the collected run of encoded words (charset trouble is noted by decode_bytes), each stretch of
+    words in one charset (named as its first word names it) joined as bytes first. Indexed and joined once:
+    popping the list's head and growing the bytes word by word was quadratic (a 3,300-word header took 8 ms)."""
+    start = 0
+    while start < len(pending):
+        charset = pending[start][0]
+        key = charset.lower()
+        end = start + 1
+        while end < len(pending) and pending[end][0].lower() == key:
+            end += 1
+        data = b"".join(word for _, word in pending[start:end])
         out.append(decode_bytes(data, charset, problems, f"header {name}"))
+        start = end
+    pending.clear()
 
 
 def decode_header_text(value: str, charsets: Charsets, problems: list[str], name: str) -> str:
