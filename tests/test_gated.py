@@ -5,28 +5,15 @@ from __future__ import annotations
 
 import random
 import re
-import sys
 
-import inbox.reading  # noqa: F401  (imports every module that defines gated patterns)
 from inbox.gated import Gated, ascii_twin, fold, plain_ascii
+from tests.inbox_values import inbox_values
 
 
 def _all_gated() -> list[Gated]:
     """Every gated pattern the project's modules hold, alone or in their tables (tuples of tuples). Not
     gc.get_objects(): intake freezes the collector's objects, which that then leaves out."""
-    found: dict[int, Gated] = {}
-
-    def visit(value: object, depth: int) -> None:
-        if isinstance(value, Gated):
-            found[id(value)] = value
-        elif isinstance(value, tuple | list) and depth < 3:
-            for item in value:
-                visit(item, depth + 1)
-
-    for name, module in list(sys.modules.items()):
-        if name.startswith("inbox.") and module is not None:
-            for value in vars(module).values():
-                visit(value, 0)
+    found = {id(value): value for value in inbox_values() if isinstance(value, Gated)}
     return list(found.values())
 
 

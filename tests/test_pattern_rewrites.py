@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import random
 import re
-import sys
 
 import pytest
 
-import inbox.reading  # noqa: F401  (imports every module that defines the project's patterns)
 from inbox.gated import Gated
+from tests.inbox_values import inbox_values
 
 # Inline flags, the lookahead's class, then the pattern it guards as one non-capturing group.
 _SHAPE = re.compile(r"(\(\?[aiLmsux]+\))?\(\?=\[([^\]]+)\]\)\(\?:(.*)\)\s*", re.DOTALL)
@@ -26,22 +25,13 @@ _SHAPE = re.compile(r"(\(\?[aiLmsux]+\))?\(\?=\[([^\]]+)\]\)\(\?:(.*)\)\s*", re.
 def _project_patterns() -> list[re.Pattern[str]]:
     """Every compiled pattern the inbox modules hold, alone, in a Gated, or in their tables."""
     found: dict[int, re.Pattern[str]] = {}
-
-    def visit(value: object, depth: int) -> None:
+    for value in inbox_values():
         if isinstance(value, Gated):
             found[id(value.rx)] = value.rx
             if value.anchor is not None:
                 found[id(value.anchor)] = value.anchor
         elif isinstance(value, re.Pattern) and isinstance(value.pattern, str):
             found[id(value)] = value
-        elif isinstance(value, tuple | list) and depth < 3:
-            for item in value:
-                visit(item, depth + 1)
-
-    for name, module in list(sys.modules.items()):
-        if name.startswith("inbox.") and module is not None:
-            for value in vars(module).values():
-                visit(value, 0)
     return list(found.values())
 
 
